@@ -1,0 +1,64 @@
+"""The exceptions datasetlog raises; all inherit :class:`DatasetLogError`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+Loc = tuple[str | int, ...]
+
+
+@attrs.frozen
+class ErrorDetail:
+    """One problem in a request, as a v4 422 ``detail`` entry.
+
+    Attributes:
+        loc: Path to the bad value, e.g. ``("body", 2, "inputs", "q")``.
+        msg: Human-readable description.
+        type: Stable machine-readable code, e.g. ``"string_type"``.
+    """
+
+    loc: Loc
+    msg: str
+    type: str
+
+
+class DatasetLogError(Exception):
+    """Root of every error datasetlog raises."""
+
+
+class ValidationError(DatasetLogError):
+    """A request was malformed (v4 status 422); nothing was written.
+
+    Carries every problem found, not just the first, in :attr:`details`.
+    """
+
+    def __init__(self, details: Sequence[ErrorDetail]) -> None:
+        self.details: tuple[ErrorDetail, ...] = tuple(details)
+        shown = "; ".join(
+            f"{'.'.join(map(str, d.loc))}: {d.msg} [{d.type}]" for d in self.details[:5]
+        )
+        more = f" (+{len(self.details) - 5} more)" if len(self.details) > 5 else ""
+        super().__init__(f"{len(self.details)} validation error(s): {shown}{more}")
+
+
+class NotFoundError(DatasetLogError, LookupError):
+    """An id names no live dataset, datapoint or version (v4 status 404)."""
+
+
+class ConflictError(DatasetLogError):
+    """A write conflicted with another (v4 status 409); nothing was written.
+
+    Raised for a duplicate dataset name, an idempotency key reused with a
+    different body, and an optimistic-concurrency race that was still lost
+    after the bounded retries: that last case is safe to retry.
+    """
+
+
+class StoreError(DatasetLogError):
+    """The backing store failed or holds something datasetlog cannot read.
+
+    Raised for a file that is not a datasetlog store, a store written by a
+    newer format, a read-only file opened for writing, or a driver failure.
+    """

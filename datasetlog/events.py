@@ -1,0 +1,136 @@
+"""Domain events: immutable facts about a dataset, grouped into commits.
+
+Pure data: no I/O and no serialization here (see :mod:`datasetlog.serialization`).
+Each event class has a stable ``TYPE`` tag and ``SCHEMA_VERSION``, stored with
+every event, so that renaming a class never orphans stored data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+from datasetlog.models import ChatMessage, JSONValue
+
+
+@attrs.frozen
+class DatapointRecord:
+    """A datapoint's identity and full content as one event states it."""
+
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    inputs: dict[str, str] | None = None
+    messages: list[ChatMessage] | None = None
+    target: dict[str, JSONValue] | None = None
+    source_project_data_id: str | None = None
+
+
+@attrs.frozen
+class DatasetCreated:
+    """A dataset came into being, empty, in a project."""
+
+    TYPE: ClassVar[str] = "dataset_created"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    project_id: str
+    name: str
+    description: str | None = None
+
+
+@attrs.frozen
+class DatasetUpdated:
+    """A dataset's name and/or description changed (``None`` leaves one as it was)."""
+
+    TYPE: ClassVar[str] = "dataset_updated"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    name: str | None = None
+    description: str | None = None
+
+
+@attrs.frozen
+class DatasetDeleted:
+    """A dataset was deleted: no longer listed or found, its history kept."""
+
+    TYPE: ClassVar[str] = "dataset_deleted"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+
+@attrs.frozen
+class DatapointsAdded:
+    """Datapoints were appended to a dataset, in this order."""
+
+    TYPE: ClassVar[str] = "datapoints_added"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    datapoints: list[DatapointRecord]
+
+
+@attrs.frozen
+class DatapointUpdated:
+    """A datapoint's content was replaced; it keeps its id and position."""
+
+    TYPE: ClassVar[str] = "datapoint_updated"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    datapoint: DatapointRecord
+
+
+@attrs.frozen
+class DatapointsDeleted:
+    """Datapoints were removed from a dataset."""
+
+    TYPE: ClassVar[str] = "datapoints_deleted"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    datapoint_ids: list[str]
+
+
+Event = (
+    DatasetCreated
+    | DatasetUpdated
+    | DatasetDeleted
+    | DatapointsAdded
+    | DatapointUpdated
+    | DatapointsDeleted
+)
+EVENT_TYPES: tuple[type[Event], ...] = (
+    DatasetCreated,
+    DatasetUpdated,
+    DatasetDeleted,
+    DatapointsAdded,
+    DatapointUpdated,
+    DatapointsDeleted,
+)
+
+
+@attrs.frozen
+class VersionStamp:
+    """The content version a commit creates: its number, id and commit message."""
+
+    number: int
+    id: str
+    message: str
+
+
+@attrs.frozen
+class IdempotencyStamp:
+    """The idempotency key a commit was written under, and a hash of its request."""
+
+    key: str
+    request_hash: str
+
+
+@attrs.frozen
+class Commit:
+    """One atomic commit of events to one dataset's stream.
+
+    ``sequence`` is the commit's place in the dataset's stream (1 for the
+    creation). ``version`` is set on the creation (version 0) and on every
+    content change; renames and deletion leave it ``None``.
+    """
+
+    dataset_id: str
+    sequence: int
+    recorded_at: datetime
+    events: tuple[Event, ...]
+    version: VersionStamp | None = None
+    idempotency: IdempotencyStamp | None = None

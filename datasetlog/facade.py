@@ -1,0 +1,606 @@
+"""DatasetLog: the v4 Datasets operations over an event store; one call, one atomic commit."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import orjson
+
+from datasetlog.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
+from datasetlog.events import (
+    Commit,
+    DatapointRecord,
+    DatapointsAdded,
+    DatapointsDeleted,
+    DatapointUpdated,
+    DatasetCreated,
+    DatasetDeleted,
+    DatasetUpdated,
+    Event,
+    IdempotencyStamp,
+    VersionStamp,
+)
+from datasetlog.ids import DATAPOINT_PREFIX, DATASET_PREFIX, VERSION_PREFIX, new_id, new_ids
+from datasetlog.logs import LogSource
+from datasetlog.models import Datapoint, DatapointRequest, Dataset, LogsRequest, Page, Version
+from datasetlog.readmodels import DatasetRow, SQLiteReadModels, VersionRow
+from datasetlog.serialization import (
+    converter,
+    datapoint_from_json,
+    decode_commit,
+    encode_commit,
+)
+from datasetlog.store import Durability, SQLiteEventStore, VersionConflictError, open_store
+from datasetlog.store.sqlite import SQLiteTransaction
+from datasetlog.validation import (
+    check_page,
+    parse_create_request,
+    parse_datapoint_fields,
+    require_text,
+)
+
+T = TypeVar("T")
+Build = Callable[[Any], tuple[list[Commit], T]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+class DatasetLog:
+    """Versioned datasets with the v4 Datasets API's operations, as a library.
+
+    Every content change appends one commit: a new version ``n + 1`` with an
+    automatic commit message. Any committed version can be read back exactly.
+
+    Args:
+        store: An event store, a file path, ``"sqlite:///path"`` or ``":memory:"``.
+        logs: Where ``{"log_ids": [...]}`` requests find their logs.
+        durability: For SQLite paths: ``"normal"`` survives process crashes,
+            ``"full"`` power loss too (see the README).
+        max_retries: How often a write lost to a concurrent writer is retried
+            before :class:`ConflictError` is raised.
+        clock: Returns the current time (aware, UTC); for tests.
+    """
+
+    def __init__(
+        self,
+        store: SQLiteEventStore | str | Path = ":memory:",
+        *,
+        logs: LogSource | None = None,
+        durability: Durability = "normal",
+        max_retries: int = 8,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.store = (
+            store
+            if isinstance(store, SQLiteEventStore)
+            else open_store(store, durability=durability)
+        )
+        self.logs = logs
+        self.max_retries = max_retries
+        self._clock = clock
+        self._models = SQLiteReadModels()
+        with self.store.write() as tx:
+            if self._models.ensure(tx.connection):
+                self._replay(tx)
+
+    def __enter__(self) -> DatasetLog:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _write(self, build: Build[T]) -> T:
+        """Run read-check-append in one transaction, retrying lost races with backoff."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                with self.store.write() as tx:
+                    commits, result = build(tx.connection)
+                    stored = self.store.append(tx, [encode_commit(c) for c in commits])
+                    for commit, record in zip(commits, stored, strict=True):
+                        self._models.apply(tx.connection, commit, record.position)
+                    return result
+            except VersionConflictError as error:
+                if attempt == self.max_retries:
+                    raise ConflictError(
+                        f"lost {attempt + 1} races to concurrent writers; retrying is safe"
+                    ) from error
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _live(self, conn: Any, dataset_id: str) -> DatasetRow:
+        row = self._models.dataset(conn, dataset_id)
+        if row is None:
+            raise NotFoundError(f"no dataset {dataset_id!r}")
+        return row
+
+    def _content_commit(
+        self,
+        row: DatasetRow,
+        events: tuple[Event, ...],
+        message: str,
+        now: datetime,
+        idempotency: IdempotencyStamp | None = None,
+    ) -> Commit:
+        return Commit(
+            dataset_id=row.id,
+            sequence=row.sequence + 1,
+            recorded_at=now,
+            events=events,
+            version=VersionStamp(row.version + 1, new_id(VERSION_PREFIX), message),
+            idempotency=idempotency,
+        )
+
+    def create_dataset(
+        self, *, project_id: str, name: str, description: str | None = None
+    ) -> Dataset:
+        """Create an empty dataset (version 0) in a project.
+
+        Raises:
+            ValidationError: A field is empty or not a string.
+            ConflictError: The project already has a live dataset of that name.
+        """
+        errors = [
+            *require_text(project_id, ("body", "project_id")),
+            *require_text(name, ("body", "name")),
+            *require_text(description, ("body", "description"), optional=True),
+        ]
+        if errors:
+            raise ValidationError(errors)
+        dataset_id = new_id(DATASET_PREFIX)
+
+        def build(conn: Any) -> tuple[list[Commit], None]:
+            if self._models.name_taken(conn, project_id, name):
+                raise ConflictError(f"project {project_id!r} already has a dataset {name!r}")
+            event = DatasetCreated(project_id=project_id, name=name, description=description)
+            stamp = VersionStamp(0, new_id(VERSION_PREFIX), "Create dataset")
+            return [Commit(dataset_id, 1, self._clock(), (event,), version=stamp)], None
+
+        self._write(build)
+        return self.get_dataset(dataset_id)
+
+    def update_dataset(
+        self, dataset_id: str, *, name: str | None = None, description: str | None = None
+    ) -> Dataset:
+        """Rename and/or redescribe a dataset; its content versions are unchanged.
+
+        Raises:
+            ValidationError: Neither field given, or one is empty or not a string.
+            NotFoundError: No live dataset has this id.
+            ConflictError: The new name is taken in the project.
+        """
+        errors = [
+            *require_text(name, ("body", "name"), optional=True),
+            *require_text(description, ("body", "description"), optional=True),
+        ]
+        if name is None and description is None:
+            errors.append(ErrorDetail(("body",), "give a name or a description", "missing"))
+        if errors:
+            raise ValidationError(errors)
+
+        def build(conn: Any) -> tuple[list[Commit], None]:
+            row = self._live(conn, dataset_id)
+            if name is not None and self._models.name_taken(
+                conn, row.project_id, name, other_than=dataset_id
+            ):
+                raise ConflictError(f"project {row.project_id!r} already has a dataset {name!r}")
+            event = DatasetUpdated(name=name, description=description)
+            return [Commit(dataset_id, row.sequence + 1, self._clock(), (event,))], None
+
+        self._write(build)
+        return self.get_dataset(dataset_id)
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Delete a dataset: it is no longer listed or found; its history stays in the log.
+
+        Raises:
+            NotFoundError: No live dataset has this id.
+        """
+
+        def build(conn: Any) -> tuple[list[Commit], None]:
+            row = self._live(conn, dataset_id)
+            return [Commit(dataset_id, row.sequence + 1, self._clock(), (DatasetDeleted(),))], None
+
+        self._write(build)
+
+    def create_datapoint(
+        self,
+        dataset_id: str,
+        body: Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest,
+        *,
+        idempotency_key: str | None = None,
+    ) -> list[Datapoint]:
+        """Add datapoints as a new committed version and return them in request order.
+
+        ``body`` is one datapoint, a list of them, or ``{"log_ids": [...]}``, as
+        plain v4 JSON data or the request types. With ``idempotency_key``, a
+        repeat of the same request returns the first call's datapoints without
+        committing again.
+
+        Raises:
+            ValidationError: Every problem of the body, or unknown log ids.
+            NotFoundError: No live dataset has this id.
+            ConflictError: The idempotency key was used with another body.
+        """
+        return self.commit_datapoints(dataset_id, body, idempotency_key=idempotency_key)[1]
+
+    def commit_datapoints(
+        self,
+        dataset_id: str,
+        body: Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest,
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[Version, list[Datapoint]]:
+        """Like :meth:`create_datapoint`, but also return the version committed."""
+        request = parse_create_request(body)
+        if isinstance(request, LogsRequest):
+            contents = self._from_logs(request.log_ids)
+            message = f"Add {_plural(len(contents), 'datapoint')} from logs"
+        else:
+            contents = [(r, None) for r in request]
+            message = f"Add {_plural(len(contents), 'datapoint')}"
+        stamp = None
+        if idempotency_key is not None:
+            errors = require_text(idempotency_key, ("idempotency_key",))
+            if errors:
+                raise ValidationError(errors)
+            digest = hashlib.sha256(
+                orjson.dumps(converter.unstructure(request), option=orjson.OPT_SORT_KEYS)
+            ).hexdigest()
+            stamp = IdempotencyStamp(idempotency_key, digest)
+
+        def build(conn: Any) -> tuple[list[Commit], tuple[int, list[Datapoint] | None]]:
+            row = self._live(conn, dataset_id)
+            if stamp is not None:
+                seen = self._models.idempotent_version(conn, row.key, stamp.key)
+                if seen is not None:
+                    if seen[0] != stamp.request_hash:
+                        raise ConflictError(
+                            f"idempotency key {stamp.key!r} was used with a different request"
+                        )
+                    payloads = self._models.added_in(conn, row.key, seen[1])
+                    return [], (seen[1], [datapoint_from_json(row.id, p) for p in payloads])
+            now = self._clock()
+            records = [
+                DatapointRecord(
+                    id=datapoint_id,
+                    created_at=now,
+                    updated_at=now,
+                    inputs=content.inputs,
+                    messages=content.messages,
+                    target=content.target,
+                    source_project_data_id=source,
+                )
+                for datapoint_id, (content, source) in zip(
+                    new_ids(DATAPOINT_PREFIX, len(contents)), contents, strict=True
+                )
+            ]
+            commit = self._content_commit(
+                row, (DatapointsAdded(records),), message, now, idempotency=stamp
+            )
+            return [commit], (row.version + 1, None)
+
+        number, datapoints = self._write(build)
+        version = self.get_version(dataset_id, number)
+        if datapoints is None:
+            datapoints = self._added(dataset_id, number)
+        return version, datapoints
+
+    def _added(self, dataset_id: str, number: int) -> list[Datapoint]:
+        with self.store.reading() as conn:
+            row = self._live(conn, dataset_id)
+            payloads = self._models.added_in(conn, row.key, number)
+        return [datapoint_from_json(dataset_id, payload) for payload in payloads]
+
+    def _from_logs(self, log_ids: list[str]) -> list[tuple[DatapointRequest, str | None]]:
+        if self.logs is None:
+            raise ValidationError(
+                [ErrorDetail(("body", "log_ids"), "no log source is configured", "no_log_source")]
+            )
+        found = self.logs.get_logs(log_ids)
+        errors = [
+            ErrorDetail(("body", "log_ids", i), f"no log {log_id!r}", "not_found")
+            for i, log_id in enumerate(log_ids)
+            if log_id not in found
+        ]
+        if errors:
+            raise ValidationError(errors)
+        contents = []
+        for i, log_id in enumerate(log_ids):
+            log = found[log_id]
+            fields = converter.unstructure(log)
+            content = {
+                "inputs": fields.get("inputs"),
+                "messages": fields.get("messages"),
+                "target": {"output": log.output} if log.output is not None else None,
+            }
+            content = {k: v for k, v in content.items() if v is not None}
+            request = parse_datapoint_fields(content, ("body", "log_ids", i))
+            contents.append((request, log_id))
+        return contents
+
+    def update_datapoint(
+        self,
+        datapoint_id: str,
+        *,
+        inputs: Mapping[str, str] | None = None,
+        messages: Sequence[Any] | None = None,
+        target: Mapping[str, Any] | None = None,
+    ) -> Datapoint:
+        """Replace the given fields of a datapoint as a new committed version.
+
+        Fields left as ``None`` keep their content; at least one must be given.
+
+        Raises:
+            ValidationError: No field given, or a field is malformed.
+            NotFoundError: No datapoint of a live dataset has this id.
+        """
+        fields = {
+            key: value
+            for key, value in (("inputs", inputs), ("messages", messages), ("target", target))
+            if value is not None
+        }
+        if not fields:
+            raise ValidationError(
+                [ErrorDetail(("body",), "give inputs, messages or target", "missing")]
+            )
+        change = parse_datapoint_fields(fields, ("body",))
+
+        def build(conn: Any) -> tuple[list[Commit], Datapoint]:
+            found = self._models.datapoint(conn, datapoint_id)
+            if found is None:
+                raise NotFoundError(f"no datapoint {datapoint_id!r}")
+            row = self._live(conn, found[0])
+            old = datapoint_from_json(row.id, found[1])
+            now = self._clock()
+            record = DatapointRecord(
+                id=old.id,
+                created_at=old.created_at,
+                updated_at=now,
+                inputs=change.inputs if "inputs" in fields else old.inputs,
+                messages=change.messages if "messages" in fields else old.messages,
+                target=change.target if "target" in fields else old.target,
+                source_project_data_id=old.source_project_data_id,
+            )
+            message = f"Update datapoint {datapoint_id}"
+            commit = self._content_commit(row, (DatapointUpdated(record),), message, now)
+            return [commit], datapoint_from_json(
+                row.id, orjson.dumps(converter.unstructure(record))
+            )
+
+        return self._write(build)
+
+    def delete_datapoints(self, datapoint_ids: Sequence[str]) -> None:
+        """Delete datapoints: one new version of each dataset they belong to, atomically.
+
+        Raises:
+            ValidationError: The list is empty, holds a non-string or a duplicate.
+            NotFoundError: An id names no datapoint of a live dataset; nothing is deleted.
+        """
+        if isinstance(datapoint_ids, str) or not isinstance(datapoint_ids, Sequence):
+            raise ValidationError([ErrorDetail(("body",), "expected a list of ids", "list_type")])
+        errors = [
+            ErrorDetail(("body", i), "expected a string", "string_type")
+            for i, value in enumerate(datapoint_ids)
+            if type(value) is not str
+        ]
+        seen: set[str] = set()
+        for i, value in enumerate(datapoint_ids):
+            if value in seen:
+                errors.append(ErrorDetail(("body", i), f"{value!r} given twice", "duplicate"))
+            seen.add(value)
+        if not datapoint_ids:
+            errors.append(ErrorDetail(("body",), "give at least one id", "empty_list"))
+        if errors:
+            raise ValidationError(errors)
+
+        def build(conn: Any) -> tuple[list[Commit], None]:
+            by_dataset: dict[str, list[str]] = {}
+            for datapoint_id in datapoint_ids:
+                found = self._models.datapoint(conn, datapoint_id)
+                if found is None:
+                    raise NotFoundError(f"no datapoint {datapoint_id!r}")
+                by_dataset.setdefault(found[0], []).append(datapoint_id)
+            now = self._clock()
+            commits = []
+            for dataset_id, ids in by_dataset.items():
+                row = self._live(conn, dataset_id)
+                message = f"Delete {_plural(len(ids), 'datapoint')}"
+                events = (DatapointsDeleted(ids),)
+                commits.append(self._content_commit(row, events, message, now))
+            return commits, None
+
+        self._write(build)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_dataset(self, dataset_id: str) -> Dataset:
+        """Return a live dataset and the size of its latest version.
+
+        Raises:
+            NotFoundError: No live dataset has this id.
+        """
+        with self.store.reading() as conn:
+            return _dataset(self._live(conn, dataset_id))
+
+    def list_datasets(self, project_id: str) -> list[Dataset]:
+        """Return a project's live datasets, oldest first."""
+        with self.store.reading() as conn:
+            return [_dataset(row) for row in self._models.datasets(conn, project_id)]
+
+    def _version_row(self, conn: Any, row: DatasetRow, version: int | str | None) -> VersionRow:
+        if version is None:
+            version = row.version
+        if isinstance(version, str):
+            found = self._models.version_by_id(conn, row.key, version)
+        elif type(version) is int:
+            found = self._models.version(conn, row.key, version)
+        else:
+            raise ValidationError(
+                [ErrorDetail(("query", "version"), "expected a number or id", "version")]
+            )
+        if found is None:
+            raise NotFoundError(f"dataset {row.id!r} has no version {version!r}")
+        return found
+
+    def get_version(self, dataset_id: str, version: int | str) -> Version:
+        """Return one committed version, by number or by ``dsv_…`` id.
+
+        Raises:
+            NotFoundError: No such dataset or version.
+        """
+        with self.store.reading() as conn:
+            row = self._live(conn, dataset_id)
+            return _version(row.id, self._version_row(conn, row, version))
+
+    def list_versions(self, dataset_id: str) -> list[Version]:
+        """Return every committed version of a dataset, oldest (version 0) first.
+
+        Raises:
+            NotFoundError: No live dataset has this id.
+        """
+        with self.store.reading() as conn:
+            row = self._live(conn, dataset_id)
+            return [_version(row.id, v) for v in self._models.versions(conn, row.key)]
+
+    def list_datapoints(
+        self, dataset_id: str, *, page: int = 1, size: int = 50, version: int | str | None = None
+    ) -> Page:
+        """Return one page of a version's datapoints (default: the latest version).
+
+        ``page`` counts from 1; ``size`` is at most 1,000. A page past the end is empty.
+
+        Raises:
+            ValidationError: ``page`` or ``size`` out of range.
+            NotFoundError: No such dataset or version.
+        """
+        check_page(page, size)
+        with self.store.reading() as conn:
+            row = self._live(conn, dataset_id)
+            found = self._version_row(conn, row, version)
+            records = []
+            if (page - 1) * size < found.datapoint_count:
+                start = self._models.rank_start(conn, row.key, found.number, (page - 1) * size)
+                spans = self._models.spans(conn, row.key, found, start=start, limit=size)
+                records = [datapoint_from_json(row.id, payload) for _, payload in spans]
+        return Page(records=records, page=page, size=size, total=found.datapoint_count)
+
+    def iter_datapoints(
+        self, dataset_id: str, *, version: int | str | None = None, batch: int = 2000
+    ) -> Iterator[Datapoint]:
+        """Stream a version's datapoints in order, in constant memory, however many.
+
+        Raises:
+            NotFoundError: No such dataset or version (raised at the call).
+        """
+        key, found = self._resolve(dataset_id, version)
+        return (
+            datapoint_from_json(dataset_id, payload)
+            for payload in self._payloads(key, found, batch)
+        )
+
+    def iter_datapoints_v4(
+        self, dataset_id: str, *, version: int | str | None = None, batch: int = 2000
+    ) -> Iterator[dict[str, Any]]:
+        """Stream a version's datapoints as v4 JSON dicts, skipping model objects.
+
+        Each dict equals ``to_v4`` of the datapoint :meth:`iter_datapoints` yields.
+        """
+        key, found = self._resolve(dataset_id, version)
+        return self._v4_dicts(dataset_id, self._payloads(key, found, batch))
+
+    @staticmethod
+    def _v4_dicts(dataset_id: str, payloads: Iterator[str]) -> Iterator[dict[str, Any]]:
+        loads = orjson.loads
+        for payload in payloads:
+            data = loads(payload)
+            data["dataset_id"] = dataset_id
+            yield data
+
+    def _resolve(self, dataset_id: str, version: int | str | None) -> tuple[int, VersionRow]:
+        with self.store.reading() as conn:
+            row = self._live(conn, dataset_id)
+            return row.key, self._version_row(conn, row, version)
+
+    def _payloads(self, key: int, version: VersionRow, batch: int) -> Iterator[str]:
+        start = 0
+        while True:
+            with self.store.reading() as conn:
+                spans = self._models.spans(conn, key, version, start=start, limit=batch)
+            for _, payload in spans:
+                yield payload
+            if len(spans) < batch:
+                return
+            start = spans[-1][0] + 1
+
+    def get_datapoint(self, datapoint_id: str) -> Datapoint:
+        """Return a datapoint as it stands in its dataset's latest version.
+
+        Raises:
+            NotFoundError: No datapoint of a live dataset's latest version has this id.
+        """
+        with self.store.reading() as conn:
+            found = self._models.datapoint(conn, datapoint_id)
+        if found is None:
+            raise NotFoundError(f"no datapoint {datapoint_id!r}")
+        return datapoint_from_json(*found)
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def _replay(self, tx: SQLiteTransaction) -> None:
+        for stored in self.store.read_all():
+            self._models.apply(tx.connection, decode_commit(stored), stored.position)
+
+    def rebuild(self) -> None:
+        """Drop every read model and rebuild it from the event log, atomically."""
+        with self.store.write() as tx:
+            self._models.drop(tx.connection)
+            self._models.ensure(tx.connection)
+            self._replay(tx)
+
+
+def _dataset(row: DatasetRow) -> Dataset:
+    return Dataset(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        description=row.description,
+        datapoint_count=row.datapoint_count,
+        created_at=datetime.fromisoformat(row.created_at),
+        updated_at=datetime.fromisoformat(row.updated_at),
+    )
+
+
+def _version(dataset_id: str, row: VersionRow) -> Version:
+    return Version(
+        dataset_id=dataset_id,
+        number=row.number,
+        id=row.id,
+        parent=row.number - 1 if row.number else None,
+        message=row.message,
+        created_at=datetime.fromisoformat(row.created_at),
+        datapoint_count=row.datapoint_count,
+    )

@@ -1,0 +1,122 @@
+"""The values datasetlog returns and accepts: frozen attrs classes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+JSONValue = Any
+"""Any value that JSON can carry: None, bool, int, float, str, list, dict."""
+
+
+class Role(enum.StrEnum):
+    """Who speaks a chat message."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+    TOOL = "tool"
+
+
+@attrs.frozen
+class ToolCall:
+    """A tool call a message makes: a name and optional JSON arguments."""
+
+    name: str
+    arguments: JSONValue = None
+
+
+@attrs.frozen
+class ChatMessage:
+    """One chat message of a datapoint."""
+
+    role: Role
+    content: str | None = None
+    name: str | None = None
+    tool_call: ToolCall | None = None
+
+
+@attrs.frozen
+class Datapoint:
+    """One datapoint as it stands in some version of a dataset (v4 DatapointResponse).
+
+    A datapoint keeps its ``id`` across versions; ``updated_at`` is when the
+    content last changed at or before the version it was read from.
+    """
+
+    id: str
+    dataset_id: str
+    created_at: datetime
+    updated_at: datetime
+    inputs: dict[str, str] | None = None
+    messages: list[ChatMessage] | None = None
+    target: dict[str, JSONValue] | None = None
+    source_project_data_id: str | None = None
+
+
+@attrs.frozen
+class Dataset:
+    """A dataset and the size of its latest version (v4 DatasetResponse)."""
+
+    id: str
+    project_id: str
+    name: str
+    datapoint_count: int
+    created_at: datetime
+    updated_at: datetime
+    description: str | None = None
+
+
+@attrs.frozen
+class Version:
+    """One committed version of a dataset's content.
+
+    Version 0 is the empty dataset; each content change commits ``parent + 1``.
+    """
+
+    dataset_id: str
+    number: int
+    id: str
+    parent: int | None
+    message: str
+    created_at: datetime
+    datapoint_count: int
+
+
+@attrs.frozen
+class Page:
+    """One page of a version's datapoints (v4 PaginatedDataDatapointResponse)."""
+
+    records: list[Datapoint]
+    page: int
+    size: int
+    total: int
+
+
+@attrs.frozen
+class DatapointRequest:
+    """A request to add one datapoint; every field is optional, as in v4."""
+
+    inputs: dict[str, str] | None = None
+    messages: list[ChatMessage] | None = None
+    target: dict[str, JSONValue] | None = None
+
+
+@attrs.frozen
+class LogsRequest:
+    """A request to add one datapoint from each of the given stored logs."""
+
+    log_ids: list[str]
+
+
+@attrs.frozen
+class Log:
+    """A stored log a datapoint can be made from (see :mod:`datasetlog.logs`)."""
+
+    id: str
+    inputs: dict[str, str] | None = None
+    messages: list[ChatMessage] | None = None
+    output: str | None = None

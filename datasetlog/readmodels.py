@@ -1,0 +1,369 @@
+"""SQLite read models: tables derived only from events, updated in each commit's transaction.
+
+Design: every datapoint *span* (one content of one datapoint) is a row in
+``dl_rows`` with its dataset, its *ordinal* (the datapoint's place in the
+dataset, fixed when it is first added) and its validity interval
+``[added_in, removed_in)`` in content versions. Version ``k`` is the spans with
+``added_in <= k < removed_in`` and ``ordinal < ordinal_bound(k)``, read in
+ordinal order off one index. ``dl_deletions`` lets a page of any version be
+found without an ``OFFSET`` scan: the first ordinal of a page is found by
+counting the deletions before it. Everything here can be dropped and rebuilt
+from the event log (:meth:`SQLiteReadModels.rebuild`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+import attrs
+
+from datasetlog.events import (
+    Commit,
+    DatapointsAdded,
+    DatapointsDeleted,
+    DatapointUpdated,
+    DatasetCreated,
+    DatasetDeleted,
+    DatasetUpdated,
+)
+from datasetlog.serialization import record_json
+
+SCHEMA_VERSION = 1
+TABLES = ("dl_datasets", "dl_versions", "dl_rows", "dl_deletions", "dl_idempotency", "dl_rm_meta")
+_SCHEMA = (
+    "CREATE TABLE dl_rm_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE dl_datasets (
+        key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL,
+        name TEXT NOT NULL, description TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        deleted INTEGER NOT NULL, sequence INTEGER NOT NULL, version INTEGER NOT NULL,
+        datapoint_count INTEGER NOT NULL, next_ordinal INTEGER NOT NULL)""",
+    "CREATE INDEX dl_datasets_project ON dl_datasets (project_id, name)",
+    """CREATE TABLE dl_versions (
+        dataset_key INTEGER NOT NULL, number INTEGER NOT NULL, id TEXT NOT NULL,
+        message TEXT NOT NULL, created_at TEXT NOT NULL, datapoint_count INTEGER NOT NULL,
+        ordinal_bound INTEGER NOT NULL, PRIMARY KEY (dataset_key, number)) WITHOUT ROWID""",
+    "CREATE UNIQUE INDEX dl_versions_id ON dl_versions (id)",
+    """CREATE TABLE dl_rows (
+        dataset_key INTEGER NOT NULL, ordinal INTEGER NOT NULL, added_in INTEGER NOT NULL,
+        removed_in INTEGER, datapoint_id TEXT NOT NULL, payload TEXT NOT NULL)""",
+    "CREATE INDEX dl_rows_span ON dl_rows (dataset_key, ordinal, added_in, removed_in)",
+    "CREATE INDEX dl_rows_datapoint ON dl_rows (datapoint_id, removed_in)",
+    """CREATE TABLE dl_deletions (
+        dataset_key INTEGER NOT NULL, ordinal INTEGER NOT NULL, version INTEGER NOT NULL,
+        PRIMARY KEY (dataset_key, ordinal)) WITHOUT ROWID""",
+    """CREATE TABLE dl_idempotency (
+        dataset_key INTEGER NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+        version INTEGER NOT NULL, PRIMARY KEY (dataset_key, key)) WITHOUT ROWID""",
+)
+_VISIBLE = "added_in <= :version AND (removed_in IS NULL OR removed_in > :version)"
+_SELECT_SPANS = (
+    "SELECT ordinal, payload FROM dl_rows WHERE dataset_key = :key AND ordinal >= :start "
+    f"AND ordinal < :bound AND {_VISIBLE} ORDER BY ordinal LIMIT :limit"
+)
+_COUNT_DELETIONS = (
+    "SELECT count(*) FROM dl_deletions WHERE dataset_key = ? AND ordinal < ? AND version <= ?"
+)
+_DATASET_COLUMNS = (
+    "key, id, project_id, name, description, created_at, updated_at, deleted, sequence, "
+    "version, datapoint_count, next_ordinal"
+)
+_VERSION_COLUMNS = "number, id, message, created_at, datapoint_count, ordinal_bound"
+
+
+@attrs.frozen
+class DatasetRow:
+    """A dataset as the read model holds it."""
+
+    key: int
+    id: str
+    project_id: str
+    name: str
+    description: str | None
+    created_at: str
+    updated_at: str
+    deleted: int
+    sequence: int
+    version: int
+    datapoint_count: int
+    next_ordinal: int
+
+
+@attrs.frozen
+class VersionRow:
+    """A committed version as the read model holds it."""
+
+    number: int
+    id: str
+    message: str
+    created_at: str
+    datapoint_count: int
+    ordinal_bound: int
+
+
+class SQLiteReadModels:
+    """The read models of one SQLite database; every method takes the connection to use."""
+
+    def ensure(self, conn: sqlite3.Connection) -> bool:
+        """Create the tables if missing; return True if they must be rebuilt from events."""
+        exists = conn.execute(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'dl_rm_meta'"
+        ).fetchone()[0]
+        if exists:
+            row = conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'schema'").fetchone()
+            if row and row[0] == SCHEMA_VERSION:
+                return False
+        self.drop(conn)
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO dl_rm_meta VALUES ('schema', ?), ('position', 0)", (SCHEMA_VERSION,)
+        )
+        return True
+
+    def drop(self, conn: sqlite3.Connection) -> None:
+        """Drop every read-model table."""
+        for table in TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def position(self, conn: sqlite3.Connection) -> int:
+        """The global position of the last commit applied."""
+        return int(
+            conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'position'").fetchone()[0]
+        )
+
+    def apply(self, conn: sqlite3.Connection, commit: Commit, position: int) -> None:
+        """Apply one commit, inside the transaction that appends it."""
+        row = self.dataset(conn, commit.dataset_id, include_deleted=True)
+        version = commit.version.number if commit.version else (row.version if row else 0)
+        delta = 0
+        for event in commit.events:
+            if isinstance(event, DatasetCreated):
+                conn.execute(
+                    "INSERT INTO dl_datasets (id, project_id, name, description, created_at, "
+                    "updated_at, deleted, sequence, version, datapoint_count, next_ordinal) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0)",
+                    (
+                        commit.dataset_id,
+                        event.project_id,
+                        event.name,
+                        event.description,
+                        commit.recorded_at.isoformat(),
+                        commit.recorded_at.isoformat(),
+                    ),
+                )
+                row = self.dataset(conn, commit.dataset_id, include_deleted=True)
+            assert row is not None
+            if isinstance(event, DatasetUpdated):
+                conn.execute(
+                    "UPDATE dl_datasets SET name = coalesce(?, name), "
+                    "description = coalesce(?, description) WHERE key = ?",
+                    (event.name, event.description, row.key),
+                )
+            elif isinstance(event, DatasetDeleted):
+                conn.execute("UPDATE dl_datasets SET deleted = 1 WHERE key = ?", (row.key,))
+            elif isinstance(event, DatapointsAdded):
+                start = row.next_ordinal + delta
+                conn.executemany(
+                    "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, "
+                    "datapoint_id, payload) VALUES (?, ?, ?, NULL, ?, ?)",
+                    [
+                        (row.key, start + i, version, record.id, record_json(record))
+                        for i, record in enumerate(event.datapoints)
+                    ],
+                )
+                delta += len(event.datapoints)
+            elif isinstance(event, DatapointUpdated):
+                (ordinal,) = conn.execute(
+                    "UPDATE dl_rows SET removed_in = ? WHERE datapoint_id = ? "
+                    "AND removed_in IS NULL RETURNING ordinal",
+                    (version, event.datapoint.id),
+                ).fetchone()
+                conn.execute(
+                    "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, "
+                    "datapoint_id, payload) VALUES (?, ?, ?, NULL, ?, ?)",
+                    (row.key, ordinal, version, event.datapoint.id, record_json(event.datapoint)),
+                )
+            elif isinstance(event, DatapointsDeleted):
+                for datapoint_id in event.datapoint_ids:
+                    (ordinal,) = conn.execute(
+                        "UPDATE dl_rows SET removed_in = ? WHERE datapoint_id = ? "
+                        "AND removed_in IS NULL RETURNING ordinal",
+                        (version, datapoint_id),
+                    ).fetchone()
+                    conn.execute(
+                        "INSERT INTO dl_deletions VALUES (?, ?, ?)", (row.key, ordinal, version)
+                    )
+        assert row is not None
+        added = delta
+        removed = sum(
+            len(e.datapoint_ids) for e in commit.events if isinstance(e, DatapointsDeleted)
+        )
+        count = row.datapoint_count + added - removed
+        conn.execute(
+            "UPDATE dl_datasets SET updated_at = ?, sequence = ?, version = ?, "
+            "datapoint_count = ?, next_ordinal = ? WHERE key = ?",
+            (
+                commit.recorded_at.isoformat(),
+                commit.sequence,
+                version,
+                count,
+                row.next_ordinal + added,
+                row.key,
+            ),
+        )
+        if commit.version is not None:
+            conn.execute(
+                f"INSERT INTO dl_versions (dataset_key, {_VERSION_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.key,
+                    version,
+                    commit.version.id,
+                    commit.version.message,
+                    commit.recorded_at.isoformat(),
+                    count,
+                    row.next_ordinal + added,
+                ),
+            )
+        if commit.idempotency is not None:
+            conn.execute(
+                "INSERT INTO dl_idempotency VALUES (?, ?, ?, ?)",
+                (row.key, commit.idempotency.key, commit.idempotency.request_hash, version),
+            )
+        conn.execute("UPDATE dl_rm_meta SET value = ? WHERE key = 'position'", (position,))
+
+    def dataset(
+        self, conn: sqlite3.Connection, dataset_id: str, *, include_deleted: bool = False
+    ) -> DatasetRow | None:
+        """The dataset with this id, or None (also for a deleted one, unless asked)."""
+        row = conn.execute(
+            f"SELECT {_DATASET_COLUMNS} FROM dl_datasets WHERE id = ?", (dataset_id,)
+        ).fetchone()
+        if row is None or (row[7] and not include_deleted):
+            return None
+        return DatasetRow(*row)
+
+    def datasets(self, conn: sqlite3.Connection, project_id: str) -> list[DatasetRow]:
+        """A project's live datasets, oldest first."""
+        rows = conn.execute(
+            f"SELECT {_DATASET_COLUMNS} FROM dl_datasets WHERE project_id = ? AND deleted = 0 "
+            "ORDER BY key",
+            (project_id,),
+        ).fetchall()
+        return [DatasetRow(*row) for row in rows]
+
+    def name_taken(
+        self, conn: sqlite3.Connection, project_id: str, name: str, *, other_than: str = ""
+    ) -> bool:
+        """Whether a live dataset of the project other than ``other_than`` has this name."""
+        return (
+            conn.execute(
+                "SELECT 1 FROM dl_datasets WHERE project_id = ? AND name = ? AND deleted = 0 "
+                "AND id != ?",
+                (project_id, name, other_than),
+            ).fetchone()
+            is not None
+        )
+
+    def version(self, conn: sqlite3.Connection, key: int, number: int) -> VersionRow | None:
+        """Version ``number`` of the dataset with this key."""
+        row = conn.execute(
+            f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE dataset_key = ? AND number = ?",
+            (key, number),
+        ).fetchone()
+        return VersionRow(*row) if row else None
+
+    def version_by_id(
+        self, conn: sqlite3.Connection, key: int, version_id: str
+    ) -> VersionRow | None:
+        """The version of the dataset with this key that has this version id."""
+        row = conn.execute(
+            f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE id = ? AND dataset_key = ?",
+            (version_id, key),
+        ).fetchone()
+        return VersionRow(*row) if row else None
+
+    def versions(self, conn: sqlite3.Connection, key: int) -> list[VersionRow]:
+        """Every version of the dataset with this key, oldest first."""
+        rows = conn.execute(
+            f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE dataset_key = ? ORDER BY number",
+            (key,),
+        ).fetchall()
+        return [VersionRow(*row) for row in rows]
+
+    def spans(
+        self,
+        conn: sqlite3.Connection,
+        key: int,
+        version: VersionRow,
+        *,
+        start: int = 0,
+        limit: int = 1000,
+    ) -> list[tuple[int, str]]:
+        """Up to ``limit`` (ordinal, payload) rows of a version, from ordinal ``start`` on."""
+        return conn.execute(
+            _SELECT_SPANS,
+            {
+                "key": key,
+                "start": start,
+                "bound": version.ordinal_bound,
+                "version": version.number,
+                "limit": limit,
+            },
+        ).fetchall()
+
+    def rank_start(self, conn: sqlite3.Connection, key: int, version: int, rank: int) -> int:
+        """The smallest ordinal with exactly ``rank`` live datapoints of ``version`` before it.
+
+        Ordinals are dense and updates keep them, so the live datapoints below
+        ordinal ``x`` are ``x`` less the deletions below ``x``: iterate to the
+        fixed point of ``x = rank + deletions_below(x)``. Each step is one
+        indexed count over deletions, never a scan of the rows skipped.
+        """
+        start = rank
+        while True:
+            deleted = conn.execute(_COUNT_DELETIONS, (key, start, version)).fetchone()[0]
+            if rank + deleted == start:
+                return start
+            start = rank + deleted
+
+    def datapoint(self, conn: sqlite3.Connection, datapoint_id: str) -> tuple[str, str] | None:
+        """The (dataset id, payload) of a datapoint's latest content in a live dataset."""
+        row = conn.execute(
+            "SELECT d.id, r.payload FROM dl_rows r JOIN dl_datasets d ON d.key = r.dataset_key "
+            "WHERE r.datapoint_id = ? AND r.removed_in IS NULL AND d.deleted = 0",
+            (datapoint_id,),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def added_in(self, conn: sqlite3.Connection, key: int, number: int) -> list[str]:
+        """Payloads of the datapoints first added in version ``number``, in order."""
+        before = self.version(conn, key, number - 1)
+        this = self.version(conn, key, number)
+        assert before is not None
+        assert this is not None
+        rows = conn.execute(
+            "SELECT payload FROM dl_rows WHERE dataset_key = ? AND ordinal >= ? AND ordinal < ? "
+            "AND added_in = ? ORDER BY ordinal",
+            (key, before.ordinal_bound, this.ordinal_bound, number),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def idempotent_version(
+        self, conn: sqlite3.Connection, key: int, idempotency_key: str
+    ) -> tuple[str, int] | None:
+        """The (request hash, version) an idempotency key was first used with."""
+        row = conn.execute(
+            "SELECT request_hash, version FROM dl_idempotency WHERE dataset_key = ? AND key = ?",
+            (key, idempotency_key),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def dump(self, conn: sqlite3.Connection) -> Iterator[tuple[str, tuple[object, ...]]]:
+        """Every read-model row, table by table in a fixed order, for comparisons."""
+        for table in TABLES:
+            order = "rowid" if table in ("dl_datasets", "dl_rows") else "1, 2"
+            select = "rowid, *" if table == "dl_rows" else "*"
+            for row in conn.execute(f"SELECT {select} FROM {table} ORDER BY {order}"):
+                yield table, tuple(row)

@@ -1,0 +1,370 @@
+"""The SQLite event store: the only module that speaks to SQLite through sqlite-utils.
+
+One connection per thread (one shared, locked connection for ``:memory:``).
+File databases run in WAL mode, so readers never block the writer and never
+see a half-written commit.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext, suppress
+from pathlib import Path
+from typing import Literal
+
+import attrs
+import sqlite_utils
+
+from datasetlog.errors import DatasetLogError, StoreError
+from datasetlog.store.base import (
+    GENESIS_HASH,
+    EncodedEvent,
+    NewCommit,
+    StoredCommit,
+    VersionConflictError,
+    commit_hash,
+)
+
+APPLICATION_ID = 0x64736C67  # "dslg": marks a file as a datasetlog store
+Durability = Literal["normal", "full"]
+
+
+def _create_commits_and_events(db: sqlite_utils.Database) -> None:
+    db["dl_commits"].create(
+        {
+            "position": int,
+            "stream_id": str,
+            "stream_version": int,
+            "recorded_at": str,
+            "metadata": str,
+            "first_event": int,
+            "event_count": int,
+            "hash": str,
+        },
+        pk="position",
+        not_null={
+            "stream_id",
+            "stream_version",
+            "recorded_at",
+            "metadata",
+            "first_event",
+            "event_count",
+            "hash",
+        },
+    )
+    db["dl_commits"].create_index(["stream_id", "stream_version"], unique=True)
+    db["dl_events"].create(
+        {
+            "position": int,
+            "commit_position": int,
+            "type": str,
+            "schema_version": int,
+            "payload": str,
+        },
+        pk="position",
+        not_null={"commit_position", "type", "schema_version", "payload"},
+    )
+
+
+def _guard_append_only(db: sqlite_utils.Database) -> None:
+    for table in ("dl_commits", "dl_events"):
+        for action in ("UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
+
+
+Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+MIGRATIONS: tuple[Migration, ...] = (
+    ("0001_commits_and_events", _create_commits_and_events),
+    ("0002_append_only_guards", _guard_append_only),
+)
+"""Named schema migrations; ``PRAGMA user_version`` counts those applied."""
+
+_COMMIT_COLUMNS = "position, stream_id, stream_version, recorded_at, metadata, hash"
+_SELECT_STREAM = (
+    f"SELECT {_COMMIT_COLUMNS}, first_event, event_count FROM dl_commits "
+    "WHERE stream_id = ? AND stream_version > ? AND stream_version <= ? ORDER BY stream_version"
+)
+_SELECT_ALL = (
+    f"SELECT {_COMMIT_COLUMNS}, first_event, event_count FROM dl_commits "
+    "WHERE position > ? ORDER BY position LIMIT ?"
+)
+_SELECT_EVENTS = (
+    "SELECT type, schema_version, payload FROM dl_events "
+    "WHERE position >= ? AND position < ? ORDER BY position"
+)
+_SELECT_HEAD = (
+    "SELECT stream_version, hash FROM dl_commits WHERE stream_id = ? "
+    "ORDER BY stream_version DESC LIMIT 1"
+)
+_INSERT_COMMIT = (
+    "INSERT INTO dl_commits (position, stream_id, stream_version, recorded_at, metadata, "
+    "first_event, event_count, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_EVENT = (
+    "INSERT INTO dl_events (position, commit_position, type, schema_version, payload) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+
+
+@attrs.frozen
+class SQLiteTransaction:
+    """A write transaction on one SQLite connection."""
+
+    connection: sqlite3.Connection
+
+
+def translate_error(error: sqlite3.Error) -> DatasetLogError:
+    """Map a driver error to the datasetlog error a caller can act on."""
+    text = str(error)
+    if isinstance(error, sqlite3.IntegrityError) and "stream_version" in text:
+        return VersionConflictError("another writer committed to this dataset first")
+    if isinstance(error, sqlite3.OperationalError) and "locked" in text:
+        return VersionConflictError(f"the store stayed busy: {text}")
+    if "readonly" in text:
+        return StoreError(f"the store is read-only: {text}")
+    return StoreError(f"SQLite failed: {text}")
+
+
+class SQLiteEventStore:
+    """An :class:`~datasetlog.store.base.EventStore` in one SQLite file.
+
+    Args:
+        path: A file path, or ``":memory:"`` for a private in-memory store.
+        durability: ``"normal"`` (default) keeps every acknowledged commit
+            through a process crash; ``"full"`` also through power loss, at the
+            cost of an fsync per commit.
+        busy_timeout: Seconds a writer waits for another writer's lock.
+
+    Raises:
+        StoreError: The file is not a datasetlog store, was written by a newer
+            format, or cannot be opened.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        durability: Durability = "normal",
+        busy_timeout: float = 30.0,
+    ) -> None:
+        self.path = str(path)
+        self.durability: Durability = durability
+        self.busy_timeout = busy_timeout
+        self._memory = self.path == ":memory:"
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+        self._shared: sqlite3.Connection | None = None
+        conn = self._connect()
+        if self._memory:
+            self._shared = conn
+        else:
+            self._local.conn = conn
+        self._migrate(conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+                check_same_thread=False,
+                timeout=self.busy_timeout,
+            )
+            conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+            if not self._memory:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode != "wal":
+                    # A read-only file keeps its journal mode; writes then fail clearly.
+                    with suppress(sqlite3.OperationalError):
+                        conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self.durability.upper()}")
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open {self.path!r} as a datasetlog store: {error}") from error
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        applied = conn.execute("PRAGMA user_version").fetchone()[0]
+        if application_id != APPLICATION_ID:
+            tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            if application_id != 0 or tables:
+                raise StoreError(f"{self.path!r} is an SQLite file but not a datasetlog store")
+        elif applied > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path!r} has format {applied}, newer than this datasetlog "
+                f"understands ({len(MIGRATIONS)}); upgrade datasetlog to open it"
+            )
+        if applied == len(MIGRATIONS):
+            return
+        db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
+        with self.write():
+            for _name, migrate in MIGRATIONS[applied:]:
+                migrate(db)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+    def connection(self) -> sqlite3.Connection:
+        """Return this thread's connection, opening it on first use."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        if self._shared is not None:
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """Give a connection for a short read (holds the lock of a ``:memory:`` store)."""
+        with self._lock if self._memory else nullcontext():
+            try:
+                yield self.connection()
+            except sqlite3.Error as error:
+                raise translate_error(error) from error
+
+    @contextmanager
+    def write(self) -> Iterator[SQLiteTransaction]:
+        """Open a write transaction with ``BEGIN IMMEDIATE``.
+
+        IMMEDIATE takes the write lock up front, so concurrent writers queue
+        on the busy timeout instead of failing when a deferred transaction
+        tries to upgrade its read lock (https://sqlite.org/lang_transaction.html).
+        All driver errors inside become datasetlog errors here, and only here.
+        """
+        with self._lock if self._memory else nullcontext():
+            conn = self.connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise translate_error(error) from error
+            try:
+                yield SQLiteTransaction(conn)
+                conn.execute("COMMIT")
+            except BaseException as error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise translate_error(error) from error
+                raise
+
+    def append(self, tx: SQLiteTransaction, commits: Sequence[NewCommit]) -> list[StoredCommit]:
+        """Append commits inside ``tx``; see :class:`~datasetlog.store.base.EventStore`."""
+        conn = tx.connection
+        stored = []
+        position = conn.execute("SELECT coalesce(max(position), 0) FROM dl_commits").fetchone()[0]
+        event_position = conn.execute(
+            "SELECT coalesce(max(position), 0) FROM dl_events"
+        ).fetchone()[0]
+        for commit in commits:
+            row = conn.execute(_SELECT_HEAD, (commit.stream_id,)).fetchone()
+            head, parent_hash = row if row else (0, GENESIS_HASH)
+            if commit.stream_version != head + 1:
+                raise VersionConflictError(
+                    f"stream {commit.stream_id} is at {head}, "
+                    f"not {commit.stream_version - 1} as the writer read"
+                )
+            position += 1
+            digest = commit_hash(parent_hash, commit)
+            first_event = event_position + 1
+            conn.executemany(
+                _INSERT_EVENT,
+                [
+                    (first_event + i, position, e.type, e.schema_version, e.payload)
+                    for i, e in enumerate(commit.events)
+                ],
+            )
+            event_position += len(commit.events)
+            conn.execute(
+                _INSERT_COMMIT,
+                (
+                    position,
+                    commit.stream_id,
+                    commit.stream_version,
+                    commit.recorded_at,
+                    commit.metadata,
+                    first_event,
+                    len(commit.events),
+                    digest,
+                ),
+            )
+            stored.append(
+                StoredCommit(
+                    position=position,
+                    stream_id=commit.stream_id,
+                    stream_version=commit.stream_version,
+                    recorded_at=commit.recorded_at,
+                    metadata=commit.metadata,
+                    events=commit.events,
+                    hash=digest,
+                )
+            )
+        return stored
+
+    def _load(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> list[StoredCommit]:
+        commits = []
+        for position, stream_id, version, recorded_at, metadata, digest, first, count in rows:
+            events = conn.execute(_SELECT_EVENTS, (first, first + count)).fetchall()
+            commits.append(
+                StoredCommit(
+                    position=position,  # type: ignore[arg-type]
+                    stream_id=stream_id,  # type: ignore[arg-type]
+                    stream_version=version,  # type: ignore[arg-type]
+                    recorded_at=recorded_at,  # type: ignore[arg-type]
+                    metadata=metadata,  # type: ignore[arg-type]
+                    events=tuple(EncodedEvent(*event) for event in events),
+                    hash=digest,  # type: ignore[arg-type]
+                )
+            )
+        return commits
+
+    def read_stream(
+        self, stream_id: str, *, after: int = 0, upto: int | None = None, batch: int = 500
+    ) -> Iterator[StoredCommit]:
+        """Yield a stream's commits with ``after < stream_version <= upto``, in order."""
+        last = upto if upto is not None else 2**62
+        while True:
+            with self.reading() as conn:
+                rows = conn.execute(
+                    _SELECT_STREAM + " LIMIT ?", (stream_id, after, last, batch)
+                ).fetchall()
+                commits = self._load(conn, rows)
+            yield from commits
+            if len(rows) < batch:
+                return
+            after = commits[-1].stream_version
+
+    def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[StoredCommit]:
+        """Yield all commits with global position above ``after``, in order."""
+        remaining = limit if limit is not None else 2**62
+        while remaining > 0:
+            with self.reading() as conn:
+                rows = conn.execute(_SELECT_ALL, (after, min(remaining, 500))).fetchall()
+                commits = self._load(conn, rows)
+            yield from commits
+            if not rows:
+                return
+            remaining -= len(rows)
+            after = commits[-1].position
+
+    def head(self, stream_id: str) -> int:
+        """Return the stream's last stream version, 0 for a stream never written."""
+        with self.reading() as conn:
+            row = conn.execute(_SELECT_HEAD, (stream_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            self._closed = True
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()

@@ -1,0 +1,277 @@
+"""Request bodies to models, or one ValidationError naming every problem and where.
+
+Limits (each exceeded one is a :class:`~datasetlog.errors.ValidationError` with
+the ``type`` given here):
+
+- ``MAX_DATAPOINTS_PER_REQUEST`` datapoints or log ids in one request (``too_many``);
+- ``MAX_JSON_DEPTH`` levels of nesting inside a target value or tool-call
+  arguments (``too_deep``);
+- ``MAX_STRING_LENGTH`` characters in any one string (``too_long``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any, NoReturn
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ForbiddenExtraKeysError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn
+
+from datasetlog.errors import ErrorDetail, Loc, ValidationError
+from datasetlog.models import ChatMessage, DatapointRequest, LogsRequest, Role, ToolCall
+from datasetlog.serialization import converter
+
+MAX_DATAPOINTS_PER_REQUEST = 100_000
+MAX_JSON_DEPTH = 32
+MAX_STRING_LENGTH = 10_000_000
+MAX_PAGE_SIZE = 1_000
+
+_ROLES = ", ".join(role.value for role in Role)
+
+
+class InvalidValueError(ValueError):
+    """A value failed a check; ``path`` leads from the checked value to the bad part."""
+
+    def __init__(self, msg: str, type: str, path: Loc = ()) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.type = type
+        self.path = path
+
+
+def _fail(msg: str, type: str, path: Loc = ()) -> NoReturn:
+    raise InvalidValueError(msg, type, path)
+
+
+def check_string(value: object, path: Loc = ()) -> str:
+    """Return ``value`` if it is a storable string; otherwise raise InvalidValueError."""
+    if type(value) is not str:
+        _fail(f"expected a string, got {type(value).__name__}", "string_type", path)
+    if len(value) > MAX_STRING_LENGTH:
+        _fail(f"string longer than {MAX_STRING_LENGTH} characters", "too_long", path)
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            _fail("string is not valid Unicode (lone surrogate)", "string_unicode", path)
+    return value
+
+
+def check_json(value: object, path: Loc = (), depth: int = 0) -> Any:
+    """Return ``value`` if it is plain, finite JSON within the nesting limit."""
+    if depth > MAX_JSON_DEPTH:
+        _fail(f"nested deeper than {MAX_JSON_DEPTH} levels", "too_deep", path)
+    kind = type(value)
+    if value is None or kind is bool or kind is int:
+        return value
+    if kind is str:
+        return check_string(value, path)
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            _fail("NaN and infinite numbers are not JSON", "finite_number", path)
+        return value
+    if kind is list:
+        for index, item in enumerate(value):  # type: ignore[arg-type]
+            check_json(item, (*path, index), depth + 1)
+        return value
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            check_string(key, (*path, key) if type(key) is str else path)
+            check_json(item, (*path, key), depth + 1)
+        return value
+    _fail(f"{kind.__name__} is not a JSON value", "json_type", path)
+
+
+def _check_mapping(value: object) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        _fail(f"expected an object, got {type(value).__name__}", "dict_type")
+    return value
+
+
+def _check_list(value: object) -> list[Any]:
+    if type(value) is not list:
+        _fail(f"expected a list, got {type(value).__name__}", "list_type")
+    return value  # type: ignore[return-value]
+
+
+def _check_role(value: object, _: object) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        _fail(f"role must be one of {_ROLES}, got {value!r}", "enum")
+
+
+def _strict_converter() -> cattrs.Converter:
+    strict = converter.copy(detailed_validation=True, forbid_extra_keys=True)
+    strict.register_structure_hook(str, lambda value, _: check_string(value))
+    strict.register_structure_hook(Any, lambda value, _: check_json(value))
+    strict.register_structure_hook(Role, _check_role)
+    # Container hooks first: the class hooks generated below capture them.
+    for container in (dict[str, str], dict[str, Any]):
+        generated_map = strict.gen_structure_mapping(container)
+        strict.register_structure_hook_func(
+            lambda cls, expected=container: cls == expected,
+            lambda value, cls, fn=generated_map: fn(_check_mapping(value), cls),
+        )
+    for item in (ChatMessage, str):
+        generated_list = strict.get_structure_hook(list[item])  # type: ignore[valid-type]
+        strict.register_structure_hook_func(
+            lambda cls, expected=list[item]: cls == expected,  # type: ignore[valid-type]
+            lambda value, cls, fn=generated_list: fn(_check_list(value), cls),
+        )
+    for cls in (ChatMessage, ToolCall, DatapointRequest, LogsRequest):
+        generated = make_dict_structure_fn(
+            cls, strict, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
+        )
+        strict.register_structure_hook(
+            cls, lambda value, _, fn=generated: fn(_check_mapping(value), _)
+        )
+    return strict
+
+
+_strict = _strict_converter()
+
+
+def _details(error: BaseException, loc: Loc) -> Iterator[ErrorDetail]:
+    """Flatten cattrs' nested validation errors into v4 ``detail`` entries."""
+    if isinstance(error, ForbiddenExtraKeysError):
+        for key in sorted(error.extra_fields):
+            yield ErrorDetail((*loc, key), f"unknown field {key!r}", "extra_forbidden")
+    elif isinstance(error, BaseExceptionGroup):
+        with_notes, without_notes = error.group_exceptions()  # type: ignore[attr-defined]
+        for sub, note in with_notes:
+            step = note.name if isinstance(note, AttributeValidationNote) else note.index
+            if isinstance(note, IterableValidationNote | AttributeValidationNote):
+                yield from _details(sub, (*loc, step))
+        for sub in without_notes:
+            yield from _details(sub, loc)
+    elif isinstance(error, InvalidValueError):
+        yield ErrorDetail((*loc, *error.path), error.msg, error.type)
+    elif isinstance(error, KeyError):
+        yield ErrorDetail(loc, "field required", "missing")
+    else:
+        yield ErrorDetail(loc, str(error), "value_error")
+
+
+def _null_targets(body: object, loc: Loc) -> Iterator[ErrorDetail]:
+    target = body.get("target") if isinstance(body, Mapping) else None
+    if isinstance(target, Mapping):
+        for key, value in target.items():
+            if value is None:
+                yield ErrorDetail(
+                    (*loc, "target", key), "target values may not be null", "null_target"
+                )
+
+
+def _structure(body: object, cls: type[Any], loc: Loc) -> tuple[Any, list[ErrorDetail]]:
+    try:
+        value = _strict.structure(body, cls)
+    except (cattrs.BaseValidationError, InvalidValueError) as error:
+        return None, [*_details(error, loc), *_null_targets(body, loc)]
+    return value, list(_null_targets(body, loc))
+
+
+def _unstructure_request(body: object) -> object:
+    if isinstance(body, DatapointRequest | LogsRequest):
+        return converter.unstructure(body)
+    if isinstance(body, list):
+        return [converter.unstructure(item) if attrs.has(type(item)) else item for item in body]
+    return body
+
+
+def parse_create_request(body: object) -> list[DatapointRequest] | LogsRequest:
+    """Read a create-datapoint body: one datapoint, a list of them, or ``{"log_ids": [...]}``.
+
+    Raises:
+        ValidationError: Listing every problem, with ``loc`` paths under ``"body"``.
+    """
+    body = _unstructure_request(body)
+    if isinstance(body, Mapping) and "log_ids" in body:
+        request, errors = _structure(body, LogsRequest, ("body",))
+        if not errors and not request.log_ids:
+            errors = [ErrorDetail(("body", "log_ids"), "give at least one log id", "empty_list")]
+        if not errors and len(request.log_ids) > MAX_DATAPOINTS_PER_REQUEST:
+            errors = [_too_many(("body", "log_ids"))]
+        if errors:
+            raise ValidationError(errors)
+        return request  # type: ignore[no-any-return]
+    if isinstance(body, Mapping):
+        datapoint, errors = _structure(body, DatapointRequest, ("body",))
+        if errors:
+            raise ValidationError(errors)
+        return [datapoint]
+    if isinstance(body, list):
+        if not body:
+            raise ValidationError(
+                [ErrorDetail(("body",), "give at least one datapoint", "empty_list")]
+            )
+        if len(body) > MAX_DATAPOINTS_PER_REQUEST:
+            raise ValidationError([_too_many(("body",))])
+        datapoints, errors = [], []
+        for index, item in enumerate(body):
+            datapoint, item_errors = _structure(item, DatapointRequest, ("body", index))
+            datapoints.append(datapoint)
+            errors.extend(item_errors)
+        if errors:
+            raise ValidationError(errors)
+        return datapoints
+    raise ValidationError(
+        [
+            ErrorDetail(
+                ("body",),
+                "expected a datapoint object, a list of them, or {'log_ids': [...]}",
+                "body_type",
+            )
+        ]
+    )
+
+
+def _too_many(loc: Loc) -> ErrorDetail:
+    return ErrorDetail(loc, f"at most {MAX_DATAPOINTS_PER_REQUEST} items per request", "too_many")
+
+
+def parse_datapoint_fields(fields: Mapping[str, object], loc: Loc) -> DatapointRequest:
+    """Validate datapoint content fields (as for an update) given as a mapping.
+
+    Raises:
+        ValidationError: Listing every problem.
+    """
+    datapoint, errors = _structure(fields, DatapointRequest, loc)
+    if errors:
+        raise ValidationError(errors)
+    return datapoint  # type: ignore[no-any-return]
+
+
+def require_text(value: object, loc: Loc, *, optional: bool = False) -> list[ErrorDetail]:
+    """Check a name-like field: a non-empty string (or ``None`` when optional)."""
+    if value is None and optional:
+        return []
+    try:
+        text = check_string(value)
+    except InvalidValueError as error:
+        return [ErrorDetail(loc, error.msg, error.type)]
+    if not text.strip() and not optional:
+        return [ErrorDetail(loc, "must not be empty", "string_too_short")]
+    return []
+
+
+def check_page(page: object, size: object) -> None:
+    """Check pagination arguments: ``page`` from 1, ``size`` from 1 to MAX_PAGE_SIZE."""
+    errors = []
+    if type(page) is not int or page < 1:
+        errors.append(ErrorDetail(("query", "page"), "page must be an integer >= 1", "page"))
+    if type(size) is not int or not 1 <= size <= MAX_PAGE_SIZE:
+        errors.append(
+            ErrorDetail(
+                ("query", "size"), f"size must be an integer from 1 to {MAX_PAGE_SIZE}", "size"
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
