@@ -328,7 +328,7 @@ class DatasetLog:
         ]
         if errors:
             raise ValidationError(errors)
-        contents = []
+        contents: list[tuple[DatapointRequest, str | None]] = []
         for i, log_id in enumerate(log_ids):
             log = found[log_id]
             fields = converter.unstructure(log)

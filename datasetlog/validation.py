@@ -12,7 +12,7 @@ the ``type`` given here):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn
 
 import attrs
@@ -71,18 +71,18 @@ def check_json(value: object, path: Loc = (), depth: int = 0) -> Any:
     kind = type(value)
     if value is None or kind is bool or kind is int:
         return value
-    if kind is str:
+    if isinstance(value, str) and kind is str:
         return check_string(value, path)
-    if kind is float:
-        if not math.isfinite(value):  # type: ignore[arg-type]
+    if isinstance(value, float) and kind is float:
+        if not math.isfinite(value):
             _fail("NaN and infinite numbers are not JSON", "finite_number", path)
         return value
-    if kind is list:
-        for index, item in enumerate(value):  # type: ignore[arg-type]
+    if isinstance(value, list) and kind is list:
+        for index, item in enumerate(value):
             check_json(item, (*path, index), depth + 1)
         return value
-    if kind is dict:
-        for key, item in value.items():  # type: ignore[attr-defined]
+    if isinstance(value, dict) and kind is dict:
+        for key, item in value.items():
             check_string(key, (*path, key) if type(key) is str else path)
             check_json(item, (*path, key), depth + 1)
         return value
@@ -96,16 +96,32 @@ def _check_mapping(value: object) -> Mapping[Any, Any]:
 
 
 def _check_list(value: object) -> list[Any]:
-    if type(value) is not list:
+    if not (isinstance(value, list) and type(value) is list):
         _fail(f"expected a list, got {type(value).__name__}", "list_type")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _check_role(value: object, _: object) -> Role:
     try:
-        return Role(value)
+        return Role(value)  # type: ignore[arg-type]
     except ValueError:
         _fail(f"role must be one of {_ROLES}, got {value!r}", "enum")
+
+
+StructureFn = Callable[[Any, Any], Any]
+
+
+def _guarded(check: Callable[[object], object], structure: StructureFn) -> StructureFn:
+    """Run ``check`` on the raw value before cattrs' own structuring function."""
+
+    def hook(value: Any, cls: Any) -> Any:
+        return structure(check(value), cls)
+
+    return hook
+
+
+def _is(expected: object) -> Callable[[Any], bool]:
+    return lambda cls: bool(cls == expected)
 
 
 def _strict_converter() -> cattrs.Converter:
@@ -114,25 +130,21 @@ def _strict_converter() -> cattrs.Converter:
     strict.register_structure_hook(Any, lambda value, _: check_json(value))
     strict.register_structure_hook(Role, _check_role)
     # Container hooks first: the class hooks generated below capture them.
-    for container in (dict[str, str], dict[str, Any]):
-        generated_map = strict.gen_structure_mapping(container)
+    mappings: tuple[Any, ...] = (dict[str, str], dict[str, Any])
+    for mapping in mappings:
         strict.register_structure_hook_func(
-            lambda cls, expected=container: cls == expected,
-            lambda value, cls, fn=generated_map: fn(_check_mapping(value), cls),
+            _is(mapping), _guarded(_check_mapping, strict.gen_structure_mapping(mapping))
         )
-    for item in (ChatMessage, str):
-        generated_list = strict.get_structure_hook(list[item])  # type: ignore[valid-type]
+    lists: tuple[Any, ...] = (list[ChatMessage], list[str])
+    for list_type in lists:
         strict.register_structure_hook_func(
-            lambda cls, expected=list[item]: cls == expected,  # type: ignore[valid-type]
-            lambda value, cls, fn=generated_list: fn(_check_list(value), cls),
+            _is(list_type), _guarded(_check_list, strict.get_structure_hook(list_type))
         )
     for cls in (ChatMessage, ToolCall, DatapointRequest, LogsRequest):
         generated = make_dict_structure_fn(
             cls, strict, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
         )
-        strict.register_structure_hook(
-            cls, lambda value, _, fn=generated: fn(_check_mapping(value), _)
-        )
+        strict.register_structure_hook(cls, _guarded(_check_mapping, generated))
     return strict
 
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import sqlite_utils
@@ -32,7 +32,7 @@ Durability = Literal["normal", "full"]
 
 
 def _create_commits_and_events(db: sqlite_utils.Database) -> None:
-    db["dl_commits"].create(
+    db.table("dl_commits").create(
         {
             "position": int,
             "stream_id": str,
@@ -54,8 +54,8 @@ def _create_commits_and_events(db: sqlite_utils.Database) -> None:
             "hash",
         },
     )
-    db["dl_commits"].create_index(["stream_id", "stream_version"], unique=True)
-    db["dl_events"].create(
+    db.table("dl_commits").create_index(["stream_id", "stream_version"], unique=True)
+    db.table("dl_events").create(
         {
             "position": int,
             "commit_position": int,
@@ -309,19 +309,19 @@ class SQLiteEventStore:
             )
         return stored
 
-    def _load(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> list[StoredCommit]:
+    def _load(self, conn: sqlite3.Connection, rows: list[Any]) -> list[StoredCommit]:
         commits = []
         for position, stream_id, version, recorded_at, metadata, digest, first, count in rows:
             events = conn.execute(_SELECT_EVENTS, (first, first + count)).fetchall()
             commits.append(
                 StoredCommit(
-                    position=position,  # type: ignore[arg-type]
-                    stream_id=stream_id,  # type: ignore[arg-type]
-                    stream_version=version,  # type: ignore[arg-type]
-                    recorded_at=recorded_at,  # type: ignore[arg-type]
-                    metadata=metadata,  # type: ignore[arg-type]
+                    position=position,
+                    stream_id=stream_id,
+                    stream_version=version,
+                    recorded_at=recorded_at,
+                    metadata=metadata,
                     events=tuple(EncodedEvent(*event) for event in events),
-                    hash=digest,  # type: ignore[arg-type]
+                    hash=digest,
                 )
             )
         return commits

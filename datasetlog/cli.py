@@ -1,0 +1,91 @@
+"""The ``datasetlog`` command: a thin shell over :class:`~datasetlog.DatasetLog`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from datasetlog.facade import DatasetLog
+from datasetlog.logs import SQLiteLogSource
+from datasetlog.models import Datapoint
+
+
+def _describe(datapoint: Datapoint | None) -> str:
+    if datapoint is None:
+        return ""
+    question = (datapoint.inputs or {}).get("question", "")
+    answer = (datapoint.target or {}).get("answer", (datapoint.target or {}).get("output", ""))
+    return f"{question} -> {answer}"[:38]
+
+
+def demo(db: str) -> None:
+    """Commit datapoints over several versions, print the log, and rebuild an early version."""
+    with DatasetLog(db) as log:
+        logs = SQLiteLogSource(db)
+        log.logs = logs
+        name = f"arithmetic-{len(log.list_datasets('pr_demo')) + 1}"
+        dataset = log.create_dataset(project_id="pr_demo", name=name, description="Sums")
+        print(f"store {db}: dataset {dataset.id} ({name})\n")
+
+        log.create_datapoint(
+            dataset.id, {"inputs": {"question": "2+2?"}, "target": {"answer": "4"}}
+        )
+        added = log.create_datapoint(
+            dataset.id,
+            [
+                {"inputs": {"question": f"{n}+{n}?"}, "target": {"answer": str(2 * n)}}
+                for n in (3, 5, 7)
+            ],
+        )
+        log_ids = [
+            logs.record_log(
+                inputs={"question": question},
+                messages=[{"role": "user", "content": question}],
+                output=answer,
+            ).id
+            for question, answer in (("9+9?", "18"), ("1+1?", "2"))
+        ]
+        log.create_datapoint(dataset.id, {"log_ids": log_ids})
+        log.update_datapoint(added[1].id, target={"answer": "10", "checked": True})
+        log.delete_datapoints([added[0].id, added[2].id])
+
+        print(f"{'ver':>3}  {'id':<28}  {'rows':>4}  message")
+        for version in log.list_versions(dataset.id):
+            print(
+                f"{version.number:>3}  {version.id:<28}  {version.datapoint_count:>4}  "
+                f"{version.message}"
+            )
+
+        early = list(log.iter_datapoints(dataset.id, version=2))
+        latest = list(log.iter_datapoints(dataset.id))
+        print(f"\n{'version 2 (rebuilt)':<40}  latest version")
+        for row in range(max(len(early), len(latest))):
+            left = _describe(early[row]) if row < len(early) else ""
+            right = _describe(latest[row]) if row < len(latest) else ""
+            print(f"{left:<40}  {right}")
+        report = log.verify()
+        print(f"\nverify: {'ok' if report else report}")
+        logs.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="datasetlog", description="Event-sourced dataset versioning."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser(
+        "demo", help="commit a few versions to an SQLite file and rebuild an early one"
+    )
+    demo_parser.add_argument(
+        "--db", default="datasetlog-demo.db", help="SQLite file (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        demo(args.db)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
