@@ -34,6 +34,7 @@ from datasetlog.readmodels import DatasetRow, SQLiteReadModels, VersionRow
 from datasetlog.serialization import (
     converter,
     datapoint_from_json,
+    datapoint_from_record,
     decode_commit,
     encode_commit,
 )
@@ -119,9 +120,10 @@ class DatasetLog:
             try:
                 with self.store.write() as tx:
                     commits, result = build(tx.connection)
-                    stored = self.store.append(tx, [encode_commit(c) for c in commits])
-                    for commit, record in zip(commits, stored, strict=True):
-                        self._models.apply(tx.connection, commit, record.position)
+                    encoded = [encode_commit(commit) for commit in commits]
+                    stored = self.store.append(tx, [new for new, _ in encoded])
+                    for commit, (_, records), done in zip(commits, encoded, stored, strict=True):
+                        self._models.apply(tx.connection, commit, done.position, records)
                     return result
             except VersionConflictError as error:
                 if attempt == self.max_retries:
@@ -272,7 +274,7 @@ class DatasetLog:
             ).hexdigest()
             stamp = IdempotencyStamp(idempotency_key, digest)
 
-        def build(conn: Any) -> tuple[list[Commit], tuple[int, list[Datapoint] | None]]:
+        def build(conn: Any) -> tuple[list[Commit], tuple[int, list[Datapoint]]]:
             row = self._live(conn, dataset_id)
             if stamp is not None:
                 seen = self._models.idempotent_version(conn, row.key, stamp.key)
@@ -301,19 +303,11 @@ class DatasetLog:
             commit = self._content_commit(
                 row, (DatapointsAdded(records),), message, now, idempotency=stamp
             )
-            return [commit], (row.version + 1, None)
+            datapoints = [datapoint_from_record(row.id, record) for record in records]
+            return [commit], (row.version + 1, datapoints)
 
         number, datapoints = self._write(build)
-        version = self.get_version(dataset_id, number)
-        if datapoints is None:
-            datapoints = self._added(dataset_id, number)
-        return version, datapoints
-
-    def _added(self, dataset_id: str, number: int) -> list[Datapoint]:
-        with self.store.reading() as conn:
-            row = self._live(conn, dataset_id)
-            payloads = self._models.added_in(conn, row.key, number)
-        return [datapoint_from_json(dataset_id, payload) for payload in payloads]
+        return self.get_version(dataset_id, number), datapoints
 
     def _from_logs(self, log_ids: list[str]) -> list[tuple[DatapointRequest, str | None]]:
         if self.logs is None:
@@ -387,9 +381,7 @@ class DatasetLog:
             )
             message = f"Update datapoint {datapoint_id}"
             commit = self._content_commit(row, (DatapointUpdated(record),), message, now)
-            return [commit], datapoint_from_json(
-                row.id, orjson.dumps(converter.unstructure(record))
-            )
+            return [commit], datapoint_from_record(row.id, record)
 
         return self._write(build)
 

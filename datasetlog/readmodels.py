@@ -27,7 +27,7 @@ from datasetlog.events import (
     DatasetDeleted,
     DatasetUpdated,
 )
-from datasetlog.serialization import record_json
+from datasetlog.serialization import event_records, record_json
 
 SCHEMA_VERSION = 1
 TABLES = ("dl_datasets", "dl_versions", "dl_rows", "dl_deletions", "dl_idempotency", "dl_rm_meta")
@@ -132,12 +132,25 @@ class SQLiteReadModels:
             conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'position'").fetchone()[0]
         )
 
-    def apply(self, conn: sqlite3.Connection, commit: Commit, position: int) -> None:
-        """Apply one commit, inside the transaction that appends it."""
+    def apply(
+        self,
+        conn: sqlite3.Connection,
+        commit: Commit,
+        position: int,
+        records: list[list[str]] | None = None,
+    ) -> None:
+        """Apply one commit, inside the transaction that appends it.
+
+        ``records`` are the JSON texts of each event's datapoint records, as
+        :func:`~datasetlog.serialization.encode_commit` returns them; they are
+        encoded here when not given.
+        """
+        if records is None:
+            records = [[record_json(r) for r in event_records(e)] for e in commit.events]
         row = self.dataset(conn, commit.dataset_id, include_deleted=True)
         version = commit.version.number if commit.version else (row.version if row else 0)
         delta = 0
-        for event in commit.events:
+        for event, payloads in zip(commit.events, records, strict=True):
             if isinstance(event, DatasetCreated):
                 conn.execute(
                     "INSERT INTO dl_datasets (id, project_id, name, description, created_at, "
@@ -168,8 +181,10 @@ class SQLiteReadModels:
                     "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, "
                     "datapoint_id, payload) VALUES (?, ?, ?, NULL, ?, ?)",
                     [
-                        (row.key, start + i, version, record.id, record_json(record))
-                        for i, record in enumerate(event.datapoints)
+                        (row.key, start + i, version, record.id, payload)
+                        for i, (record, payload) in enumerate(
+                            zip(event.datapoints, payloads, strict=True)
+                        )
                     ],
                 )
                 delta += len(event.datapoints)
@@ -182,7 +197,7 @@ class SQLiteReadModels:
                 conn.execute(
                     "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, "
                     "datapoint_id, payload) VALUES (?, ?, ?, NULL, ?, ?)",
-                    (row.key, ordinal, version, event.datapoint.id, record_json(event.datapoint)),
+                    (row.key, ordinal, version, event.datapoint.id, payloads[0]),
                 )
             elif isinstance(event, DatapointsDeleted):
                 for datapoint_id in event.datapoint_ids:

@@ -26,7 +26,7 @@ from cattrs.gen import make_dict_structure_fn
 
 from datasetlog.errors import ErrorDetail, Loc, ValidationError
 from datasetlog.models import ChatMessage, DatapointRequest, LogsRequest, Role, ToolCall
-from datasetlog.serialization import converter
+from datasetlog.serialization import converter, make_converter, type_is
 
 MAX_DATAPOINTS_PER_REQUEST = 100_000
 MAX_JSON_DEPTH = 32
@@ -120,12 +120,8 @@ def _guarded(check: Callable[[object], object], structure: StructureFn) -> Struc
     return hook
 
 
-def _is(expected: object) -> Callable[[Any], bool]:
-    return lambda cls: bool(cls == expected)
-
-
 def _strict_converter() -> cattrs.Converter:
-    strict = converter.copy(detailed_validation=True, forbid_extra_keys=True)
+    strict = make_converter().copy(detailed_validation=True, forbid_extra_keys=True)
     strict.register_structure_hook(str, lambda value, _: check_string(value))
     strict.register_structure_hook(Any, lambda value, _: check_json(value))
     strict.register_structure_hook(Role, _check_role)
@@ -133,12 +129,12 @@ def _strict_converter() -> cattrs.Converter:
     mappings: tuple[Any, ...] = (dict[str, str], dict[str, Any])
     for mapping in mappings:
         strict.register_structure_hook_func(
-            _is(mapping), _guarded(_check_mapping, strict.gen_structure_mapping(mapping))
+            type_is(mapping), _guarded(_check_mapping, strict.gen_structure_mapping(mapping))
         )
     lists: tuple[Any, ...] = (list[ChatMessage], list[str])
     for list_type in lists:
         strict.register_structure_hook_func(
-            _is(list_type), _guarded(_check_list, strict.get_structure_hook(list_type))
+            type_is(list_type), _guarded(_check_list, strict.get_structure_hook(list_type))
         )
     for cls in (ChatMessage, ToolCall, DatapointRequest, LogsRequest):
         generated = make_dict_structure_fn(
@@ -182,7 +178,69 @@ def _null_targets(body: object, loc: Loc) -> Iterator[ErrorDetail]:
                 )
 
 
+_DATAPOINT_KEYS = frozenset(("inputs", "messages", "target"))
+_MESSAGE_KEYS = frozenset(("role", "content", "name"))
+_ROLE_BY_VALUE = {role.value: role for role in Role}
+
+
+def _plain_text(value: object) -> bool:
+    return type(value) is str and value.isascii() and len(value) <= MAX_STRING_LENGTH
+
+
+def _fast_datapoint(body: object) -> DatapointRequest | None:
+    """Structure the common, plainly valid datapoint without cattrs' per-field dispatch.
+
+    Returns None for anything unusual (non-ASCII text, tool calls, any doubt),
+    which then takes the detailed cattrs path; for what it accepts it returns
+    exactly what that path would.
+    """
+    if type(body) is not dict or not _DATAPOINT_KEYS.issuperset(body):
+        return None
+    inputs = body.get("inputs")
+    if inputs is not None:
+        if type(inputs) is not dict:
+            return None
+        for key, value in inputs.items():
+            if not (_plain_text(key) and _plain_text(value)):
+                return None
+        inputs = dict(inputs)
+    messages = body.get("messages")
+    if messages is not None:
+        if type(messages) is not list:
+            return None
+        structured = []
+        for message in messages:
+            if type(message) is not dict or not _MESSAGE_KEYS.issuperset(message):
+                return None
+            role = _ROLE_BY_VALUE.get(message.get("role"))  # type: ignore[arg-type]
+            content = message.get("content")
+            name = message.get("name")
+            if role is None or not (content is None or _plain_text(content)):
+                return None
+            if not (name is None or _plain_text(name)):
+                return None
+            structured.append(ChatMessage(role, content, name))
+        messages = structured
+    target = body.get("target")
+    if target is not None:
+        if type(target) is not dict:
+            return None
+        for key, value in target.items():
+            if value is None or not _plain_text(key):
+                return None
+            try:
+                check_json(value, depth=1)
+            except InvalidValueError:
+                return None
+        target = dict(target)
+    return DatapointRequest(inputs, messages, target)
+
+
 def _structure(body: object, cls: type[Any], loc: Loc) -> tuple[Any, list[ErrorDetail]]:
+    if cls is DatapointRequest:
+        fast = _fast_datapoint(body)
+        if fast is not None:
+            return fast, []
     try:
         value = _strict.structure(body, cls)
     except (cattrs.BaseValidationError, InvalidValueError) as error:
