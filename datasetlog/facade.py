@@ -35,6 +35,7 @@ from datasetlog.serialization import (
     converter,
     datapoint_from_json,
     datapoint_from_record,
+    datapoints_from_json,
     decode_commit,
     encode_commit,
 )
@@ -509,10 +510,7 @@ class DatasetLog:
             NotFoundError: No such dataset or version (raised at the call).
         """
         key, found = self._resolve(dataset_id, version)
-        return (
-            datapoint_from_json(dataset_id, payload)
-            for payload in self._payloads(key, found, batch)
-        )
+        return datapoints_from_json(dataset_id, self._payload_chunks(key, found, batch))
 
     def iter_datapoints_v4(
         self, dataset_id: str, *, version: int | str | None = None, batch: int = 2000
@@ -520,30 +518,34 @@ class DatasetLog:
         """Stream a version's datapoints as v4 JSON dicts, skipping model objects.
 
         Each dict equals ``to_v4`` of the datapoint :meth:`iter_datapoints` yields.
+
+        Raises:
+            NotFoundError: No such dataset or version (raised at the call).
         """
         key, found = self._resolve(dataset_id, version)
-        return self._v4_dicts(dataset_id, self._payloads(key, found, batch))
+        return self._v4_dicts(dataset_id, self._payload_chunks(key, found, batch))
 
     @staticmethod
-    def _v4_dicts(dataset_id: str, payloads: Iterator[str]) -> Iterator[dict[str, Any]]:
+    def _v4_dicts(dataset_id: str, chunks: Iterator[list[str]]) -> Iterator[dict[str, Any]]:
         loads = orjson.loads
-        for payload in payloads:
-            data = loads(payload)
-            data["dataset_id"] = dataset_id
-            yield data
+        for chunk in chunks:
+            for payload in chunk:
+                data = loads(payload)
+                data["dataset_id"] = dataset_id
+                yield data
 
     def _resolve(self, dataset_id: str, version: int | str | None) -> tuple[int, VersionRow]:
         with self.store.reading() as conn:
             row = self._live(conn, dataset_id)
             return row.key, self._version_row(conn, row, version)
 
-    def _payloads(self, key: int, version: VersionRow, batch: int) -> Iterator[str]:
+    def _payload_chunks(self, key: int, version: VersionRow, batch: int) -> Iterator[list[str]]:
+        """A version's payloads in chunks, each chunk its own short query (keyset paging)."""
         start = 0
         while True:
             with self.store.reading() as conn:
                 spans = self._models.spans(conn, key, version, start=start, limit=batch)
-            for _, payload in spans:
-                yield payload
+            yield [payload for _, payload in spans]
             if len(spans) < batch:
                 return
             start = spans[-1][0] + 1

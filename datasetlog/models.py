@@ -21,7 +21,7 @@ class Role(enum.StrEnum):
     TOOL = "tool"
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # dict classes build faster; reads make millions
 class ToolCall:
     """A tool call a message makes: a name and optional JSON arguments."""
 
@@ -29,7 +29,7 @@ class ToolCall:
     arguments: JSONValue = None
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # dict classes build faster; reads make millions
 class ChatMessage:
     """One chat message of a datapoint."""
 
@@ -39,7 +39,7 @@ class ChatMessage:
     tool_call: ToolCall | None = None
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # dict classes build faster; reads make millions
 class Datapoint:
     """One datapoint as it stands in some version of a dataset (v4 DatapointResponse).
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -114,8 +114,12 @@ def _structure_message(data: dict[str, Any]) -> ChatMessage:
         _ROLES[data["role"]],
         data.get("content"),
         data.get("name"),
-        None if tool_call is None else ToolCall(tool_call["name"], tool_call.get("arguments")),
+        None if tool_call is None else _structure_tool_call(tool_call),
     )
+
+
+def _structure_tool_call(data: dict[str, Any]) -> ToolCall:
+    return ToolCall(data["name"], data.get("arguments"))
 
 
 def _unstructure_record(record: DatapointRecord) -> dict[str, Any]:
@@ -136,17 +140,43 @@ def _unstructure_record(record: DatapointRecord) -> dict[str, Any]:
 
 
 def _structure_datapoint(data: dict[str, Any]) -> Datapoint:
-    messages = data.get("messages")
-    return Datapoint(
-        data["id"],
-        data["dataset_id"],
-        _parse_datetime(data["created_at"]),
-        _parse_datetime(data["updated_at"]),
-        data.get("inputs"),
-        None if messages is None else [_structure_message(m) for m in messages],
-        data.get("target"),
-        data.get("source_project_data_id"),
-    )
+    return next(datapoints_from_json(data["dataset_id"], [[data]]))
+
+
+def datapoints_from_json(
+    dataset_id: str, chunks: Iterable[Iterable[str | bytes | dict[str, Any]]]
+) -> Iterator[Datapoint]:
+    """Decode stored datapoint payloads, chunk by chunk, into datapoints of a dataset.
+
+    The hot read path, kept in one loop with its names bound locally: the same
+    result as structuring each payload with the converter, at a fraction of the
+    cost per row. Payloads may also be already-decoded dicts.
+    """
+    loads, roles, parse, tool_call = orjson.loads, _ROLES, _parse_datetime, _structure_tool_call
+    for chunk in chunks:
+        for payload in chunk:
+            data = payload if isinstance(payload, dict) else loads(payload)
+            messages = data.get("messages")
+            if messages is not None:
+                messages = [
+                    ChatMessage(
+                        roles[m["role"]],
+                        m.get("content"),
+                        m.get("name"),
+                        tool_call(m["tool_call"]) if "tool_call" in m else None,
+                    )
+                    for m in messages
+                ]
+            yield Datapoint(
+                data["id"],
+                dataset_id,
+                parse(data["created_at"]),
+                parse(data["updated_at"]),
+                data.get("inputs"),
+                messages,
+                data.get("target"),
+                data.get("source_project_data_id"),
+            )
 
 
 converter = _add_trusted_fast_paths(make_converter())
@@ -261,10 +291,8 @@ def datapoint_from_record(dataset_id: str, record: DatapointRecord) -> Datapoint
 
 
 def datapoint_from_json(dataset_id: str, payload: str | bytes) -> Datapoint:
-    """Decode a stored datapoint payload (see :func:`record_json`)."""
-    data = orjson.loads(payload)
-    data["dataset_id"] = dataset_id
-    return _structure_datapoint(data)
+    """Decode one stored datapoint payload (see :func:`record_json`)."""
+    return next(datapoints_from_json(dataset_id, [[payload]]))
 
 
 def to_v4(value: Any) -> Any:
