@@ -17,7 +17,7 @@ from datasetlog.models import ChatMessage, JSONValue
 
 @attrs.frozen
 class DatapointRecord:
-    """A datapoint's identity and full content as one event states it."""
+    """A datapoint's identity and full content, as the events that state one carry it."""
 
     id: str
     created_at: datetime
@@ -58,21 +58,24 @@ class DatasetDeleted:
 
 
 @attrs.frozen
-class DatapointsAdded:
-    """Datapoints were appended to a dataset, in this order."""
+class DatapointAdded(DatapointRecord):
+    """A datapoint was appended to a dataset; a commit adding n datapoints has n of these.
 
-    TYPE: ClassVar[str] = "datapoints_added"
+    One event per datapoint keeps every stored event small, and lets the read
+    models point at the event that holds a datapoint's content instead of
+    storing a second copy.
+    """
+
+    TYPE: ClassVar[str] = "datapoint_added"
     SCHEMA_VERSION: ClassVar[int] = 1
-    datapoints: list[DatapointRecord]
 
 
 @attrs.frozen
-class DatapointUpdated:
-    """A datapoint's content was replaced; it keeps its id and position."""
+class DatapointUpdated(DatapointRecord):
+    """A datapoint's content was replaced (the event states all of it); it keeps its place."""
 
     TYPE: ClassVar[str] = "datapoint_updated"
     SCHEMA_VERSION: ClassVar[int] = 1
-    datapoint: DatapointRecord
 
 
 @attrs.frozen
@@ -88,7 +91,7 @@ Event = (
     DatasetCreated
     | DatasetUpdated
     | DatasetDeleted
-    | DatapointsAdded
+    | DatapointAdded
     | DatapointUpdated
     | DatapointsDeleted
 )
@@ -96,7 +99,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DatasetCreated,
     DatasetUpdated,
     DatasetDeleted,
-    DatapointsAdded,
+    DatapointAdded,
     DatapointUpdated,
     DatapointsDeleted,
 )

@@ -16,8 +16,7 @@ import orjson
 from datasetlog.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
 from datasetlog.events import (
     Commit,
-    DatapointRecord,
-    DatapointsAdded,
+    DatapointAdded,
     DatapointsDeleted,
     DatapointUpdated,
     DatasetCreated,
@@ -121,10 +120,9 @@ class DatasetLog:
             try:
                 with self.store.write() as tx:
                     commits, result = build(tx.connection)
-                    encoded = [encode_commit(commit) for commit in commits]
-                    stored = self.store.append(tx, [new for new, _ in encoded])
-                    for commit, (_, records), done in zip(commits, encoded, stored, strict=True):
-                        self._models.apply(tx.connection, commit, done.position, records)
+                    stored = self.store.append(tx, [encode_commit(c) for c in commits])
+                    for commit, done in zip(commits, stored, strict=True):
+                        self._models.apply(tx.connection, commit, done.position, done.first_event)
                     return result
             except VersionConflictError as error:
                 if attempt == self.max_retries:
@@ -287,8 +285,8 @@ class DatasetLog:
                     payloads = self._models.added_in(conn, row.key, seen[1])
                     return [], (seen[1], [datapoint_from_json(row.id, p) for p in payloads])
             now = self._clock()
-            records = [
-                DatapointRecord(
+            events = [
+                DatapointAdded(
                     id=datapoint_id,
                     created_at=now,
                     updated_at=now,
@@ -301,10 +299,8 @@ class DatasetLog:
                     new_ids(DATAPOINT_PREFIX, len(contents)), contents, strict=True
                 )
             ]
-            commit = self._content_commit(
-                row, (DatapointsAdded(records),), message, now, idempotency=stamp
-            )
-            datapoints = [datapoint_from_record(row.id, record) for record in records]
+            commit = self._content_commit(row, tuple(events), message, now, idempotency=stamp)
+            datapoints = [datapoint_from_record(row.id, event) for event in events]
             return [commit], (row.version + 1, datapoints)
 
         number, datapoints = self._write(build)
@@ -371,7 +367,7 @@ class DatasetLog:
             row = self._live(conn, found[0])
             old = datapoint_from_json(row.id, found[1])
             now = self._clock()
-            record = DatapointRecord(
+            event = DatapointUpdated(
                 id=old.id,
                 created_at=old.created_at,
                 updated_at=now,
@@ -381,8 +377,8 @@ class DatasetLog:
                 source_project_data_id=old.source_project_data_id,
             )
             message = f"Update datapoint {datapoint_id}"
-            commit = self._content_commit(row, (DatapointUpdated(record),), message, now)
-            return [commit], datapoint_from_record(row.id, record)
+            commit = self._content_commit(row, (event,), message, now)
+            return [commit], datapoint_from_record(row.id, event)
 
         return self._write(build)
 
@@ -566,7 +562,8 @@ class DatasetLog:
 
     def _replay(self, tx: SQLiteTransaction) -> None:
         for stored in self.store.read_all():
-            self._models.apply(tx.connection, decode_commit(stored), stored.position)
+            commit = decode_commit(stored)
+            self._models.apply(tx.connection, commit, stored.position, stored.first_event)
 
     def rebuild(self) -> None:
         """Drop every read model and rebuild it from the event log, atomically."""

@@ -15,8 +15,8 @@ import attrs
 from datasetlog.errors import NotFoundError, StoreError
 from datasetlog.events import (
     Commit,
+    DatapointAdded,
     DatapointRecord,
-    DatapointsAdded,
     DatapointsDeleted,
     DatapointUpdated,
     DatasetCreated,
@@ -86,11 +86,8 @@ def apply(state: DatasetState | None, commit: Commit) -> DatasetState:
                 state.description = event.description
         elif isinstance(event, DatasetDeleted):
             state.deleted = True
-        elif isinstance(event, DatapointsAdded):
-            for record in event.datapoints:
-                state.records[record.id] = record
-        elif isinstance(event, DatapointUpdated):
-            state.records[event.datapoint.id] = event.datapoint
+        elif isinstance(event, DatapointAdded | DatapointUpdated):
+            state.records[event.id] = event
         elif isinstance(event, DatapointsDeleted):
             for datapoint_id in event.datapoint_ids:
                 del state.records[datapoint_id]

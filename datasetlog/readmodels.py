@@ -2,8 +2,9 @@
 
 Design: every datapoint *span* (one content of one datapoint) is a row in
 ``dl_rows`` with its dataset, its *ordinal* (the datapoint's place in the
-dataset, fixed when it is first added) and its validity interval
-``[added_in, removed_in)`` in content versions. Version ``k`` is the spans with
+dataset, fixed when it is first added), its validity interval
+``[added_in, removed_in)`` in content versions, and the position of the event
+that states its content (the JSON is stored once, in the event log). Version ``k`` is the spans with
 ``added_in <= k < removed_in`` and ``ordinal < ordinal_bound(k)``, read in
 ordinal order off one index. ``dl_deletions`` lets a page of any version be
 found without an ``OFFSET`` scan: the first ordinal of a page is found by
@@ -18,16 +19,16 @@ from collections.abc import Iterator
 
 import attrs
 
+from datasetlog.errors import StoreError
 from datasetlog.events import (
     Commit,
-    DatapointsAdded,
+    DatapointAdded,
     DatapointsDeleted,
     DatapointUpdated,
     DatasetCreated,
     DatasetDeleted,
     DatasetUpdated,
 )
-from datasetlog.serialization import event_records, record_json
 
 SCHEMA_VERSION = 1
 TABLES = ("dl_datasets", "dl_versions", "dl_rows", "dl_deletions", "dl_idempotency", "dl_rm_meta")
@@ -46,8 +47,9 @@ _SCHEMA = (
     "CREATE UNIQUE INDEX dl_versions_id ON dl_versions (id)",
     """CREATE TABLE dl_rows (
         dataset_key INTEGER NOT NULL, ordinal INTEGER NOT NULL, added_in INTEGER NOT NULL,
-        removed_in INTEGER, datapoint_id TEXT NOT NULL, payload TEXT NOT NULL)""",
-    "CREATE INDEX dl_rows_span ON dl_rows (dataset_key, ordinal, added_in, removed_in)",
+        removed_in INTEGER, datapoint_id TEXT NOT NULL, event INTEGER NOT NULL)""",
+    # Covering: a version is read from this index alone, then each span's event by rowid.
+    "CREATE INDEX dl_rows_span ON dl_rows (dataset_key, ordinal, added_in, removed_in, event)",
     "CREATE INDEX dl_rows_datapoint ON dl_rows (datapoint_id, removed_in)",
     """CREATE TABLE dl_deletions (
         dataset_key INTEGER NOT NULL, ordinal INTEGER NOT NULL, version INTEGER NOT NULL,
@@ -56,10 +58,15 @@ _SCHEMA = (
         dataset_key INTEGER NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
         version INTEGER NOT NULL, PRIMARY KEY (dataset_key, key)) WITHOUT ROWID""",
 )
-_VISIBLE = "added_in <= :version AND (removed_in IS NULL OR removed_in > :version)"
+_VISIBLE = "r.added_in <= :version AND (r.removed_in IS NULL OR r.removed_in > :version)"
 _SELECT_SPANS = (
-    "SELECT ordinal, payload FROM dl_rows WHERE dataset_key = :key AND ordinal >= :start "
-    f"AND ordinal < :bound AND {_VISIBLE} ORDER BY ordinal LIMIT :limit"
+    "SELECT r.ordinal, e.payload FROM dl_rows r JOIN dl_events e ON e.position = r.event "
+    "WHERE r.dataset_key = :key AND r.ordinal >= :start AND r.ordinal < :bound "
+    f"AND {_VISIBLE} ORDER BY r.ordinal LIMIT :limit"
+)
+_INSERT_SPAN = (
+    "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, datapoint_id, event) "
+    "VALUES (?, ?, ?, NULL, ?, ?)"
 )
 _COUNT_DELETIONS = (
     "SELECT count(*) FROM dl_deletions WHERE dataset_key = ? AND ordinal < ? AND version <= ?"
@@ -133,40 +140,27 @@ class SQLiteReadModels:
         )
 
     def apply(
-        self,
-        conn: sqlite3.Connection,
-        commit: Commit,
-        position: int,
-        records: list[list[str]] | None = None,
+        self, conn: sqlite3.Connection, commit: Commit, position: int, first_event: int
     ) -> None:
         """Apply one commit, inside the transaction that appends it.
 
-        ``records`` are the JSON texts of each event's datapoint records, as
-        :func:`~datasetlog.serialization.encode_commit` returns them; they are
-        encoded here when not given.
+        Args:
+            conn: The connection of that transaction.
+            commit: The decoded commit.
+            position: Its global position.
+            first_event: The global position of its first event; a span
+                points at the event that states its content.
         """
-        if records is None:
-            records = [[record_json(r) for r in event_records(e)] for e in commit.events]
         row = self.dataset(conn, commit.dataset_id, include_deleted=True)
-        version = commit.version.number if commit.version else (row.version if row else 0)
-        delta = 0
-        for event, payloads in zip(commit.events, records, strict=True):
-            if isinstance(event, DatasetCreated):
-                conn.execute(
-                    "INSERT INTO dl_datasets (id, project_id, name, description, created_at, "
-                    "updated_at, deleted, sequence, version, datapoint_count, next_ordinal) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0)",
-                    (
-                        commit.dataset_id,
-                        event.project_id,
-                        event.name,
-                        event.description,
-                        commit.recorded_at.isoformat(),
-                        commit.recorded_at.isoformat(),
-                    ),
-                )
-                row = self.dataset(conn, commit.dataset_id, include_deleted=True)
-            assert row is not None
+        if row is None:
+            created = commit.events[0]
+            if not isinstance(created, DatasetCreated):
+                raise StoreError(f"dataset {commit.dataset_id} changed before it was created")
+            row = self._create(conn, commit, created)
+        version = commit.version.number if commit.version else row.version
+        spans = []
+        added = removed = 0
+        for index, event in enumerate(commit.events, start=first_event):
             if isinstance(event, DatasetUpdated):
                 conn.execute(
                     "UPDATE dl_datasets SET name = coalesce(?, name), "
@@ -175,45 +169,20 @@ class SQLiteReadModels:
                 )
             elif isinstance(event, DatasetDeleted):
                 conn.execute("UPDATE dl_datasets SET deleted = 1 WHERE key = ?", (row.key,))
-            elif isinstance(event, DatapointsAdded):
-                start = row.next_ordinal + delta
-                conn.executemany(
-                    "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, "
-                    "datapoint_id, payload) VALUES (?, ?, ?, NULL, ?, ?)",
-                    [
-                        (row.key, start + i, version, record.id, payload)
-                        for i, (record, payload) in enumerate(
-                            zip(event.datapoints, payloads, strict=True)
-                        )
-                    ],
-                )
-                delta += len(event.datapoints)
+            elif isinstance(event, DatapointAdded):
+                spans.append((row.key, row.next_ordinal + added, version, event.id, index))
+                added += 1
             elif isinstance(event, DatapointUpdated):
-                (ordinal,) = conn.execute(
-                    "UPDATE dl_rows SET removed_in = ? WHERE datapoint_id = ? "
-                    "AND removed_in IS NULL RETURNING ordinal",
-                    (version, event.datapoint.id),
-                ).fetchone()
-                conn.execute(
-                    "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, "
-                    "datapoint_id, payload) VALUES (?, ?, ?, NULL, ?, ?)",
-                    (row.key, ordinal, version, event.datapoint.id, payloads[0]),
-                )
+                ordinal = self._close_span(conn, event.id, version)
+                spans.append((row.key, ordinal, version, event.id, index))
             elif isinstance(event, DatapointsDeleted):
                 for datapoint_id in event.datapoint_ids:
-                    (ordinal,) = conn.execute(
-                        "UPDATE dl_rows SET removed_in = ? WHERE datapoint_id = ? "
-                        "AND removed_in IS NULL RETURNING ordinal",
-                        (version, datapoint_id),
-                    ).fetchone()
+                    ordinal = self._close_span(conn, datapoint_id, version)
                     conn.execute(
                         "INSERT INTO dl_deletions VALUES (?, ?, ?)", (row.key, ordinal, version)
                     )
-        assert row is not None
-        added = delta
-        removed = sum(
-            len(e.datapoint_ids) for e in commit.events if isinstance(e, DatapointsDeleted)
-        )
+                removed += len(event.datapoint_ids)
+        conn.executemany(_INSERT_SPAN, spans)
         count = row.datapoint_count + added - removed
         conn.execute(
             "UPDATE dl_datasets SET updated_at = ?, sequence = ?, version = ?, "
@@ -247,6 +216,39 @@ class SQLiteReadModels:
                 (row.key, commit.idempotency.key, commit.idempotency.request_hash, version),
             )
         conn.execute("UPDATE dl_rm_meta SET value = ? WHERE key = 'position'", (position,))
+
+    def _create(
+        self, conn: sqlite3.Connection, commit: Commit, event: DatasetCreated
+    ) -> DatasetRow:
+        created_at = commit.recorded_at.isoformat()
+        conn.execute(
+            "INSERT INTO dl_datasets (id, project_id, name, description, created_at, "
+            "updated_at, deleted, sequence, version, datapoint_count, next_ordinal) "
+            "VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0)",
+            (
+                commit.dataset_id,
+                event.project_id,
+                event.name,
+                event.description,
+                created_at,
+                created_at,
+            ),
+        )
+        row = self.dataset(conn, commit.dataset_id, include_deleted=True)
+        assert row is not None
+        return row
+
+    @staticmethod
+    def _close_span(conn: sqlite3.Connection, datapoint_id: str, version: int) -> int:
+        """End a datapoint's live span at ``version``; return its ordinal."""
+        found = conn.execute(
+            "UPDATE dl_rows SET removed_in = ? WHERE datapoint_id = ? "
+            "AND removed_in IS NULL RETURNING ordinal",
+            (version, datapoint_id),
+        ).fetchone()
+        if found is None:
+            raise StoreError(f"event names datapoint {datapoint_id}, which is not live")
+        return int(found[0])
 
     def dataset(
         self, conn: sqlite3.Connection, dataset_id: str, *, include_deleted: bool = False
@@ -346,7 +348,8 @@ class SQLiteReadModels:
     def datapoint(self, conn: sqlite3.Connection, datapoint_id: str) -> tuple[str, str] | None:
         """The (dataset id, payload) of a datapoint's latest content in a live dataset."""
         row = conn.execute(
-            "SELECT d.id, r.payload FROM dl_rows r JOIN dl_datasets d ON d.key = r.dataset_key "
+            "SELECT d.id, e.payload FROM dl_rows r JOIN dl_datasets d ON d.key = r.dataset_key "
+            "JOIN dl_events e ON e.position = r.event "
             "WHERE r.datapoint_id = ? AND r.removed_in IS NULL AND d.deleted = 0",
             (datapoint_id,),
         ).fetchone()
@@ -359,8 +362,9 @@ class SQLiteReadModels:
         assert before is not None
         assert this is not None
         rows = conn.execute(
-            "SELECT payload FROM dl_rows WHERE dataset_key = ? AND ordinal >= ? AND ordinal < ? "
-            "AND added_in = ? ORDER BY ordinal",
+            "SELECT e.payload FROM dl_rows r JOIN dl_events e ON e.position = r.event "
+            "WHERE r.dataset_key = ? AND r.ordinal >= ? AND r.ordinal < ? AND r.added_in = ? "
+            "ORDER BY r.ordinal",
             (key, before.ordinal_bound, this.ordinal_bound, number),
         ).fetchall()
         return [row[0] for row in rows]

@@ -17,8 +17,6 @@ from datasetlog.events import (
     EVENT_TYPES,
     Commit,
     DatapointRecord,
-    DatapointsAdded,
-    DatapointUpdated,
     Event,
     IdempotencyStamp,
     VersionStamp,
@@ -210,50 +208,19 @@ def decode_event(encoded: EncodedEvent) -> Event:
     return converter.structure(orjson.loads(encoded.payload), cls)
 
 
-def event_records(event: Event) -> list[DatapointRecord]:
-    """The datapoint records an event states, in order (none for most events)."""
-    if isinstance(event, DatapointsAdded):
-        return event.datapoints
-    if isinstance(event, DatapointUpdated):
-        return [event.datapoint]
-    return []
-
-
-def _encode_with_records(event: Event, records: list[str]) -> EncodedEvent:
-    # Builds the same text as dumps(unstructure(event)), reusing the records' JSON.
-    if isinstance(event, DatapointsAdded):
-        payload = '{"datapoints":[' + ",".join(records) + "]}"
-    elif isinstance(event, DatapointUpdated):
-        payload = '{"datapoint":' + records[0] + "}"
-    else:
-        return encode_event(event)
-    return EncodedEvent(event.TYPE, event.SCHEMA_VERSION, payload)
-
-
-def encode_commit(commit: Commit) -> tuple[NewCommit, list[list[str]]]:
-    """Encode a domain commit for the store.
-
-    Returns:
-        The commit to append, and for each event the JSON of each datapoint
-        record it states (see :func:`record_json`), encoded once for both the
-        event payload and the read models.
-    """
-    records = [[record_json(r) for r in event_records(event)] for event in commit.events]
+def encode_commit(commit: Commit) -> NewCommit:
+    """Encode a domain commit for the store."""
     metadata = {
         "version": converter.unstructure(commit.version) if commit.version else None,
         "idempotency": converter.unstructure(commit.idempotency) if commit.idempotency else None,
     }
-    encoded = NewCommit(
+    return NewCommit(
         stream_id=commit.dataset_id,
         stream_version=commit.sequence,
         recorded_at=commit.recorded_at.isoformat(),
         metadata=dumps({k: v for k, v in metadata.items() if v is not None}),
-        events=tuple(
-            _encode_with_records(event, payloads)
-            for event, payloads in zip(commit.events, records, strict=True)
-        ),
+        events=tuple(encode_event(event) for event in commit.events),
     )
-    return encoded, records
 
 
 def decode_commit(stored: StoredCommit) -> Commit:
@@ -271,11 +238,6 @@ def decode_commit(stored: StoredCommit) -> Commit:
     )
 
 
-def record_json(record: DatapointRecord) -> str:
-    """Encode a datapoint record as the v4 JSON of its datapoint, less ``dataset_id``."""
-    return dumps(converter.unstructure(record))
-
-
 def datapoint_from_record(dataset_id: str, record: DatapointRecord) -> Datapoint:
     """Make the user-facing datapoint of a record in a dataset."""
     return Datapoint(
@@ -291,7 +253,7 @@ def datapoint_from_record(dataset_id: str, record: DatapointRecord) -> Datapoint
 
 
 def datapoint_from_json(dataset_id: str, payload: str | bytes) -> Datapoint:
-    """Decode one stored datapoint payload (see :func:`record_json`)."""
+    """Decode one stored datapoint payload: a ``datapoint_added`` or ``_updated`` event's."""
     return next(datapoints_from_json(dataset_id, [[payload]]))
 
 

@@ -49,7 +49,10 @@ class NewCommit:
 
 @attrs.frozen
 class StoredCommit:
-    """A commit as read back, with its global position and chained hash."""
+    """A commit as read back, with its global position and chained hash.
+
+    Its events hold the global event positions ``first_event`` onwards, in order.
+    """
 
     position: int
     stream_id: str
@@ -58,6 +61,7 @@ class StoredCommit:
     metadata: str
     events: tuple[EncodedEvent, ...]
     hash: str
+    first_event: int
 
 
 def commit_hash(parent_hash: str, commit: NewCommit | StoredCommit) -> str:

@@ -305,6 +305,7 @@ class SQLiteEventStore:
                     metadata=commit.metadata,
                     events=commit.events,
                     hash=digest,
+                    first_event=first_event,
                 )
             )
         return stored
@@ -322,6 +323,7 @@ class SQLiteEventStore:
                     metadata=metadata,
                     events=tuple(EncodedEvent(*event) for event in events),
                     hash=digest,
+                    first_event=first,
                 )
             )
         return commits
