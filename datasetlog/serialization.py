@@ -93,10 +93,11 @@ def _format_datetime(value: datetime) -> str:
 
 
 _ROLES = {role.value: role for role in Role}
+_ROLE_VALUES = {role: role.value for role in Role}  # a dict lookup beats Enum.value
 
 
 def _unstructure_message(message: ChatMessage) -> dict[str, Any]:
-    data: dict[str, Any] = {"role": message.role.value}
+    data: dict[str, Any] = {"role": _ROLE_VALUES[message.role]}
     if message.content is not None:
         data["content"] = message.content
     if message.name is not None:

@@ -201,7 +201,9 @@ def _fast_datapoint(body: object) -> DatapointRequest | None:
         if type(inputs) is not dict:
             return None
         for key, value in inputs.items():
-            if not (_plain_text(key) and _plain_text(value)):
+            if type(key) is not str or type(value) is not str:
+                return None
+            if not (key.isascii() and value.isascii()) or len(value) > MAX_STRING_LENGTH:
                 return None
         inputs = dict(inputs)
     messages = body.get("messages")
@@ -226,12 +228,20 @@ def _fast_datapoint(body: object) -> DatapointRequest | None:
         if type(target) is not dict:
             return None
         for key, value in target.items():
+            kind = type(value)
             if value is None or not _plain_text(key):
                 return None
-            try:
-                check_json(value, depth=1)
-            except InvalidValueError:
-                return None
+            if kind is str:
+                if not _plain_text(value):
+                    return None
+            elif kind is float:
+                if not math.isfinite(value):
+                    return None
+            elif kind is not int and kind is not bool:
+                try:
+                    check_json(value, depth=1)
+                except InvalidValueError:
+                    return None
         target = dict(target)
     return DatapointRequest(inputs, messages, target)
 
