@@ -41,8 +41,8 @@ from datasetlog.serialization import (
     decode_commit,
     encode_commit,
 )
-from datasetlog.store import Durability, SQLiteEventStore, VersionConflictError, open_store
-from datasetlog.store.sqlite import SQLiteTransaction
+from datasetlog.store import Durability, EventStore, VersionConflictError, open_store
+from datasetlog.store.base import Transaction
 from datasetlog.validation import (
     check_page,
     parse_create_request,
@@ -86,7 +86,8 @@ class DatasetLog:
     automatic commit message. Any committed version can be read back exactly.
 
     Args:
-        store: An event store, a file path, ``"sqlite:///path"`` or ``":memory:"``.
+        store: An event store, or where to open one: a file path,
+            ``"sqlite:///path"``, ``":memory:"`` or ``"postgresql://…"``.
         logs: Where ``{"log_ids": [...]}`` requests find their logs.
         durability: For SQLite paths: ``"normal"`` survives process crashes,
             ``"full"`` power loss too (see the README).
@@ -97,22 +98,20 @@ class DatasetLog:
 
     def __init__(
         self,
-        store: SQLiteEventStore | str | Path = ":memory:",
+        store: EventStore | str | Path = ":memory:",
         *,
         logs: LogSource | None = None,
         durability: Durability = "normal",
         max_retries: int = 8,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        self.store = (
-            store
-            if isinstance(store, SQLiteEventStore)
-            else open_store(store, durability=durability)
+        self.store: EventStore = (
+            open_store(store, durability=durability) if isinstance(store, str | Path) else store
         )
         self.logs = logs
         self.max_retries = max_retries
         self._clock = clock
-        self._models = SQLiteReadModels()
+        self._models = SQLiteReadModels(postgres=self.store.dialect == "postgres")
         with self.store.write() as tx:
             if self._models.ensure(tx.connection):
                 self._replay(tx)
@@ -589,7 +588,7 @@ class DatasetLog:
 
     # -- maintenance -----------------------------------------------------------------------
 
-    def _replay(self, tx: SQLiteTransaction) -> None:
+    def _replay(self, tx: Transaction) -> None:
         for stored in self.store.read_all():
             commit = decode_commit(stored)
             self._models.apply(tx.connection, commit, stored.position, stored.first_event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import attrs
 
@@ -88,12 +88,32 @@ def commit_hash(parent_hash: str, commit: NewCommit | StoredCommit) -> str:
     return digest.hexdigest()
 
 
+class Cursor(Protocol):
+    """The part of a DB-API cursor datasetlog uses."""
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows."""
+
+
+class Connection(Protocol):
+    """A connection that takes SQL with ``?`` placeholders (sqlite3's, or an adapter)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor:
+        """Run one statement."""
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any:
+        """Run one statement once per parameter row."""
+
+
 class Transaction(Protocol):
     """A write transaction; read models run their own statements on it."""
 
     @property
-    def connection(self) -> Any:
-        """The DB-API connection the transaction runs on."""
+    def connection(self) -> Connection:
+        """The connection the transaction runs on."""
 
 
 class EventStore(Protocol):
@@ -111,6 +131,12 @@ class EventStore(Protocol):
       it; events keep the order they were given in.
     - Immutability: nothing stored is ever updated or deleted.
     """
+
+    dialect: ClassVar[str]
+    """The SQL its connections speak, for the read models: ``"sqlite"`` or ``"postgres"``."""
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """Give a connection for a short read; every statement sees whole commits only."""
 
     def write(self) -> AbstractContextManager[Transaction]:
         """Open a write transaction; it commits on normal exit, rolls back on error.

@@ -9,23 +9,17 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 import attrs
 import sqlite_utils
 
 from datasetlog.errors import DatasetLogError, StoreError
-from datasetlog.store.base import (
-    GENESIS_HASH,
-    EncodedEvent,
-    NewCommit,
-    StoredCommit,
-    VersionConflictError,
-    commit_hash,
-)
+from datasetlog.store._sql import SQLEventStore
+from datasetlog.store.base import VersionConflictError
 
 APPLICATION_ID = 0x64736C67  # "dslg": marks a file as a datasetlog store
 Durability = Literal["normal", "full"]
@@ -84,32 +78,6 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 """Named schema migrations; ``PRAGMA user_version`` counts those applied."""
 
-_COMMIT_COLUMNS = "position, stream_id, stream_version, recorded_at, metadata, hash"
-_SELECT_STREAM = (
-    f"SELECT {_COMMIT_COLUMNS}, first_event, event_count FROM dl_commits "
-    "WHERE stream_id = ? AND stream_version > ? AND stream_version <= ? ORDER BY stream_version"
-)
-_SELECT_ALL = (
-    f"SELECT {_COMMIT_COLUMNS}, first_event, event_count FROM dl_commits "
-    "WHERE position > ? ORDER BY position LIMIT ?"
-)
-_SELECT_EVENTS = (
-    "SELECT type, schema_version, payload FROM dl_events "
-    "WHERE position >= ? AND position < ? ORDER BY position"
-)
-_SELECT_HEAD = (
-    "SELECT stream_version, hash FROM dl_commits WHERE stream_id = ? "
-    "ORDER BY stream_version DESC LIMIT 1"
-)
-_INSERT_COMMIT = (
-    "INSERT INTO dl_commits (position, stream_id, stream_version, recorded_at, metadata, "
-    "first_event, event_count, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_EVENT = (
-    "INSERT INTO dl_events (position, commit_position, type, schema_version, payload) "
-    "VALUES (?, ?, ?, ?, ?)"
-)
-
 
 @attrs.frozen
 class SQLiteTransaction:
@@ -130,7 +98,7 @@ def translate_error(error: sqlite3.Error) -> DatasetLogError:
     return StoreError(f"SQLite failed: {text}")
 
 
-class SQLiteEventStore:
+class SQLiteEventStore(SQLEventStore):
     """An :class:`~datasetlog.store.base.EventStore` in one SQLite file.
 
     Args:
@@ -144,6 +112,8 @@ class SQLiteEventStore:
         StoreError: The file is not a datasetlog store, was written by a newer
             format, or cannot be opened.
     """
+
+    dialect: ClassVar[str] = "sqlite"
 
     def __init__(
         self,
@@ -258,113 +228,6 @@ class SQLiteEventStore:
                 if isinstance(error, sqlite3.Error):
                     raise translate_error(error) from error
                 raise
-
-    def append(self, tx: SQLiteTransaction, commits: Sequence[NewCommit]) -> list[StoredCommit]:
-        """Append commits inside ``tx``; see :class:`~datasetlog.store.base.EventStore`."""
-        conn = tx.connection
-        stored = []
-        position = conn.execute("SELECT coalesce(max(position), 0) FROM dl_commits").fetchone()[0]
-        event_position = conn.execute(
-            "SELECT coalesce(max(position), 0) FROM dl_events"
-        ).fetchone()[0]
-        for commit in commits:
-            row = conn.execute(_SELECT_HEAD, (commit.stream_id,)).fetchone()
-            head, parent_hash = row if row else (0, GENESIS_HASH)
-            if commit.stream_version != head + 1:
-                raise VersionConflictError(
-                    f"stream {commit.stream_id} is at {head}, "
-                    f"not {commit.stream_version - 1} as the writer read"
-                )
-            position += 1
-            digest = commit_hash(parent_hash, commit)
-            first_event = event_position + 1
-            conn.executemany(
-                _INSERT_EVENT,
-                [
-                    (first_event + i, position, e.type, e.schema_version, e.payload)
-                    for i, e in enumerate(commit.events)
-                ],
-            )
-            event_position += len(commit.events)
-            conn.execute(
-                _INSERT_COMMIT,
-                (
-                    position,
-                    commit.stream_id,
-                    commit.stream_version,
-                    commit.recorded_at,
-                    commit.metadata,
-                    first_event,
-                    len(commit.events),
-                    digest,
-                ),
-            )
-            stored.append(
-                StoredCommit(
-                    position=position,
-                    stream_id=commit.stream_id,
-                    stream_version=commit.stream_version,
-                    recorded_at=commit.recorded_at,
-                    metadata=commit.metadata,
-                    events=commit.events,
-                    hash=digest,
-                    first_event=first_event,
-                )
-            )
-        return stored
-
-    def _load(self, conn: sqlite3.Connection, rows: list[Any]) -> list[StoredCommit]:
-        commits = []
-        for position, stream_id, version, recorded_at, metadata, digest, first, count in rows:
-            events = conn.execute(_SELECT_EVENTS, (first, first + count)).fetchall()
-            commits.append(
-                StoredCommit(
-                    position=position,
-                    stream_id=stream_id,
-                    stream_version=version,
-                    recorded_at=recorded_at,
-                    metadata=metadata,
-                    events=tuple(EncodedEvent(*event) for event in events),
-                    hash=digest,
-                    first_event=first,
-                )
-            )
-        return commits
-
-    def read_stream(
-        self, stream_id: str, *, after: int = 0, upto: int | None = None, batch: int = 500
-    ) -> Iterator[StoredCommit]:
-        """Yield a stream's commits with ``after < stream_version <= upto``, in order."""
-        last = upto if upto is not None else 2**62
-        while True:
-            with self.reading() as conn:
-                rows = conn.execute(
-                    _SELECT_STREAM + " LIMIT ?", (stream_id, after, last, batch)
-                ).fetchall()
-                commits = self._load(conn, rows)
-            yield from commits
-            if len(rows) < batch:
-                return
-            after = commits[-1].stream_version
-
-    def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[StoredCommit]:
-        """Yield all commits with global position above ``after``, in order."""
-        remaining = limit if limit is not None else 2**62
-        while remaining > 0:
-            with self.reading() as conn:
-                rows = conn.execute(_SELECT_ALL, (after, min(remaining, 500))).fetchall()
-                commits = self._load(conn, rows)
-            yield from commits
-            if not rows:
-                return
-            remaining -= len(rows)
-            after = commits[-1].position
-
-    def head(self, stream_id: str) -> int:
-        """Return the stream's last stream version, 0 for a stream never written."""
-        with self.reading() as conn:
-            row = conn.execute(_SELECT_HEAD, (stream_id,)).fetchone()
-        return int(row[0]) if row else 0
 
     def close(self) -> None:
         """Close every connection this store opened."""

@@ -1,0 +1,219 @@
+"""The PostgreSQL event store: the only module that speaks to PostgreSQL (psycopg 3).
+
+For services that outgrow one machine: many writers on many hosts share one
+history, and the server brings replication and backups. One connection per
+thread, opened lazily and reopened after a failure.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import attrs
+import psycopg
+import psycopg.errors
+from psycopg import sql
+
+from datasetlog.errors import DatasetLogError, StoreError
+from datasetlog.store._sql import SQLEventStore
+from datasetlog.store.base import Cursor, VersionConflictError
+
+_MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "0001_commits_and_events",
+        (
+            """CREATE TABLE dl_commits (
+                position BIGINT PRIMARY KEY, stream_id TEXT NOT NULL,
+                stream_version BIGINT NOT NULL, recorded_at TEXT NOT NULL,
+                metadata TEXT NOT NULL, first_event BIGINT NOT NULL,
+                event_count BIGINT NOT NULL, hash TEXT NOT NULL)""",
+            "CREATE UNIQUE INDEX idx_dl_commits_stream_id_stream_version "
+            "ON dl_commits (stream_id, stream_version)",
+            """CREATE TABLE dl_events (
+                position BIGINT PRIMARY KEY, commit_position BIGINT NOT NULL,
+                type TEXT NOT NULL, schema_version BIGINT NOT NULL, payload TEXT NOT NULL)""",
+        ),
+    ),
+    (
+        "0002_append_only_guards",
+        (
+            """CREATE FUNCTION dl_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$""",
+            "CREATE TRIGGER dl_commits_no_change BEFORE UPDATE OR DELETE ON dl_commits "
+            "FOR EACH ROW EXECUTE FUNCTION dl_refuse_change()",
+            "CREATE TRIGGER dl_events_no_change BEFORE UPDATE OR DELETE ON dl_events "
+            "FOR EACH ROW EXECUTE FUNCTION dl_refuse_change()",
+        ),
+    ),
+)
+"""Named schema migrations; ``dl_migrations`` records those applied."""
+
+_MIGRATION_LOCK = 0x64736C67  # advisory lock key: one process migrates at a time
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class PostgresConnection:
+    """A psycopg connection that takes the ``?`` placeholders of the shared SQL."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+        self._translated: dict[str, str] = {}
+
+    def _translate(self, statement: str) -> str:
+        translated = self._translated.get(statement)
+        if translated is None:
+            translated = self._translated[statement] = _PLACEHOLDER.sub("%s", statement)
+        return translated
+
+    def execute(self, statement: str, parameters: Any = (), /) -> Cursor:
+        """Run one statement."""
+        return self.raw.execute(self._translate(statement), parameters or None)
+
+    def executemany(self, statement: str, parameters: Any, /) -> None:
+        """Run one statement once per parameter row (pipelined by psycopg)."""
+        rows = list(parameters)
+        if rows:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(self._translate(statement), rows)
+
+
+@attrs.frozen
+class PostgresTransaction:
+    """A write transaction on one PostgreSQL connection."""
+
+    connection: PostgresConnection
+
+
+def translate_error(error: psycopg.Error) -> DatasetLogError:
+    """Map a driver error to the datasetlog error a caller can act on."""
+    if isinstance(error, psycopg.errors.UniqueViolation):
+        return VersionConflictError("another writer committed to this dataset first")
+    if isinstance(error, psycopg.errors.LockNotAvailable | psycopg.errors.SerializationFailure):
+        return VersionConflictError(f"the store stayed busy: {error}")
+    if isinstance(error, psycopg.OperationalError):
+        return StoreError(f"lost the PostgreSQL connection; nothing was committed: {error}")
+    return StoreError(f"PostgreSQL failed: {error}")
+
+
+class PostgresEventStore(SQLEventStore):
+    """An :class:`~datasetlog.store.base.EventStore` in a PostgreSQL database.
+
+    Args:
+        url: A libpq URL or conninfo string, e.g. ``postgresql://user@host:5432/db``.
+        schema: A schema to keep the tables in (created if missing); default:
+            the connection's ``search_path``.
+        connect_timeout: Seconds to wait for the server when connecting.
+        lock_timeout: Seconds a writer waits for another writer's append lock
+            before the write counts as a lost race (and is retried).
+
+    Raises:
+        StoreError: The server is unreachable, or the schema was written by a
+            newer datasetlog.
+    """
+
+    dialect: ClassVar[str] = "postgres"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        connect_timeout: float = 10.0,
+        lock_timeout: float = 30.0,
+    ) -> None:
+        self.url = url
+        self.schema = schema
+        self.connect_timeout = connect_timeout
+        self.lock_timeout = lock_timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[psycopg.Connection[Any]] = []
+        self._closed = False
+        self._migrate()
+
+    def _connect(self) -> PostgresConnection:
+        try:
+            raw = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=max(1, round(self.connect_timeout))
+            )
+            if self.schema is not None:
+                name = sql.Identifier(self.schema)
+                raw.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+                raw.execute(sql.SQL("SET search_path TO {}").format(name))
+            raw.execute(f"SET lock_timeout = {int(self.lock_timeout * 1000)}")
+        except psycopg.Error as error:
+            raise StoreError(f"cannot connect to PostgreSQL: {error}") from error
+        with self._lock:
+            self._connections.append(raw)
+        return PostgresConnection(raw)
+
+    def connection(self) -> PostgresConnection:
+        """Return this thread's connection, reconnecting if the last one broke."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        conn: PostgresConnection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.raw.closed or conn.raw.broken:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _migrate(self) -> None:
+        conn = self.connection()
+        try:
+            with conn.raw.transaction():
+                conn.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS dl_migrations "
+                    "(number BIGINT PRIMARY KEY, name TEXT NOT NULL)"
+                )
+                applied = conn.execute("SELECT count(*) FROM dl_migrations").fetchone()[0]
+                if applied > len(_MIGRATIONS):
+                    raise StoreError(
+                        f"the database has format {applied}, newer than this datasetlog "
+                        f"understands ({len(_MIGRATIONS)}); upgrade datasetlog to open it"
+                    )
+                for number, (name, statements) in enumerate(_MIGRATIONS[applied:], applied + 1):
+                    for statement in statements:
+                        conn.raw.execute(statement)
+                    conn.execute("INSERT INTO dl_migrations VALUES (?, ?)", (number, name))
+        except psycopg.Error as error:
+            raise translate_error(error) from error
+
+    @contextmanager
+    def reading(self) -> Iterator[PostgresConnection]:
+        """Give this thread's connection for a short read; each statement is one snapshot."""
+        conn = self.connection()
+        try:
+            yield conn
+        except psycopg.Error as error:
+            raise translate_error(error) from error
+
+    @contextmanager
+    def write(self) -> Iterator[PostgresTransaction]:
+        """Open a write transaction holding the append lock.
+
+        Global positions must rise in commit order, with no gaps, for readers
+        that follow the log by position: so every writer takes an EXCLUSIVE lock
+        on ``dl_commits`` before it reads the head (plain reads still run; the
+        eventsourcing library's ``_lock_table`` does the same). Writers queue on
+        the lock for up to ``lock_timeout``. A connection lost mid-commit leaves
+        nothing behind: the server rolls the transaction back.
+        """
+        conn = self.connection()
+        try:
+            with conn.raw.transaction():
+                conn.execute("LOCK TABLE dl_commits IN EXCLUSIVE MODE")
+                yield PostgresTransaction(conn)
+        except psycopg.Error as error:
+            raise translate_error(error) from error
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            self._closed = True
+            for raw in self._connections:
+                raw.close()
+            self._connections.clear()
