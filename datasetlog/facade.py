@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 import orjson
 
 from datasetlog import integrity
-from datasetlog.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
+from datasetlog.errors import (
+    ConflictError,
+    ErrorDetail,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+)
 from datasetlog.events import (
     Commit,
     DatapointAdded,
@@ -44,13 +50,16 @@ from datasetlog.serialization import (
 from datasetlog.store import Durability, EventStore, VersionConflictError, open_store
 from datasetlog.store.base import Transaction
 from datasetlog.validation import (
+    check_batch,
     check_page,
     parse_create_request,
     parse_datapoint_fields,
+    require_id,
     require_text,
 )
 
 T = TypeVar("T")
+_VERSION_LOC = ("query", "version")
 Build = Callable[[Any], tuple[list[Commit], T]]
 
 
@@ -112,9 +121,17 @@ class DatasetLog:
         self.max_retries = max_retries
         self._clock = clock
         self._models = SQLiteReadModels(postgres=self.store.dialect == "postgres")
-        with self.store.write() as tx:
-            if self._models.ensure(tx.connection):
-                self._replay(tx)
+        if self.store.read_only:
+            with self.store.reading() as conn:
+                if not self._models.current(conn):
+                    raise StoreError(
+                        "the store's read models are missing or outdated; "
+                        "open it writable once to rebuild them"
+                    )
+        else:
+            with self.store.write() as tx:
+                if self._models.ensure(tx.connection):
+                    self._replay(tx)
 
     def __enter__(self) -> DatasetLog:
         return self
@@ -152,7 +169,7 @@ class DatasetLog:
         raise AssertionError("unreachable")
 
     def _live(self, conn: Any, dataset_id: str) -> DatasetRow:
-        row = self._models.dataset(conn, dataset_id)
+        row = self._models.dataset(conn, require_id(dataset_id, ("path", "dataset_id")))
         if row is None:
             raise NotFoundError(f"no dataset {dataset_id!r}")
         return row
@@ -377,6 +394,7 @@ class DatasetLog:
             ValidationError: No field given, or a field is malformed.
             NotFoundError: No datapoint of a live dataset has this id.
         """
+        require_id(datapoint_id, ("path", "datapoint_id"))
         fields = {
             key: value
             for key, value in (("inputs", inputs), ("messages", messages), ("target", target))
@@ -419,16 +437,16 @@ class DatasetLog:
         """
         if isinstance(datapoint_ids, str) or not isinstance(datapoint_ids, Sequence):
             raise ValidationError([ErrorDetail(("body",), "expected a list of ids", "list_type")])
-        errors = [
-            ErrorDetail(("body", i), "expected a string", "string_type")
-            for i, value in enumerate(datapoint_ids)
-            if type(value) is not str
-        ]
+        errors: list[ErrorDetail] = []
         seen: set[str] = set()
         for i, value in enumerate(datapoint_ids):
-            if value in seen:
+            problems = require_text(value, ("body", i))
+            if problems:
+                errors.extend(problems)
+            elif value in seen:
                 errors.append(ErrorDetail(("body", i), f"{value!r} given twice", "duplicate"))
-            seen.add(value)
+            else:
+                seen.add(value)
         if not datapoint_ids:
             errors.append(ErrorDetail(("body",), "give at least one id", "empty_list"))
         if errors:
@@ -464,7 +482,12 @@ class DatasetLog:
             return _dataset(self._live(conn, dataset_id))
 
     def list_datasets(self, project_id: str) -> list[Dataset]:
-        """Return a project's live datasets, oldest first."""
+        """Return a project's live datasets, oldest first.
+
+        Raises:
+            ValidationError: ``project_id`` is not a non-empty string.
+        """
+        require_id(project_id, ("path", "project_id"))
         with self.store.reading() as conn:
             return [_dataset(row) for row in self._models.datasets(conn, project_id)]
 
@@ -472,13 +495,12 @@ class DatasetLog:
         if version is None:
             version = row.version
         if isinstance(version, str):
-            found = self._models.version_by_id(conn, row.key, version)
+            found = self._models.version_by_id(conn, row.key, require_id(version, _VERSION_LOC))
         elif type(version) is int:
-            found = self._models.version(conn, row.key, version)
+            in_range = 0 <= version < 2**63  # the largest integer the stores hold
+            found = self._models.version(conn, row.key, version) if in_range else None
         else:
-            raise ValidationError(
-                [ErrorDetail(("query", "version"), "expected a number or id", "version")]
-            )
+            raise ValidationError([ErrorDetail(_VERSION_LOC, "expected a number or id", "version")])
         if found is None:
             raise NotFoundError(f"dataset {row.id!r} has no version {version!r}")
         return found
@@ -533,6 +555,7 @@ class DatasetLog:
         Raises:
             NotFoundError: No such dataset or version (raised at the call).
         """
+        check_batch(batch)
         key, found = self._resolve(dataset_id, version)
         return datapoints_from_json(dataset_id, self._payload_chunks(key, found, batch))
 
@@ -546,6 +569,7 @@ class DatasetLog:
         Raises:
             NotFoundError: No such dataset or version (raised at the call).
         """
+        check_batch(batch)
         key, found = self._resolve(dataset_id, version)
         return self._v4_dicts(dataset_id, self._payload_chunks(key, found, batch))
 
@@ -580,6 +604,7 @@ class DatasetLog:
         Raises:
             NotFoundError: No datapoint of a live dataset's latest version has this id.
         """
+        require_id(datapoint_id, ("path", "datapoint_id"))
         with self.store.reading() as conn:
             found = self._models.datapoint(conn, datapoint_id)
         if found is None:

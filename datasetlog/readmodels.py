@@ -136,13 +136,17 @@ class SQLiteReadModels:
             else "SELECT count(*) FROM sqlite_schema WHERE name = 'dl_rm_meta'"
         )
 
+    def current(self, conn: Connection) -> bool:
+        """Whether the tables exist in this version of their schema."""
+        if not conn.execute(self._exists).fetchone()[0]:
+            return False
+        row = conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'schema'").fetchone()
+        return bool(row and row[0] == SCHEMA_VERSION)
+
     def ensure(self, conn: Connection) -> bool:
         """Create the tables if missing; return True if they must be rebuilt from events."""
-        exists = conn.execute(self._exists).fetchone()[0]
-        if exists:
-            row = conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'schema'").fetchone()
-            if row and row[0] == SCHEMA_VERSION:
-                return False
+        if self.current(conn):
+            return False
         self.drop(conn)
         for statement in self._schema:
             conn.execute(statement)

@@ -26,12 +26,13 @@ from cattrs.gen import make_dict_structure_fn
 
 from datasetlog.errors import ErrorDetail, Loc, ValidationError
 from datasetlog.models import ChatMessage, DatapointRequest, LogsRequest, Role, ToolCall
-from datasetlog.serialization import converter, make_converter, type_is
+from datasetlog.serialization import make_converter, type_is
 
 MAX_DATAPOINTS_PER_REQUEST = 100_000
 MAX_JSON_DEPTH = 32
 MAX_STRING_LENGTH = 10_000_000
 MAX_PAGE_SIZE = 1_000
+MIN_INT, MAX_INT = -(2**63), 2**64 - 1  # what orjson (and most JSON readers) can carry
 
 _ROLES = ", ".join(role.value for role in Role)
 
@@ -69,7 +70,11 @@ def check_json(value: object, path: Loc = (), depth: int = 0) -> Any:
     if depth > MAX_JSON_DEPTH:
         _fail(f"nested deeper than {MAX_JSON_DEPTH} levels", "too_deep", path)
     kind = type(value)
-    if value is None or kind is bool or kind is int:
+    if value is None or kind is bool:
+        return value
+    if isinstance(value, int) and kind is int:
+        if not MIN_INT <= value <= MAX_INT:
+            _fail("integer out of the 64-bit range JSON readers keep", "int_range", path)
         return value
     if isinstance(value, str) and kind is str:
         return check_string(value, path)
@@ -125,22 +130,29 @@ def _strict_converter() -> cattrs.Converter:
     strict.register_structure_hook(str, lambda value, _: check_string(value))
     strict.register_structure_hook(Any, lambda value, _: check_json(value))
     strict.register_structure_hook(Role, _check_role)
-    # Container hooks first: the class hooks generated below capture them.
+    # Generated hooks capture the hooks of their parts when made: register the
+    # parts first (mappings, then messages, then lists of them, then requests).
     mappings: tuple[Any, ...] = (dict[str, str], dict[str, Any])
     for mapping in mappings:
         strict.register_structure_hook_func(
             type_is(mapping), _guarded(_check_mapping, strict.gen_structure_mapping(mapping))
         )
+
+    def register_class(cls: type[Any]) -> None:
+        generated = make_dict_structure_fn(
+            cls, strict, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
+        )
+        strict.register_structure_hook(cls, _guarded(_check_mapping, generated))
+
+    register_class(ToolCall)
+    register_class(ChatMessage)
     lists: tuple[Any, ...] = (list[ChatMessage], list[str])
     for list_type in lists:
         strict.register_structure_hook_func(
             type_is(list_type), _guarded(_check_list, strict.get_structure_hook(list_type))
         )
-    for cls in (ChatMessage, ToolCall, DatapointRequest, LogsRequest):
-        generated = make_dict_structure_fn(
-            cls, strict, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
-        )
-        strict.register_structure_hook(cls, _guarded(_check_mapping, generated))
+    register_class(DatapointRequest)
+    register_class(LogsRequest)
     return strict
 
 
@@ -203,7 +215,9 @@ def _fast_datapoint(body: object) -> DatapointRequest | None:
         for key, value in inputs.items():
             if type(key) is not str or type(value) is not str:
                 return None
-            if not (key.isascii() and value.isascii()) or len(value) > MAX_STRING_LENGTH:
+            if not (key.isascii() and value.isascii()):
+                return None
+            if len(key) > MAX_STRING_LENGTH or len(value) > MAX_STRING_LENGTH:
                 return None
         inputs = dict(inputs)
     messages = body.get("messages")
@@ -214,7 +228,8 @@ def _fast_datapoint(body: object) -> DatapointRequest | None:
         for message in messages:
             if type(message) is not dict or not _MESSAGE_KEYS.issuperset(message):
                 return None
-            role = _ROLE_BY_VALUE.get(message.get("role"))  # type: ignore[arg-type]
+            role_value = message.get("role")
+            role = _ROLE_BY_VALUE.get(role_value) if type(role_value) is str else None
             content = message.get("content")
             name = message.get("name")
             if role is None or not (content is None or _plain_text(content)):
@@ -237,7 +252,10 @@ def _fast_datapoint(body: object) -> DatapointRequest | None:
             elif kind is float:
                 if not math.isfinite(value):
                     return None
-            elif kind is not int and kind is not bool:
+            elif kind is int:
+                if not MIN_INT <= value <= MAX_INT:
+                    return None
+            elif kind is not bool:
                 try:
                     check_json(value, depth=1)
                 except InvalidValueError:
@@ -259,10 +277,18 @@ def _structure(body: object, cls: type[Any], loc: Loc) -> tuple[Any, list[ErrorD
 
 
 def _unstructure_request(body: object) -> object:
-    if isinstance(body, DatapointRequest | LogsRequest):
-        return converter.unstructure(body)
-    if isinstance(body, list):
-        return [converter.unstructure(item) if attrs.has(type(item)) else item for item in body]
+    """Turn request objects into plain data, following what they hold at run time.
+
+    Request objects may hold anything (type hints are not checked when they
+    are made), so they are taken apart by their values' own types and then
+    validated exactly like JSON bodies. Only attrs objects, and lists holding
+    them, are taken apart: JSON values stay as they are, however deep.
+    """
+    if attrs.has(type(body)):
+        fields = attrs.asdict(body, recurse=False)  # type: ignore[arg-type]
+        return {name: _unstructure_request(value) for name, value in fields.items()}
+    if type(body) is list and any(attrs.has(type(item)) for item in body):
+        return [_unstructure_request(item) for item in body]
     return body
 
 
@@ -340,6 +366,26 @@ def require_text(value: object, loc: Loc, *, optional: bool = False) -> list[Err
     if not text.strip() and not optional:
         return [ErrorDetail(loc, "must not be empty", "string_too_short")]
     return []
+
+
+def require_id(value: object, loc: Loc) -> str:
+    """Return ``value`` if it can be an id (a non-empty storable string).
+
+    Raises:
+        ValidationError: It is not.
+    """
+    errors = require_text(value, loc)
+    if errors:
+        raise ValidationError(errors)
+    return value  # type: ignore[return-value]
+
+
+def check_batch(batch: object) -> None:
+    """Check a streaming batch size: an integer of at least 1."""
+    if type(batch) is not int or batch < 1:
+        raise ValidationError(
+            [ErrorDetail(("query", "batch"), "batch must be an integer >= 1", "batch")]
+        )
 
 
 def check_page(page: object, size: object) -> None:

@@ -135,6 +135,9 @@ class EventStore(Protocol):
     dialect: ClassVar[str]
     """The SQL its connections speak, for the read models: ``"sqlite"`` or ``"postgres"``."""
 
+    read_only: bool
+    """True if the store was opened for reading only: :meth:`write` then raises StoreError."""
+
     def reading(self) -> AbstractContextManager[Connection]:
         """Give a connection for a short read; every statement sees whole commits only."""
 

@@ -116,6 +116,7 @@ class PostgresEventStore(SQLEventStore):
     """
 
     dialect: ClassVar[str] = "postgres"
+    read_only = False
 
     def __init__(
         self,

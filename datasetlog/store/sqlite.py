@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import ClassVar, Literal
+from urllib.parse import quote
 
 import attrs
 import sqlite_utils
@@ -107,6 +108,9 @@ class SQLiteEventStore(SQLEventStore):
             through a process crash; ``"full"`` also through power loss, at the
             cost of an fsync per commit.
         busy_timeout: Seconds a writer waits for another writer's lock.
+        read_only: Open the file for reading only (SQLite's ``mode=ro``): every
+            read works, every write raises :class:`StoreError`, and the file is
+            never changed. The store must already be at the current format.
 
     Raises:
         StoreError: The file is not a datasetlog store, was written by a newer
@@ -121,8 +125,10 @@ class SQLiteEventStore(SQLEventStore):
         *,
         durability: Durability = "normal",
         busy_timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         self.path = str(path)
+        self.read_only = read_only
         self.durability: Durability = durability
         self.busy_timeout = busy_timeout
         self._memory = self.path == ":memory:"
@@ -131,37 +137,53 @@ class SQLiteEventStore(SQLEventStore):
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
         self._shared: sqlite3.Connection | None = None
-        conn = self._connect()
-        if self._memory:
-            self._shared = conn
-        else:
-            self._local.conn = conn
-        self._migrate(conn)
-
-    def _connect(self) -> sqlite3.Connection:
         try:
+            conn = self._connect(checked=False)
+            if self._memory:
+                self._shared = conn
+            else:
+                self._local.conn = conn
+            self._migrate(conn)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self, *, checked: bool = True) -> sqlite3.Connection:
+        """Open a connection; set it up only once the file is known to be ours.
+
+        The first connection of a store is opened ``checked=False``: it changes
+        nothing (not even the journal mode) until :meth:`_migrate` has seen that
+        the file is empty or a datasetlog store.
+        """
+        try:
+            read_only = self.read_only and not self._memory
             conn = sqlite3.connect(
-                self.path,
+                f"file:{quote(self.path)}?mode=ro" if read_only else self.path,
                 isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
                 check_same_thread=False,
                 timeout=self.busy_timeout,
+                uri=read_only,
             )
+            with self._lock:
+                self._connections.append(conn)
             conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
-            if not self._memory:
-                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-                if mode != "wal":
-                    # A read-only file keeps its journal mode; writes then fail clearly.
-                    with suppress(sqlite3.OperationalError):
-                        conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {self.durability.upper()}")
-            # 64 MiB of page cache (the default is 2 MiB): the indexes of a
-            # million-datapoint dataset then stay in memory between commits.
-            conn.execute("PRAGMA cache_size = -65536")
+            if checked:
+                self._configure(conn)
         except sqlite3.Error as error:
             raise StoreError(f"cannot open {self.path!r} as a datasetlog store: {error}") from error
-        with self._lock:
-            self._connections.append(conn)
         return conn
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        if not (self._memory or self.read_only):
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                # A read-only file keeps its journal mode; writes then fail clearly.
+                with suppress(sqlite3.OperationalError):
+                    conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self.durability.upper()}")
+        # 64 MiB of page cache (the default is 2 MiB): the indexes of a
+        # million-datapoint dataset then stay in memory between commits.
+        conn.execute("PRAGMA cache_size = -65536")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         application_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -175,8 +197,14 @@ class SQLiteEventStore(SQLEventStore):
                 f"{self.path!r} has format {applied}, newer than this datasetlog "
                 f"understands ({len(MIGRATIONS)}); upgrade datasetlog to open it"
             )
+        try:
+            self._configure(conn)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open {self.path!r} as a datasetlog store: {error}") from error
         if applied == len(MIGRATIONS):
             return
+        if self.read_only:
+            raise StoreError(f"{self.path!r} needs upgrading; open it writable once")
         db = sqlite_utils.Database(conn, execute_plugins=False, recursive_triggers=False)
         with self.write():
             for _name, migrate in MIGRATIONS[applied:]:
@@ -213,6 +241,8 @@ class SQLiteEventStore(SQLEventStore):
         tries to upgrade its read lock (https://sqlite.org/lang_transaction.html).
         All driver errors inside become datasetlog errors here, and only here.
         """
+        if self.read_only:
+            raise StoreError(f"{self.path!r} was opened read-only")
         with self._lock if self._memory else nullcontext():
             conn = self.connection()
             try:

@@ -1,0 +1,416 @@
+"""verify(): an intact store passes; each kind of tampering is found and named.
+
+Each tampering test acts as an attacker would: it drops the append-only guard
+triggers and edits the SQLite file directly, then reopens the store.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from datasetlog import DatasetLog
+from datasetlog.integrity import MAX_PROBLEMS, Problem, VerifyReport
+from datasetlog.readmodels import SQLiteReadModels
+
+GUARDS = (
+    "dl_events_no_update",
+    "dl_events_no_delete",
+    "dl_commits_no_update",
+    "dl_commits_no_delete",
+)
+
+
+@attrs.frozen
+class Store:
+    """A populated store file and the ids in it."""
+
+    path: Path
+    main: str  # 3 adds, 2 adds, an update, a delete, a rename: versions 0..4
+    other: str  # one add and a new description: versions 0..1
+    deleted: str  # two adds, then deleted
+    empty: str  # version 0 only
+    added: tuple[str, ...]  # the main dataset's datapoints, in order
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A file store with several datasets, adds, updates, deletes, renames and a deletion."""
+    path = tmp_path / "store.db"
+    with DatasetLog(path) as log:
+        main = log.create_dataset(project_id="pr", name="main", description="d").id
+        other = log.create_dataset(project_id="pr", name="other").id
+        deleted = log.create_dataset(project_id="pr", name="gone").id
+        empty = log.create_dataset(project_id="pr2", name="empty").id
+        first = log.create_datapoint(main, [{"inputs": {"q": str(i)}} for i in range(3)])
+        log.create_datapoint(other, {"target": {"a": [1, 2.5, None, {"b": True}]}})
+        second = log.create_datapoint(
+            main, [{"messages": [{"role": "user", "content": "hi"}]}, {"target": {"n": 1}}]
+        )
+        log.create_datapoint(deleted, [{}, {}])
+        log.update_datapoint(first[1].id, target={"fixed": True})
+        log.delete_datapoints([first[0].id])
+        log.update_dataset(main, name="main-renamed")
+        log.update_dataset(other, description="more")
+        log.delete_dataset(deleted)
+    added = tuple(d.id for d in [*first, *second])
+    return Store(path, main, other, deleted, empty, added)
+
+
+Statement = str | tuple[str, tuple[object, ...]]
+
+
+def _tamper(path: Path, *statements: Statement) -> None:
+    """Drop the guard triggers and run statements (SQL or SQL and arguments) on the file."""
+    conn = sqlite3.connect(path)
+    for trigger in GUARDS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    for statement in statements:
+        sql, args = (statement, ()) if isinstance(statement, str) else statement
+        conn.execute(sql, args)
+    conn.commit()
+    conn.close()
+
+
+def _query(path: Path, sql: str, *args: object) -> Any:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, args).fetchone()
+    finally:
+        conn.close()
+
+
+def _commit_of(path: Path, dataset_id: str, version: int) -> int:
+    """The global position of the commit that made a content version."""
+    return int(
+        _query(
+            path,
+            "SELECT position FROM dl_commits WHERE stream_id = ? "
+            "AND json_extract(metadata, '$.version.number') = ?",
+            dataset_id,
+            version,
+        )[0]
+    )
+
+
+def _event_of(path: Path, datapoint_id: str) -> tuple[int, int, int]:
+    """(event position, commit position, index in commit) of the event adding a datapoint."""
+    position, commit, first = _query(
+        path,
+        "SELECT e.position, e.commit_position, c.first_event FROM dl_events e "
+        "JOIN dl_commits c ON c.position = e.commit_position "
+        "WHERE e.type = 'datapoint_added' AND json_extract(e.payload, '$.id') = ?",
+        datapoint_id,
+    )
+    return position, commit, position - first
+
+
+def _verify(path: Path) -> VerifyReport:
+    with DatasetLog(path) as log:
+        return log.verify()
+
+
+def _first(path: Path) -> Problem:
+    report = _verify(path)
+    assert not report
+    assert report.first is not None
+    return report.first
+
+
+def _snapshot(log: DatasetLog) -> Iterator[object]:
+    """Everything a reader can see: datasets, versions and every version's datapoints."""
+    for project in ("pr", "pr2"):
+        for dataset in log.list_datasets(project):
+            yield dataset
+            for version in log.list_versions(dataset.id):
+                yield version
+                yield list(log.iter_datapoints(dataset.id, version=version.number))
+
+
+def test_intact_store_verifies_ok(store: Store) -> None:
+    """A store written only through DatasetLog verifies ok, with nothing to report."""
+    report = _verify(store.path)
+    assert report
+    assert report.ok
+    assert report.problems == []
+    assert report.first is None
+    assert str(report).startswith("ok: 13 commits")
+
+
+def test_in_memory_store_verifies_ok() -> None:
+    """An in-memory store verifies ok too."""
+    with DatasetLog(":memory:") as log:
+        dataset = log.create_dataset(project_id="pr", name="n")
+        log.create_datapoint(dataset.id, [{}, {"inputs": {"a": "b"}}])
+        assert log.verify()
+
+
+def test_edited_event_payload_fails_the_hash_of_its_commit(store: Store) -> None:
+    """Editing an event's payload breaks its commit's hash, named with dataset and version."""
+    event, commit, _ = _event_of(store.path, store.added[2])
+    _tamper(
+        store.path,
+        "UPDATE dl_events SET payload = json_set(payload, '$.inputs.q', 'forged') "
+        f"WHERE position = {event}",
+    )
+    first = _first(store.path)
+    assert (first.what, first.dataset_id, first.version) == ("hash", store.main, 1)
+    assert first.commit_position == commit
+    assert first.event_index is None  # the commit hash cannot tell which of its events
+
+
+def test_undecodable_event_is_named(store: Store) -> None:
+    """An event payload that no longer decodes is named by its commit and index."""
+    event, commit, index = _event_of(store.path, store.added[1])
+    _tamper(store.path, f"UPDATE dl_events SET payload = '[not json' WHERE position = {event}")
+    first = _first(store.path)
+    assert (first.what, first.dataset_id, first.version) == ("event_decode", store.main, 1)
+    assert (first.commit_position, first.event_index) == (commit, index)
+    assert index == 1
+
+
+def test_deleted_event_row_is_named(store: Store) -> None:
+    """Deleting an event row is found as that event missing from its commit."""
+    event, commit, index = _event_of(store.path, store.added[4])
+    _tamper(store.path, f"DELETE FROM dl_events WHERE position = {event}")
+    first = _first(store.path)
+    assert (first.what, first.dataset_id, first.version) == ("event_missing", store.main, 2)
+    assert (first.commit_position, first.event_index) == (commit, 1)
+    assert index == 1
+
+
+def test_swapped_event_payloads_fail_both_commits(store: Store) -> None:
+    """Swapping two events' payloads (a reorder) breaks the hash of both commits."""
+    first_event, first_commit, _ = _event_of(store.path, store.added[0])
+    second_event, second_commit, _ = _event_of(store.path, store.added[3])
+    select = "SELECT payload FROM dl_events WHERE position = ?"
+    first_payload = _query(store.path, select, first_event)[0]
+    second_payload = _query(store.path, select, second_event)[0]
+    update = "UPDATE dl_events SET payload = ? WHERE position = ?"
+    _tamper(
+        store.path, (update, (second_payload, first_event)), (update, (first_payload, second_event))
+    )
+    report = _verify(store.path)
+    hashes = [(p.commit_position, p.version) for p in report.problems if p.what == "hash"]
+    assert report.first == attrs.evolve(report.problems[0], what="hash", dataset_id=store.main)
+    assert hashes == [(first_commit, 1), (second_commit, 2)]
+
+
+def test_deleted_commit_row_is_named(store: Store) -> None:
+    """Deleting a commit row is found as a missing position, named with its dataset and version."""
+    commit = _commit_of(store.path, store.main, 2)
+    _tamper(store.path, f"DELETE FROM dl_commits WHERE position = {commit}")
+    first = _first(store.path)
+    assert (first.what, first.dataset_id, first.version) == ("commit_missing", store.main, 2)
+    assert first.commit_position == commit
+
+
+def test_edited_commit_message_is_named(store: Store) -> None:
+    """Editing a commit's metadata breaks its hash, and the replay shows the new message."""
+    commit = _commit_of(store.path, store.main, 3)
+    _tamper(
+        store.path,
+        "UPDATE dl_commits SET metadata = json_set(metadata, '$.version.message', 'forged') "
+        f"WHERE position = {commit}",
+    )
+    report = _verify(store.path)
+    assert report.first == Problem(
+        what="hash",
+        dataset_id=store.main,
+        version=3,
+        commit_position=commit,
+        detail=report.problems[0].detail,
+    )
+    [replayed] = [p for p in report.problems if p.what == "read_model"]
+    assert replayed.version == 3
+    assert "message: expected 'forged', found 'Update datapoint" in replayed.detail
+
+
+def test_edited_recorded_at_is_named(store: Store) -> None:
+    """Editing a commit's time breaks its hash, named with dataset, version and commit."""
+    commit = _commit_of(store.path, store.other, 1)
+    _tamper(
+        store.path,
+        "UPDATE dl_commits SET recorded_at = '2001-01-01T00:00:00+00:00' "
+        f"WHERE position = {commit}",
+    )
+    first = _first(store.path)
+    assert (first.what, first.dataset_id, first.version) == ("hash", store.other, 1)
+    assert first.commit_position == commit
+
+
+def test_repointed_span_in_dl_rows_is_named(store: Store) -> None:
+    """A dl_rows span pointed at another datapoint's content is named with its datapoint."""
+    other_event, _, _ = _event_of(store.path, store.added[4])
+    _tamper(
+        store.path,
+        (f"UPDATE dl_rows SET event = {other_event} WHERE datapoint_id = ?", (store.added[3],)),
+    )
+    first = _first(store.path)
+    assert (first.what, first.dataset_id, first.version) == ("read_model", store.main, 2)
+    assert first.detail.startswith(f"dl_rows row of datapoint {store.added[3]} at ordinal 3")
+    assert f"event: expected {other_event - 1}, found {other_event}" in first.detail
+
+
+def test_deleted_dl_rows_row_is_named(store: Store) -> None:
+    """A deleted dl_rows span is reported missing, with its datapoint and version."""
+    _tamper(
+        store.path,
+        ("DELETE FROM dl_rows WHERE datapoint_id = ? AND removed_in IS NULL", (store.added[2],)),
+    )
+    first = _first(store.path)
+    assert (first.what, first.dataset_id, first.version) == ("read_model", store.main, 1)
+    assert first.detail.startswith(f"dl_rows row of datapoint {store.added[2]} at ordinal 2")
+    assert "is missing" in first.detail
+
+
+def test_changed_version_count_is_named(store: Store) -> None:
+    """A changed dl_versions datapoint_count is named with its dataset and version."""
+    _tamper(
+        store.path,
+        (
+            "UPDATE dl_versions SET datapoint_count = 99 WHERE number = 2 "
+            "AND dataset_key = (SELECT key FROM dl_datasets WHERE id = ?)",
+            (store.main,),
+        ),
+    )
+    first = _first(store.path)
+    assert (first.what, first.dataset_id, first.version) == ("read_model", store.main, 2)
+    assert first.detail == "dl_versions row of version 2: datapoint_count: expected 5, found 99"
+
+
+def test_changed_dataset_name_is_named(store: Store) -> None:
+    """A changed dl_datasets name is named with its dataset, expected against found."""
+    _tamper(store.path, ("UPDATE dl_datasets SET name = 'forged' WHERE id = ?", (store.other,)))
+    first = _first(store.path)
+    assert (first.what, first.dataset_id) == ("read_model", store.other)
+    assert first.detail == (
+        f"dl_datasets row of dataset {store.other}: name: expected 'other', found 'forged'"
+    )
+
+
+def test_read_models_behind_the_log_are_found(store: Store) -> None:
+    """Read models whose applied position lags the log are reported."""
+    _tamper(store.path, "UPDATE dl_rm_meta SET value = 3 WHERE key = 'position'")
+    first = _first(store.path)
+    assert (first.what, first.commit_position) == ("read_model_position", 3)
+
+
+def test_report_stops_after_max_problems(store: Store) -> None:
+    """However much is wrong, a report holds at most MAX_PROBLEMS problems."""
+    _tamper(
+        store.path, "UPDATE dl_commits SET recorded_at = 'x'", "UPDATE dl_events SET payload = 1"
+    )
+    report = _verify(store.path)
+    assert len(report.problems) == MAX_PROBLEMS
+    assert "stopped there" in str(report)
+
+
+def test_report_reads_as_one_line_per_problem(store: Store) -> None:
+    """A failed report's text counts the problems and gives one line to each."""
+    _tamper(store.path, ("UPDATE dl_datasets SET name = 'forged' WHERE id = ?", (store.other,)))
+    report = _verify(store.path)
+    lines = str(report).splitlines()
+    assert lines[0] == f"{len(report.problems)} problem(s):"
+    assert lines[1] == f"- read_model (dataset {store.other}): {report.problems[0].detail}"
+
+
+def test_verify_reads_one_snapshot_while_a_writer_commits(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit landing between verify's reads of the log and of the read models is not seen."""
+    dump = SQLiteReadModels.dump
+    commits: list[int] = []
+
+    def dump_after_a_commit(self: SQLiteReadModels, conn: Any) -> Any:
+        if not commits:
+            with DatasetLog(store.path) as writer:
+                writing = threading.Thread(target=writer.create_datapoint, args=(store.other, {}))
+                writing.start()
+                writing.join()
+            commits.append(1)
+        return dump(self, conn)
+
+    monkeypatch.setattr(SQLiteReadModels, "dump", dump_after_a_commit)
+    with DatasetLog(store.path) as log:
+        report = log.verify()
+        assert commits == [1]
+        assert report, str(report)
+        assert report.commits == 13
+        assert log.verify().commits == 14
+
+
+def test_rebuild_after_read_model_tampering_restores_every_version(store: Store) -> None:
+    """rebuild() repairs tampered read models: verify passes and every version reads as before."""
+    with DatasetLog(store.path) as log:
+        before = list(_snapshot(log))
+    _tamper(
+        store.path,
+        ("DELETE FROM dl_rows WHERE datapoint_id = ?", (store.added[1],)),
+        "UPDATE dl_versions SET datapoint_count = 0",
+        "UPDATE dl_datasets SET name = 'forged'",
+    )
+    with DatasetLog(store.path) as log:
+        assert not log.verify()
+        log.rebuild()
+        assert log.verify()
+        assert list(_snapshot(log)) == before
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[str]:
+    """A PostgreSQL server's URL; skipped without one unless DATASETLOG_REQUIRE_POSTGRES=1."""
+    from postgres_server import PostgresUnavailableError, postgres_server
+
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresUnavailableError as error:
+        if os.environ.get("DATASETLOG_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(str(error))
+
+
+def _postgres_log(url: str) -> DatasetLog:
+    from datasetlog.store.postgres import PostgresEventStore
+
+    return DatasetLog(PostgresEventStore(url, schema=f"t_{uuid.uuid4().hex[:12]}"))
+
+
+def test_postgres_store_verifies_ok(postgres: str) -> None:
+    """A PostgreSQL store written through DatasetLog verifies ok."""
+    with _postgres_log(postgres) as log:
+        dataset = log.create_dataset(project_id="pr", name="n").id
+        added = log.create_datapoint(dataset, [{"inputs": {"q": "1"}}, {"target": {"a": 1.5}}])
+        log.update_datapoint(added[0].id, target={"b": True})
+        log.delete_datapoints([added[1].id])
+        report = log.verify()
+        assert report, str(report)
+
+
+def test_postgres_tampering_is_named(postgres: str) -> None:
+    """On PostgreSQL too, an edited event fails its commit's hash and an edited name is named."""
+    with _postgres_log(postgres) as log:
+        dataset = log.create_dataset(project_id="pr", name="n").id
+        log.create_datapoint(dataset, [{"inputs": {"q": "1"}}])
+        with log.store.reading() as conn:
+            conn.execute("ALTER TABLE dl_events DISABLE TRIGGER dl_events_no_change")
+            conn.execute(
+                "UPDATE dl_events SET payload = replace(payload, ?, ?) WHERE position = 2",
+                ('"q":"1"', '"q":"X"'),
+            )
+            conn.execute("UPDATE dl_datasets SET name = 'forged'")
+        report = log.verify()
+    assert [(p.what, p.dataset_id, p.version) for p in report.problems[:2]] == [
+        ("hash", dataset, 1),
+        ("read_model", dataset, None),
+    ]
+    assert "name: expected 'n', found 'forged'" in report.problems[1].detail
