@@ -230,7 +230,7 @@ class DatasetLog:
             ConflictError: The new name is taken in the project.
         """
         errors = [
-            *require_text(name, ("body", "name"), optional=True),
+            *(require_text(name, ("body", "name")) if name is not None else []),
             *require_text(description, ("body", "description"), optional=True),
         ]
         if name is None and description is None:

@@ -12,6 +12,7 @@ import sqlite_utils
 
 from datasetlog.models import ChatMessage, Log
 from datasetlog.serialization import converter
+from datasetlog.validation import parse_log
 
 
 class LogSource(Protocol):
@@ -40,8 +41,12 @@ class DictLogSource:
             self.add(log)
 
     def add(self, log: Log | Mapping[str, Any]) -> Log:
-        """Add or replace one log and return it."""
-        value = log if isinstance(log, Log) else converter.structure(log, Log)
+        """Add or replace one log and return it.
+
+        Raises:
+            ValidationError: The log is malformed.
+        """
+        value = parse_log(log)
         self._logs[value.id] = value
         return value
 
@@ -72,10 +77,13 @@ class SQLiteLogSource:
         output: str | None = None,
         id: str | None = None,
     ) -> Log:
-        """Store a log and return it (with a new ``log_…`` id unless one is given)."""
-        log = converter.structure(
-            {"id": id or new_log_id(), "inputs": inputs, "messages": messages, "output": output},
-            Log,
+        """Store a log and return it (with a new ``log_…`` id unless one is given).
+
+        Raises:
+            ValidationError: The log is malformed.
+        """
+        log = parse_log(
+            {"id": id or new_log_id(), "inputs": inputs, "messages": messages, "output": output}
         )
         data = converter.unstructure(log)
         self._table.upsert(

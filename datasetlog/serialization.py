@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -87,8 +87,13 @@ def _parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-@functools.lru_cache(maxsize=4096)
 def _format_datetime(value: datetime) -> str:
+    # Equal instants in other zones are equal datetimes: key on the offset too.
+    return _format_instant(value, value.utcoffset())
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_instant(value: datetime, offset: timedelta | None) -> str:
     return value.isoformat()
 
 

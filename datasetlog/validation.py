@@ -25,13 +25,14 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn
 
 from datasetlog.errors import ErrorDetail, Loc, ValidationError
-from datasetlog.models import ChatMessage, DatapointRequest, LogsRequest, Role, ToolCall
+from datasetlog.models import ChatMessage, DatapointRequest, Log, LogsRequest, Role, ToolCall
 from datasetlog.serialization import make_converter, type_is
 
 MAX_DATAPOINTS_PER_REQUEST = 100_000
 MAX_JSON_DEPTH = 32
 MAX_STRING_LENGTH = 10_000_000
 MAX_PAGE_SIZE = 1_000
+MAX_PAGE = 2**53  # the largest integer every JSON reader keeps exactly
 MIN_INT, MAX_INT = -(2**63), 2**64 - 1  # what orjson (and most JSON readers) can carry
 
 _ROLES = ", ".join(role.value for role in Role)
@@ -153,6 +154,7 @@ def _strict_converter() -> cattrs.Converter:
         )
     register_class(DatapointRequest)
     register_class(LogsRequest)
+    register_class(Log)
     return strict
 
 
@@ -162,8 +164,9 @@ _strict = _strict_converter()
 def _details(error: BaseException, loc: Loc) -> Iterator[ErrorDetail]:
     """Flatten cattrs' nested validation errors into v4 ``detail`` entries."""
     if isinstance(error, ForbiddenExtraKeysError):
-        for key in sorted(error.extra_fields):
-            yield ErrorDetail((*loc, key), f"unknown field {key!r}", "extra_forbidden")
+        for key in sorted(error.extra_fields, key=repr):
+            step = key if isinstance(key, str) else repr(key)
+            yield ErrorDetail((*loc, step), f"unknown field {key!r}", "extra_forbidden")
     elif isinstance(error, BaseExceptionGroup):
         with_notes, without_notes = error.group_exceptions()  # type: ignore[attr-defined]
         for sub, note in with_notes:
@@ -281,14 +284,16 @@ def _unstructure_request(body: object) -> object:
 
     Request objects may hold anything (type hints are not checked when they
     are made), so they are taken apart by their values' own types and then
-    validated exactly like JSON bodies. Only attrs objects, and lists holding
-    them, are taken apart: JSON values stay as they are, however deep.
+    validated exactly like JSON bodies. Only attrs objects, lists holding them
+    and a body's fields are taken apart: JSON values stay as they are, however deep.
     """
     if attrs.has(type(body)):
         fields = attrs.asdict(body, recurse=False)  # type: ignore[arg-type]
         return {name: _unstructure_request(value) for name, value in fields.items()}
     if type(body) is list and any(attrs.has(type(item)) for item in body):
         return [_unstructure_request(item) for item in body]
+    if type(body) is dict and any(type(v) is list or attrs.has(type(v)) for v in body.values()):
+        return {key: _unstructure_request(value) for key, value in body.items()}
     return body
 
 
@@ -298,7 +303,7 @@ def parse_create_request(body: object) -> list[DatapointRequest] | LogsRequest:
     Raises:
         ValidationError: Listing every problem, with ``loc`` paths under ``"body"``.
     """
-    body = _unstructure_request(body)
+    body = _unstructure_request(list(body) if type(body) is tuple else body)
     if isinstance(body, Mapping) and "log_ids" in body:
         request, errors = _structure(body, LogsRequest, ("body",))
         if not errors and not request.log_ids:
@@ -349,10 +354,22 @@ def parse_datapoint_fields(fields: Mapping[str, object], loc: Loc) -> DatapointR
     Raises:
         ValidationError: Listing every problem.
     """
-    datapoint, errors = _structure(fields, DatapointRequest, loc)
+    datapoint, errors = _structure(_unstructure_request(dict(fields)), DatapointRequest, loc)
     if errors:
         raise ValidationError(errors)
     return datapoint  # type: ignore[no-any-return]
+
+
+def parse_log(data: object, loc: Loc = ("body",)) -> Log:
+    """Validate a log given as v4-shaped data (``id``, ``inputs``, ``messages``, ``output``).
+
+    Raises:
+        ValidationError: Listing every problem.
+    """
+    log, errors = _structure(_unstructure_request(data), Log, loc)
+    if errors:
+        raise ValidationError(errors)
+    return log  # type: ignore[no-any-return]
 
 
 def require_text(value: object, loc: Loc, *, optional: bool = False) -> list[ErrorDetail]:
@@ -391,8 +408,10 @@ def check_batch(batch: object) -> None:
 def check_page(page: object, size: object) -> None:
     """Check pagination arguments: ``page`` from 1, ``size`` from 1 to MAX_PAGE_SIZE."""
     errors = []
-    if type(page) is not int or page < 1:
-        errors.append(ErrorDetail(("query", "page"), "page must be an integer >= 1", "page"))
+    if type(page) is not int or not 1 <= page <= MAX_PAGE:
+        errors.append(
+            ErrorDetail(("query", "page"), f"page must be an integer from 1 to {MAX_PAGE}", "page")
+        )
     if type(size) is not int or not 1 <= size <= MAX_PAGE_SIZE:
         errors.append(
             ErrorDetail(

@@ -16,9 +16,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 
 class PostgresUnavailableError(RuntimeError):
@@ -73,8 +75,10 @@ def postgres_server() -> Iterator[str]:
         )
         subprocess.run(
             _as_server_user(
-                [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60"]
-                + ["-l", str(folder / "log"), "start"]
+                [
+                    *(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60"),
+                    *("-l", str(folder / "log"), "start"),
+                ]
             ),
             check=True,
             capture_output=True,
@@ -92,3 +96,23 @@ def postgres_server() -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def new_schema_location(url: str) -> str:
+    """A URL whose connections live in a fresh, empty schema of the server at ``url``."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    return f"{url}?options={quote(f'-csearch_path={schema}')}"
+
+
+def drop_schema_of(location: str) -> None:
+    """Drop the schema a :func:`new_schema_location` URL names."""
+    import psycopg
+
+    url, _, options = location.partition("?options=")
+    schema = unquote(options).removeprefix("-csearch_path=")
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -1,4 +1,4 @@
-"""Concurrent writers and readers on one SQLite file, each with its own DatasetLog.
+"""Concurrent writers and readers on one store, each with its own DatasetLog, on every backend.
 
 By default the counts are small so this file runs in well under a minute:
 8 threads and 4 spawned processes each commit 50 versions. Set
@@ -17,6 +17,7 @@ import os
 import random
 import sqlite3
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ import pytest
 
 from datasetlog import ConflictError, DatasetLog
 from datasetlog.store import SQLiteEventStore, VersionConflictError
+from datasetlog.store._sql import SQLEventStore
 
 STRESS = os.environ.get("DATASETLOG_STRESS") == "1"
 COMMITS = 250 if STRESS else 50
@@ -68,7 +70,7 @@ def _process_clock() -> datetime:
 
 
 def _write(
-    path: Path, dataset_id: str, writer: int, commits: int, clock: Callable[[], datetime]
+    path: str, dataset_id: str, writer: int, commits: int, clock: Callable[[], datetime]
 ) -> list[Ack]:
     """Commit ``commits`` versions of 1-5 datapoints each; return what was acknowledged."""
     rng = random.Random(writer)
@@ -85,11 +87,11 @@ def _write(
     return acks
 
 
-def _write_in_process(path: Path, dataset_id: str, writer: int, commits: int) -> list[Ack]:
+def _write_in_process(path: str, dataset_id: str, writer: int, commits: int) -> list[Ack]:
     return _write(path, dataset_id, writer, commits, _process_clock)
 
 
-def _new_dataset(path: Path, name: str = "shared") -> str:
+def _new_dataset(path: str, name: str = "shared") -> str:
     with DatasetLog(path) as log:
         return log.create_dataset(project_id="pr", name=name).id
 
@@ -98,7 +100,7 @@ def _ids(log: DatasetLog, dataset_id: str, version: int) -> list[str]:
     return [d["id"] for d in log.iter_datapoints_v4(dataset_id, version=version)]
 
 
-def _check_history(path: Path, dataset_id: str, per_writer: list[list[Ack]]) -> None:
+def _check_history(path: str, dataset_id: str, per_writer: list[list[Ack]]) -> None:
     """Versions are gapless, each acknowledged once, and hold every earlier acknowledged id."""
     for acks in per_writer:
         assert [n for n, _ in acks] == sorted({n for n, _ in acks})
@@ -116,25 +118,22 @@ def _check_history(path: Path, dataset_id: str, per_writer: list[list[Ack]]) -> 
         assert log.verify()
 
 
-def _check_commit_order(path: Path) -> None:
+def _check_commit_order(path: str) -> None:
     """Positions are 1..n and rise in commit order: the logical times rise with them."""
-    conn = sqlite3.connect(path)
-    try:
+    with DatasetLog(path) as log, log.store.reading() as conn:
         rows = conn.execute(
             "SELECT position, recorded_at FROM dl_commits WHERE recorded_at >= ? ORDER BY position",
             (EPOCH.isoformat(),),
         ).fetchall()
         count = conn.execute("SELECT count(*), max(position) FROM dl_commits").fetchone()
-    finally:
-        conn.close()
     assert count[0] == count[1]
     times = [datetime.fromisoformat(recorded_at) for _, recorded_at in rows]
     assert times == sorted(set(times))
 
 
-def test_threads_committing_to_one_dataset_lose_nothing(tmp_path: Path) -> None:
+def test_threads_committing_to_one_dataset_lose_nothing(location: str) -> None:
     """8 threads, each with its own DatasetLog, commit to one dataset: no gap, no loss."""
-    path = tmp_path / "store.db"
+    path = location
     dataset_id = _new_dataset(path)
     clock = SharedClock()
     with ThreadPoolExecutor(8) as pool:
@@ -146,9 +145,9 @@ def test_threads_committing_to_one_dataset_lose_nothing(tmp_path: Path) -> None:
     _check_commit_order(path)
 
 
-def test_processes_committing_to_one_dataset_lose_nothing(tmp_path: Path) -> None:
+def test_processes_committing_to_one_dataset_lose_nothing(location: str) -> None:
     """4 spawned processes, each with its own DatasetLog, commit to one dataset: no gap, no loss."""
-    path = tmp_path / "store.db"
+    path = location
     dataset_id = _new_dataset(path)
     context = multiprocessing.get_context("spawn")
     ticks = context.Value("q", 0)
@@ -178,9 +177,9 @@ def _check_whole_commits(log: DatasetLog, dataset_id: str) -> int:
     return version.number
 
 
-def test_readers_never_see_half_a_commit(tmp_path: Path) -> None:
+def test_readers_never_see_half_a_commit(location: str) -> None:
     """While writers commit to shared and own datasets, readers only ever see whole commits."""
-    path = tmp_path / "store.db"
+    path = location
     shared = _new_dataset(path)
     own = [_new_dataset(path, f"own-{i}") for i in range(2)]
     targets = [shared, shared, *own]
@@ -223,16 +222,16 @@ class LostRaces:
 def lost_races(monkeypatch: pytest.MonkeyPatch) -> LostRaces:
     """Make the store's next ``to_lose`` appends raise VersionConflictError, as a lost race."""
     races = LostRaces()
-    append = SQLiteEventStore.append
+    append = SQLEventStore.append
 
-    def flaky(self: SQLiteEventStore, tx: Any, commits: Any) -> Any:
+    def flaky(self: SQLEventStore, tx: Any, commits: Any) -> Any:
         races.tried += 1
         if races.to_lose > 0:
             races.to_lose -= 1
             raise VersionConflictError("forced: another writer committed first")
         return append(self, tx, commits)
 
-    monkeypatch.setattr(SQLiteEventStore, "append", flaky)
+    monkeypatch.setattr(SQLEventStore, "append", flaky)
     return races
 
 
@@ -242,10 +241,10 @@ def _event_count(log: DatasetLog) -> int:
 
 
 def test_lost_race_without_retries_is_a_conflict_and_writes_nothing(
-    tmp_path: Path, lost_races: LostRaces
+    location: str, lost_races: LostRaces
 ) -> None:
     """With max_retries=0, a lost race raises ConflictError and commits nothing."""
-    with DatasetLog(tmp_path / "store.db", max_retries=0) as log:
+    with DatasetLog(location, max_retries=0) as log:
         dataset = log.create_dataset(project_id="pr", name="n")
         events = _event_count(log)
         lost_races.to_lose = 1
@@ -256,9 +255,9 @@ def test_lost_race_without_retries_is_a_conflict_and_writes_nothing(
         assert log.verify()
 
 
-def test_lost_races_within_the_retries_commit_once(tmp_path: Path, lost_races: LostRaces) -> None:
+def test_lost_races_within_the_retries_commit_once(location: str, lost_races: LostRaces) -> None:
     """With retries, lost races are retried and the datapoints are committed exactly once."""
-    with DatasetLog(tmp_path / "store.db", max_retries=2) as log:
+    with DatasetLog(location, max_retries=2) as log:
         dataset = log.create_dataset(project_id="pr", name="n")
         lost_races.to_lose, lost_races.tried = 2, 0
         added = log.create_datapoint(dataset.id, [{}, {}])
@@ -270,7 +269,7 @@ def test_lost_races_within_the_retries_commit_once(tmp_path: Path, lost_races: L
 
 def test_writer_locked_out_beyond_its_timeout_gets_a_conflict(tmp_path: Path) -> None:
     """A writer that cannot take the write lock within busy_timeout gets ConflictError."""
-    path = tmp_path / "store.db"
+    path = str(tmp_path / "store.db")
     dataset_id = _new_dataset(path)
     store = SQLiteEventStore(path, busy_timeout=0.05)
     with DatasetLog(store, max_retries=1) as log:
@@ -282,6 +281,26 @@ def test_writer_locked_out_beyond_its_timeout_gets_a_conflict(tmp_path: Path) ->
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
+        assert log.get_dataset(dataset_id).datapoint_count == 0
+        log.create_datapoint(dataset_id, {})
+        assert log.verify()
+
+
+def test_postgres_writer_locked_out_beyond_its_timeout_gets_a_conflict(postgres_url: str) -> None:
+    """On PostgreSQL, a writer kept from the append lock past lock_timeout gets ConflictError."""
+    import psycopg
+
+    from datasetlog.store.postgres import PostgresEventStore
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    store = PostgresEventStore(postgres_url, schema=schema, lock_timeout=0.05)
+    with DatasetLog(store, max_retries=1) as log:
+        dataset_id = log.create_dataset(project_id="pr", name="n").id
+        with psycopg.connect(postgres_url) as blocker:
+            blocker.execute(f"LOCK TABLE {schema}.dl_commits IN EXCLUSIVE MODE")
+            with pytest.raises(ConflictError):
+                log.create_datapoint(dataset_id, {})
+            blocker.rollback()
         assert log.get_dataset(dataset_id).datapoint_count == 0
         log.create_datapoint(dataset_id, {})
         assert log.verify()

@@ -8,6 +8,7 @@ thread, opened lazily and reopened after a failure.
 from __future__ import annotations
 
 import re
+import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,6 +82,20 @@ class PostgresConnection:
                 cursor.executemany(self._translate(statement), rows)
 
 
+def _idle_and_alive(raw: psycopg.Connection[Any]) -> bool:
+    """Whether an idle connection is still usable, without a round trip.
+
+    A server that ends a session (a restart, ``pg_terminate_backend``, an idle
+    timeout) sends its goodbye and closes the socket, so an idle connection
+    with anything to read is gone: finding out here, before a statement, lets
+    the caller's next call simply reconnect instead of failing.
+    """
+    if raw.closed or raw.broken:
+        return False
+    readable, _, _ = select.select([raw.fileno()], [], [], 0)
+    return not readable
+
+
 @attrs.frozen
 class PostgresTransaction:
     """A write transaction on one PostgreSQL connection."""
@@ -134,7 +149,11 @@ class PostgresEventStore(SQLEventStore):
         self._lock = threading.Lock()
         self._connections: list[psycopg.Connection[Any]] = []
         self._closed = False
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     def _connect(self) -> PostgresConnection:
         try:
@@ -153,11 +172,13 @@ class PostgresEventStore(SQLEventStore):
         return PostgresConnection(raw)
 
     def connection(self) -> PostgresConnection:
-        """Return this thread's connection, reconnecting if the last one broke."""
+        """Return this thread's connection, reconnecting if the last one is gone."""
         if self._closed:
             raise StoreError("the store is closed")
         conn: PostgresConnection | None = getattr(self._local, "conn", None)
-        if conn is None or conn.raw.closed or conn.raw.broken:
+        if conn is None or not _idle_and_alive(conn.raw):
+            if conn is not None:
+                conn.raw.close()
             conn = self._local.conn = self._connect()
         return conn
 

@@ -189,7 +189,11 @@ class SQLiteEventStore(SQLEventStore):
         application_id = conn.execute("PRAGMA application_id").fetchone()[0]
         applied = conn.execute("PRAGMA user_version").fetchone()[0]
         if application_id != APPLICATION_ID:
-            tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            # Only tables of our own (a log source's dl_logs, say) may predate the store.
+            tables = conn.execute(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+                "AND name NOT LIKE 'dl\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            ).fetchone()[0]
             if application_id != 0 or tables:
                 raise StoreError(f"{self.path!r} is an SQLite file but not a datasetlog store")
         elif applied > len(MIGRATIONS):

@@ -1,0 +1,884 @@
+"""The v4 operations of DatasetLog, one behaviour per test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from datasetlog import (
+    ConflictError,
+    DatapointRequest,
+    Dataset,
+    DatasetLog,
+    DictLogSource,
+    LogsRequest,
+    NotFoundError,
+    SQLiteLogSource,
+    ValidationError,
+    to_v4,
+    to_v4_json,
+)
+
+
+class Ticker:
+    """A clock that moves one second per reading."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+LOGS: list[dict[str, Any]] = [
+    {
+        "id": "log_1",
+        "inputs": {"q": "2+2?"},
+        "messages": [{"role": "user", "content": "2+2?"}],
+        "output": "4",
+    },
+    {"id": "log_2", "inputs": {"q": "silent"}},
+]
+
+
+@pytest.fixture
+def ticking() -> Iterator[DatasetLog]:
+    """A DatasetLog whose clock moves one second per write."""
+    with DatasetLog(":memory:", clock=Ticker(), logs=DictLogSource(LOGS)) as fresh:
+        yield fresh
+
+
+@pytest.fixture
+def ds(log: DatasetLog) -> Dataset:
+    """An empty dataset in the ``log`` fixture."""
+    return log.create_dataset(project_id="pr_1", name="qa", description="Sums")
+
+
+def commit_count(log: DatasetLog) -> int:
+    """How many commits the log's store holds."""
+    return len(list(log.store.read_all()))
+
+
+def locs(error: pytest.ExceptionInfo[ValidationError]) -> list[tuple[str | int, ...]]:
+    """The locs of a raised ValidationError, in order."""
+    return [detail.loc for detail in error.value.details]
+
+
+def contents(log: DatasetLog, dataset_id: str, version: int | None = None) -> list[Any]:
+    """The ``inputs`` of each datapoint of a version, in order."""
+    return [d.inputs for d in log.iter_datapoints(dataset_id, version=version)]
+
+
+# -- datasets ------------------------------------------------------------------------------
+
+
+def test_create_dataset_returns_an_empty_dataset(log: DatasetLog) -> None:
+    """A new dataset has an ``evts_`` id, the given fields and no datapoints."""
+    ds = log.create_dataset(project_id="pr_1", name="qa", description="Sums")
+    assert ds.id.startswith("evts_")
+    assert (ds.project_id, ds.name, ds.description, ds.datapoint_count) == ("pr_1", "qa", "Sums", 0)
+    assert ds.created_at == ds.updated_at
+    assert ds.created_at.tzinfo is not None
+
+
+def test_create_dataset_commits_version_zero(log: DatasetLog, ds: Dataset) -> None:
+    """Creating a dataset commits the empty version 0, "Create dataset"."""
+    [version] = log.list_versions(ds.id)
+    assert (version.number, version.parent, version.message) == (0, None, "Create dataset")
+    assert version.datapoint_count == 0
+    assert version.id.startswith("dsv_")
+
+
+def test_create_dataset_without_description_omits_it(log: DatasetLog) -> None:
+    """The description is optional and absent from the v4 shape when not given."""
+    ds = log.create_dataset(project_id="pr_1", name="qa")
+    assert ds.description is None
+    assert "description" not in to_v4(ds)
+
+
+def test_create_dataset_with_a_taken_name_conflicts(log: DatasetLog, ds: Dataset) -> None:
+    """A second live dataset of a name in one project is a ConflictError; nothing is written."""
+    before = commit_count(log)
+    with pytest.raises(ConflictError):
+        log.create_dataset(project_id="pr_1", name="qa")
+    assert commit_count(log) == before
+    assert [d.id for d in log.list_datasets("pr_1")] == [ds.id]
+
+
+def test_same_name_in_another_project_is_allowed(log: DatasetLog, ds: Dataset) -> None:
+    """Names are unique per project only."""
+    other = log.create_dataset(project_id="pr_2", name="qa")
+    assert other.name == ds.name
+    assert other.id != ds.id
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_create_dataset_with_an_empty_name_is_invalid(log: DatasetLog, name: str) -> None:
+    """An empty or blank name is a ValidationError at ["body", "name"]; nothing is written."""
+    with pytest.raises(ValidationError) as error:
+        log.create_dataset(project_id="pr_1", name=name)
+    assert locs(error) == [("body", "name")]
+    assert commit_count(log) == 0
+
+
+def test_create_dataset_reports_every_bad_field(log: DatasetLog) -> None:
+    """Every bad field of a create is reported in one ValidationError."""
+    with pytest.raises(ValidationError) as error:
+        log.create_dataset(project_id="", name=3, description=4)  # type: ignore[arg-type]
+    assert locs(error) == [("body", "project_id"), ("body", "name"), ("body", "description")]
+
+
+def test_list_datasets_shows_a_projects_datasets_oldest_first(log: DatasetLog) -> None:
+    """A project lists its own datasets, in creation order, and no others."""
+    first = log.create_dataset(project_id="pr_1", name="b")
+    log.create_dataset(project_id="pr_2", name="a")
+    second = log.create_dataset(project_id="pr_1", name="a")
+    assert [d.id for d in log.list_datasets("pr_1")] == [first.id, second.id]
+
+
+def test_list_datasets_of_an_unknown_project_is_empty(log: DatasetLog) -> None:
+    """A project without datasets lists nothing."""
+    assert log.list_datasets("pr_none") == []
+
+
+def test_get_dataset_returns_the_dataset(log: DatasetLog, ds: Dataset) -> None:
+    """``get_dataset`` returns what ``create_dataset`` returned."""
+    assert log.get_dataset(ds.id) == ds
+
+
+def test_get_unknown_dataset_raises_not_found(log: DatasetLog) -> None:
+    """An unknown dataset id is a NotFoundError."""
+    with pytest.raises(NotFoundError):
+        log.get_dataset("evts_unknown")
+
+
+def test_update_dataset_renames_without_a_new_version(log: DatasetLog, ds: Dataset) -> None:
+    """A rename changes the name, keeps the description and commits no content version."""
+    renamed = log.update_dataset(ds.id, name="qa2")
+    assert (renamed.name, renamed.description) == ("qa2", "Sums")
+    assert log.get_dataset(ds.id).name == "qa2"
+    assert len(log.list_versions(ds.id)) == 1
+
+
+def test_update_dataset_description_only_keeps_the_name(log: DatasetLog, ds: Dataset) -> None:
+    """Giving only a description leaves the name as it was."""
+    updated = log.update_dataset(ds.id, description="Products")
+    assert (updated.name, updated.description) == ("qa", "Products")
+
+
+def test_update_dataset_moves_updated_at(ticking: DatasetLog) -> None:
+    """An update moves ``updated_at`` on and keeps ``created_at``."""
+    ds = ticking.create_dataset(project_id="pr_1", name="qa")
+    updated = ticking.update_dataset(ds.id, name="qa2")
+    assert updated.created_at == ds.created_at
+    assert updated.updated_at > ds.updated_at
+
+
+def test_update_dataset_needs_a_field(log: DatasetLog, ds: Dataset) -> None:
+    """An update with neither name nor description is a ValidationError."""
+    with pytest.raises(ValidationError) as error:
+        log.update_dataset(ds.id)
+    assert locs(error) == [("body",)]
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_update_dataset_to_an_empty_name_is_invalid(
+    log: DatasetLog, ds: Dataset, name: str
+) -> None:
+    """Renaming to an empty or blank name is a ValidationError, as it is on create."""
+    before = commit_count(log)
+    with pytest.raises(ValidationError) as error:
+        log.update_dataset(ds.id, name=name)
+    assert locs(error) == [("body", "name")]
+    assert commit_count(log) == before
+
+
+def test_update_dataset_to_a_taken_name_conflicts(log: DatasetLog, ds: Dataset) -> None:
+    """Renaming onto another live dataset's name in the project is a ConflictError."""
+    other = log.create_dataset(project_id="pr_1", name="other")
+    with pytest.raises(ConflictError):
+        log.update_dataset(other.id, name="qa")
+    assert log.get_dataset(other.id).name == "other"
+
+
+def test_update_dataset_to_its_own_name_is_allowed(log: DatasetLog, ds: Dataset) -> None:
+    """Renaming a dataset to the name it has is not a conflict."""
+    assert log.update_dataset(ds.id, name="qa").name == "qa"
+
+
+def test_update_unknown_dataset_raises_not_found(log: DatasetLog) -> None:
+    """Updating an unknown dataset is a NotFoundError."""
+    with pytest.raises(NotFoundError):
+        log.update_dataset("evts_unknown", name="x")
+
+
+def test_deleted_dataset_is_neither_listed_nor_found(log: DatasetLog, ds: Dataset) -> None:
+    """A deleted dataset leaves ``list_datasets`` and ``get_dataset``."""
+    log.delete_dataset(ds.id)
+    assert log.list_datasets("pr_1") == []
+    with pytest.raises(NotFoundError):
+        log.get_dataset(ds.id)
+
+
+def test_deleted_dataset_keeps_its_events(log: DatasetLog, ds: Dataset) -> None:
+    """Deleting appends an event; the dataset's history stays in the store."""
+    log.create_datapoint(ds.id, {})
+    log.delete_dataset(ds.id)
+    streams = [commit.stream_id for commit in log.store.read_all()]
+    assert streams == [ds.id, ds.id, ds.id]
+    assert [e.type for e in list(log.store.read_all())[-1].events] == ["dataset_deleted"]
+
+
+def test_deleting_a_dataset_frees_its_name(log: DatasetLog, ds: Dataset) -> None:
+    """After a delete, the project can use the name again."""
+    log.delete_dataset(ds.id)
+    again = log.create_dataset(project_id="pr_1", name="qa")
+    assert [d.id for d in log.list_datasets("pr_1")] == [again.id]
+
+
+def test_delete_dataset_twice_raises_not_found(log: DatasetLog, ds: Dataset) -> None:
+    """A deleted dataset cannot be deleted again."""
+    log.delete_dataset(ds.id)
+    with pytest.raises(NotFoundError):
+        log.delete_dataset(ds.id)
+
+
+def test_deleted_datasets_datapoints_are_not_found(log: DatasetLog, ds: Dataset) -> None:
+    """The datapoints of a deleted dataset are gone from every datapoint operation."""
+    [dp] = log.create_datapoint(ds.id, {})
+    log.delete_dataset(ds.id)
+    with pytest.raises(NotFoundError):
+        log.get_datapoint(dp.id)
+    with pytest.raises(NotFoundError):
+        log.update_datapoint(dp.id, inputs={})
+    with pytest.raises(NotFoundError):
+        log.delete_datapoints([dp.id])
+
+
+def test_content_operations_on_a_deleted_dataset_raise_not_found(
+    log: DatasetLog, ds: Dataset
+) -> None:
+    """Creating or reading datapoints of a deleted dataset is a NotFoundError."""
+    log.delete_dataset(ds.id)
+    with pytest.raises(NotFoundError):
+        log.create_datapoint(ds.id, {})
+    with pytest.raises(NotFoundError):
+        log.list_datapoints(ds.id)
+    with pytest.raises(NotFoundError):
+        log.list_versions(ds.id)
+
+
+# -- create datapoints ---------------------------------------------------------------------
+
+
+def test_create_one_datapoint_returns_a_list_of_one(log: DatasetLog, ds: Dataset) -> None:
+    """One datapoint object adds one datapoint and returns it in a list."""
+    created = log.create_datapoint(ds.id, {"inputs": {"q": "2+2?"}, "target": {"a": 4}})
+    assert [(d.inputs, d.target) for d in created] == [({"q": "2+2?"}, {"a": 4})]
+    assert created[0].id.startswith("dp_")
+    assert created[0].dataset_id == ds.id
+
+
+def test_create_list_keeps_request_order(log: DatasetLog, ds: Dataset) -> None:
+    """A list of datapoints is returned and stored in request order."""
+    body = [{"inputs": {"n": str(n)}} for n in range(5)]
+    created = log.create_datapoint(ds.id, body)
+    assert [d.inputs for d in created] == [b["inputs"] for b in body]
+    assert [d.id for d in log.iter_datapoints(ds.id)] == [d.id for d in created]
+
+
+def test_create_appends_after_existing_datapoints(log: DatasetLog, ds: Dataset) -> None:
+    """A new version is the previous version plus the new datapoints at the end."""
+    first = log.create_datapoint(ds.id, [{"inputs": {"n": "1"}}, {"inputs": {"n": "2"}}])
+    second = log.create_datapoint(ds.id, {"inputs": {"n": "3"}})
+    assert [d.id for d in log.iter_datapoints(ds.id)] == [d.id for d in first + second]
+
+
+def test_create_commits_one_version_with_a_counted_message(log: DatasetLog, ds: Dataset) -> None:
+    """Each create commits one version: "Add 1 datapoint", "Add 3 datapoints"."""
+    log.create_datapoint(ds.id, {})
+    log.create_datapoint(ds.id, [{}, {}, {}])
+    messages = [v.message for v in log.list_versions(ds.id)]
+    assert messages == ["Create dataset", "Add 1 datapoint", "Add 3 datapoints"]
+
+
+def test_create_is_visible_at_once(log: DatasetLog, ds: Dataset) -> None:
+    """``datapoint_count`` and ``list_datapoints`` reflect a create as soon as it returns."""
+    log.create_datapoint(ds.id, [{}, {}])
+    assert log.get_dataset(ds.id).datapoint_count == 2
+    assert log.list_datapoints(ds.id).total == 2
+    assert log.list_datasets("pr_1")[0].datapoint_count == 2
+
+
+def test_empty_object_is_a_valid_datapoint(log: DatasetLog, ds: Dataset) -> None:
+    """``{}`` makes a datapoint with no inputs, messages or target."""
+    [dp] = log.create_datapoint(ds.id, {})
+    assert (dp.inputs, dp.messages, dp.target) == (None, None, None)
+    assert set(to_v4(dp)) == {"id", "dataset_id", "created_at", "updated_at"}
+
+
+def test_create_empty_list_is_rejected(log: DatasetLog, ds: Dataset) -> None:
+    """An empty list is a ValidationError at ["body"]; nothing is committed."""
+    before = commit_count(log)
+    with pytest.raises(ValidationError) as error:
+        log.create_datapoint(ds.id, [])
+    assert locs(error) == [("body",)]
+    assert commit_count(log) == before
+
+
+def test_create_with_one_bad_item_commits_nothing(log: DatasetLog, ds: Dataset) -> None:
+    """A list with one invalid datapoint adds none of them."""
+    with pytest.raises(ValidationError) as error:
+        log.create_datapoint(ds.id, [{}, {"inputs": {"q": 1}}, {}])
+    assert locs(error) == [("body", 1, "inputs", "q")]
+    assert log.get_dataset(ds.id).datapoint_count == 0
+    assert len(log.list_versions(ds.id)) == 1
+
+
+def test_create_keeps_every_content_field(log: DatasetLog, ds: Dataset) -> None:
+    """Inputs, messages with tool calls, and every kind of target value are kept as given."""
+    body = {
+        "inputs": {"q": "é?", "": ""},
+        "messages": [
+            {"role": "system", "content": "be brief"},
+            {
+                "role": "assistant",
+                "name": "bot",
+                "tool_call": {"name": "f", "arguments": {"x": [1]}},
+            },
+            {"role": "tool", "content": "", "tool_call": {"name": "g"}},
+        ],
+        "target": {"s": "x", "i": -3, "f": 2.5, "b": False, "l": [None, 1], "d": {"k": None}},
+    }
+    [dp] = log.create_datapoint(ds.id, body)
+    expected = {**body, "id": dp.id, "dataset_id": ds.id}
+    assert {k: v for k, v in to_v4(dp).items() if not k.endswith("_at")} == expected
+    assert to_v4(log.get_datapoint(dp.id)) == to_v4(dp)
+
+
+def test_create_accepts_request_objects(log: DatasetLog, ds: Dataset) -> None:
+    """DatapointRequest values, alone or in a list, work like their dicts."""
+    one = log.create_datapoint(ds.id, DatapointRequest(inputs={"q": "1"}))
+    two = log.create_datapoint(ds.id, [DatapointRequest(target={"a": 1}), DatapointRequest()])
+    assert [d.inputs for d in one] == [{"q": "1"}]
+    assert [d.target for d in two] == [{"a": 1}, None]
+
+
+def test_create_in_unknown_dataset_raises_not_found(log: DatasetLog) -> None:
+    """Adding to an unknown dataset is a NotFoundError."""
+    with pytest.raises(NotFoundError):
+        log.create_datapoint("evts_unknown", {})
+
+
+def test_create_stamps_created_and_updated_at_alike(ticking: DatasetLog) -> None:
+    """New datapoints have equal, aware ``created_at`` and ``updated_at``."""
+    ds = ticking.create_dataset(project_id="pr_1", name="qa")
+    [dp] = ticking.create_datapoint(ds.id, {})
+    assert dp.created_at == dp.updated_at
+    assert dp.created_at.tzinfo is not None
+    assert dp.created_at > ds.created_at
+
+
+def test_create_accepts_a_tuple_of_datapoints(log: DatasetLog, ds: Dataset) -> None:
+    """The body is typed as a Sequence, so a tuple of datapoints works like a list."""
+    created = log.create_datapoint(ds.id, ({"inputs": {"q": "1"}}, {}))
+    assert len(created) == 2
+
+
+def test_commit_datapoints_returns_the_version(log: DatasetLog, ds: Dataset) -> None:
+    """``commit_datapoints`` returns the version it committed with the datapoints."""
+    version, created = log.commit_datapoints(ds.id, [{}, {}])
+    assert (version.number, version.parent, version.message) == (1, 0, "Add 2 datapoints")
+    assert version.datapoint_count == 2
+    assert log.get_version(ds.id, 1) == version
+    assert len(created) == 2
+
+
+# -- create from logs ----------------------------------------------------------------------
+
+
+def test_log_ids_without_a_log_source_are_invalid(log: DatasetLog, ds: Dataset) -> None:
+    """``{"log_ids": [...]}`` without a log source is a ValidationError; nothing is committed."""
+    with pytest.raises(ValidationError) as error:
+        log.create_datapoint(ds.id, {"log_ids": ["log_1"]})
+    assert locs(error) == [("body", "log_ids")]
+    assert len(log.list_versions(ds.id)) == 1
+
+
+def test_unknown_log_ids_are_each_reported(ticking: DatasetLog) -> None:
+    """Every unknown log id is reported at ["body", "log_ids", i]; nothing is committed."""
+    ds = ticking.create_dataset(project_id="pr_1", name="qa")
+    with pytest.raises(ValidationError) as error:
+        ticking.create_datapoint(ds.id, {"log_ids": ["nope", "log_1", "gone"]})
+    assert locs(error) == [("body", "log_ids", 0), ("body", "log_ids", 2)]
+    assert len(ticking.list_versions(ds.id)) == 1
+
+
+def test_datapoint_from_a_log_copies_it(ticking: DatasetLog) -> None:
+    """A datapoint from a log has its inputs and messages, target {"output": …} and source id."""
+    ds = ticking.create_dataset(project_id="pr_1", name="qa")
+    [dp] = ticking.create_datapoint(ds.id, {"log_ids": ["log_1"]})
+    assert dp.inputs == {"q": "2+2?"}
+    assert to_v4(dp)["messages"] == [{"role": "user", "content": "2+2?"}]
+    assert dp.target == {"output": "4"}
+    assert dp.source_project_data_id == "log_1"
+
+
+def test_datapoint_from_a_log_without_output_has_no_target(ticking: DatasetLog) -> None:
+    """A log without an output makes a datapoint without a target."""
+    ds = ticking.create_dataset(project_id="pr_1", name="qa")
+    [dp] = ticking.create_datapoint(ds.id, {"log_ids": ["log_2"]})
+    assert dp.target is None
+    assert dp.messages is None
+
+
+def test_datapoints_from_logs_keep_order_and_message(ticking: DatasetLog) -> None:
+    """Log ids become datapoints in request order, committed as "Add 2 datapoints from logs"."""
+    ds = ticking.create_dataset(project_id="pr_1", name="qa")
+    created = ticking.create_datapoint(ds.id, LogsRequest(log_ids=["log_2", "log_1"]))
+    assert [d.source_project_data_id for d in created] == ["log_2", "log_1"]
+    assert ticking.list_versions(ds.id)[-1].message == "Add 2 datapoints from logs"
+
+
+def test_sqlite_log_source_serves_recorded_logs(tmp_path: Path) -> None:
+    """Logs recorded in the store's own SQLite file can be turned into datapoints."""
+    path = tmp_path / "store.db"
+    with DatasetLog(path) as log:
+        source = SQLiteLogSource(path)
+        log.logs = source
+        recorded = source.record_log(
+            inputs={"q": "3+3?"}, messages=[{"role": "user", "content": "3+3?"}], output="6"
+        )
+        ds = log.create_dataset(project_id="pr_1", name="qa")
+        [dp] = log.create_datapoint(ds.id, {"log_ids": [recorded.id]})
+        source.close()
+    assert recorded.id.startswith("log_")
+    assert (dp.inputs, dp.target, dp.source_project_data_id) == (
+        {"q": "3+3?"},
+        {"output": "6"},
+        recorded.id,
+    )
+    assert to_v4(dp)["messages"] == [{"role": "user", "content": "3+3?"}]
+
+
+def test_sqlite_log_source_keeps_a_given_id(tmp_path: Path) -> None:
+    """``record_log(id=…)`` stores the log under that id, and reads it back."""
+    source = SQLiteLogSource(tmp_path / "logs.db")
+    source.record_log(id="log_x", output="")
+    assert source.get_logs(["log_x", "log_y"])["log_x"].output == ""
+    assert list(source.get_logs(["log_y"])) == []
+    source.close()
+
+
+def test_sqlite_log_source_file_can_become_the_store(tmp_path: Path) -> None:
+    """A log file made first can later be opened as the store too (its documented use)."""
+    path = tmp_path / "shared.db"
+    source = SQLiteLogSource(path)
+    recorded = source.record_log(output="6")
+    with DatasetLog(path, logs=source) as log:
+        ds = log.create_dataset(project_id="pr_1", name="qa")
+        [dp] = log.create_datapoint(ds.id, {"log_ids": [recorded.id]})
+    source.close()
+    assert dp.target == {"output": "6"}
+
+
+def test_malformed_log_is_a_validation_error() -> None:
+    """A log dict with an unknown role is a ValidationError, not a cattrs exception."""
+    with pytest.raises(ValidationError):
+        DictLogSource([{"id": "log_x", "messages": [{"role": "bot"}]}])
+
+
+# -- update datapoints ---------------------------------------------------------------------
+
+
+def test_update_changes_only_the_given_fields(log: DatasetLog, ds: Dataset) -> None:
+    """Fields not given keep their content."""
+    [dp] = log.create_datapoint(ds.id, {"inputs": {"q": "1"}, "target": {"a": 1}})
+    updated = log.update_datapoint(dp.id, target={"a": 2})
+    assert (updated.inputs, updated.target) == ({"q": "1"}, {"a": 2})
+    assert log.get_datapoint(dp.id) == updated
+
+
+def test_update_keeps_older_versions(log: DatasetLog, ds: Dataset) -> None:
+    """An update is a new version; earlier versions keep the old content."""
+    [dp] = log.create_datapoint(ds.id, {"inputs": {"q": "old"}})
+    log.update_datapoint(dp.id, inputs={"q": "new"})
+    assert contents(log, ds.id, version=1) == [{"q": "old"}]
+    assert contents(log, ds.id) == [{"q": "new"}]
+
+
+def test_update_keeps_the_datapoints_place(log: DatasetLog, ds: Dataset) -> None:
+    """An updated datapoint stays where it was in the dataset's order."""
+    created = log.create_datapoint(ds.id, [{}, {}, {}])
+    log.update_datapoint(created[1].id, inputs={"q": "x"})
+    assert [d.id for d in log.iter_datapoints(ds.id)] == [d.id for d in created]
+
+
+def test_update_moves_updated_at_only(ticking: DatasetLog) -> None:
+    """An update moves ``updated_at`` on and keeps ``created_at``."""
+    ds = ticking.create_dataset(project_id="pr_1", name="qa")
+    [dp] = ticking.create_datapoint(ds.id, {})
+    updated = ticking.update_datapoint(dp.id, inputs={})
+    assert updated.created_at == dp.created_at
+    assert updated.updated_at > dp.updated_at
+    [old] = ticking.iter_datapoints(ds.id, version=1)
+    assert old.updated_at == dp.updated_at
+
+
+def test_update_commits_a_named_version(log: DatasetLog, ds: Dataset) -> None:
+    """An update commits "Update datapoint dp_…" with the same datapoint count."""
+    [dp] = log.create_datapoint(ds.id, {})
+    log.update_datapoint(dp.id, target={"a": 1})
+    version = log.list_versions(ds.id)[-1]
+    assert (version.number, version.message, version.datapoint_count) == (
+        2,
+        f"Update datapoint {dp.id}",
+        1,
+    )
+
+
+def test_update_needs_a_field(log: DatasetLog, ds: Dataset) -> None:
+    """An update without inputs, messages or target is a ValidationError."""
+    [dp] = log.create_datapoint(ds.id, {})
+    with pytest.raises(ValidationError) as error:
+        log.update_datapoint(dp.id)
+    assert locs(error) == [("body",)]
+
+
+def test_update_with_a_bad_field_changes_nothing(log: DatasetLog, ds: Dataset) -> None:
+    """A malformed field is a ValidationError at its loc; nothing is committed."""
+    [dp] = log.create_datapoint(ds.id, {})
+    with pytest.raises(ValidationError) as error:
+        log.update_datapoint(dp.id, target={"a": None}, inputs={"q": 1})  # type: ignore[dict-item]
+    assert set(locs(error)) == {("body", "target", "a"), ("body", "inputs", "q")}
+    assert len(log.list_versions(ds.id)) == 2
+
+
+def test_update_unknown_datapoint_raises_not_found(log: DatasetLog) -> None:
+    """Updating an unknown datapoint is a NotFoundError."""
+    with pytest.raises(NotFoundError):
+        log.update_datapoint("dp_unknown", inputs={})
+
+
+def test_update_deleted_datapoint_raises_not_found(log: DatasetLog, ds: Dataset) -> None:
+    """A deleted datapoint cannot be updated."""
+    [dp] = log.create_datapoint(ds.id, {})
+    log.delete_datapoints([dp.id])
+    with pytest.raises(NotFoundError):
+        log.update_datapoint(dp.id, inputs={})
+
+
+def test_update_accepts_messages_read_back(log: DatasetLog, ds: Dataset) -> None:
+    """The messages of a datapoint read back can be sent again in an update."""
+    [dp] = log.create_datapoint(ds.id, {"messages": [{"role": "user", "content": "hi"}]})
+    assert dp.messages is not None
+    updated = log.update_datapoint(dp.id, messages=dp.messages)
+    assert updated.messages == dp.messages
+
+
+# -- delete datapoints ---------------------------------------------------------------------
+
+
+def test_delete_removes_from_latest_and_keeps_old_versions(log: DatasetLog, ds: Dataset) -> None:
+    """Deleted datapoints leave the latest version; earlier versions still hold them."""
+    created = log.create_datapoint(ds.id, [{"inputs": {"n": "1"}}, {"inputs": {"n": "2"}}])
+    log.delete_datapoints([created[0].id])
+    assert contents(log, ds.id) == [{"n": "2"}]
+    assert contents(log, ds.id, version=1) == [{"n": "1"}, {"n": "2"}]
+    assert log.get_dataset(ds.id).datapoint_count == 1
+
+
+def test_delete_commits_a_counted_message(log: DatasetLog, ds: Dataset) -> None:
+    """Deleting commits "Delete 1 datapoint" / "Delete 2 datapoints"."""
+    created = log.create_datapoint(ds.id, [{}, {}, {}])
+    log.delete_datapoints([created[0].id])
+    log.delete_datapoints([created[2].id, created[1].id])
+    messages = [v.message for v in log.list_versions(ds.id)][-2:]
+    assert messages == ["Delete 1 datapoint", "Delete 2 datapoints"]
+
+
+def test_delete_across_datasets_makes_a_version_of_each(log: DatasetLog, ds: Dataset) -> None:
+    """One call deletes from several datasets, one new version in each."""
+    other = log.create_dataset(project_id="pr_1", name="other")
+    [a] = log.create_datapoint(ds.id, {})
+    [b, c] = log.create_datapoint(other.id, [{}, {}])
+    log.delete_datapoints([b.id, a.id, c.id])
+    assert [v.message for v in log.list_versions(ds.id)][-1] == "Delete 1 datapoint"
+    assert [v.message for v in log.list_versions(other.id)][-1] == "Delete 2 datapoints"
+    assert log.get_dataset(ds.id).datapoint_count == 0
+    assert log.get_dataset(other.id).datapoint_count == 0
+
+
+def test_delete_with_an_unknown_id_deletes_nothing(log: DatasetLog, ds: Dataset) -> None:
+    """One unknown id is a NotFoundError and none of the ids is deleted."""
+    [a, b] = log.create_datapoint(ds.id, [{}, {}])
+    before = commit_count(log)
+    with pytest.raises(NotFoundError):
+        log.delete_datapoints([a.id, "dp_unknown", b.id])
+    assert commit_count(log) == before
+    assert log.get_dataset(ds.id).datapoint_count == 2
+
+
+def test_delete_an_already_deleted_datapoint_raises_not_found(log: DatasetLog, ds: Dataset) -> None:
+    """A datapoint can be deleted once."""
+    [dp] = log.create_datapoint(ds.id, {})
+    log.delete_datapoints([dp.id])
+    with pytest.raises(NotFoundError):
+        log.delete_datapoints([dp.id])
+
+
+def test_delete_duplicate_ids_is_invalid(log: DatasetLog, ds: Dataset) -> None:
+    """An id given twice is a ValidationError at its second place; nothing is deleted."""
+    [dp] = log.create_datapoint(ds.id, {})
+    with pytest.raises(ValidationError) as error:
+        log.delete_datapoints([dp.id, dp.id])
+    assert locs(error) == [("body", 1)]
+    assert log.get_dataset(ds.id).datapoint_count == 1
+
+
+def test_delete_empty_list_is_invalid(log: DatasetLog) -> None:
+    """An empty list of ids is a ValidationError."""
+    with pytest.raises(ValidationError) as error:
+        log.delete_datapoints([])
+    assert locs(error) == [("body",)]
+
+
+def test_delete_a_bare_string_is_invalid(log: DatasetLog) -> None:
+    """A single id string instead of a list is a ValidationError."""
+    with pytest.raises(ValidationError) as error:
+        log.delete_datapoints("dp_x")
+    assert locs(error) == [("body",)]
+
+
+def test_deleted_datapoint_is_not_found(log: DatasetLog, ds: Dataset) -> None:
+    """``get_datapoint`` of a deleted datapoint is a NotFoundError."""
+    [dp] = log.create_datapoint(ds.id, {})
+    log.delete_datapoints([dp.id])
+    with pytest.raises(NotFoundError):
+        log.get_datapoint(dp.id)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def test_list_datapoints_defaults_to_page_one_of_fifty(log: DatasetLog, ds: Dataset) -> None:
+    """Without arguments a page is page 1 of size 50 of the latest version."""
+    log.create_datapoint(ds.id, [{}] * 60)
+    page = log.list_datapoints(ds.id)
+    assert (page.page, page.size, page.total, len(page.records)) == (1, 50, 60, 50)
+
+
+def test_list_datapoints_pages_follow_each_other(log: DatasetLog, ds: Dataset) -> None:
+    """Consecutive pages hold consecutive datapoints, skipping deleted ones."""
+    created = log.create_datapoint(ds.id, [{"inputs": {"n": str(n)}} for n in range(7)])
+    log.delete_datapoints([created[1].id, created[4].id])
+    pages = [log.list_datapoints(ds.id, page=p, size=2) for p in (1, 2, 3)]
+    assert [[d.id for d in page.records] for page in pages] == [
+        [created[0].id, created[2].id],
+        [created[3].id, created[5].id],
+        [created[6].id],
+    ]
+    assert {page.total for page in pages} == {5}
+
+
+def test_list_datapoints_past_the_end_is_empty(log: DatasetLog, ds: Dataset) -> None:
+    """A page past the end has no records and the right total."""
+    log.create_datapoint(ds.id, [{}, {}, {}])
+    page = log.list_datapoints(ds.id, page=5, size=2)
+    assert (page.records, page.page, page.size, page.total) == ([], 5, 2, 3)
+
+
+@pytest.mark.parametrize(
+    ("page", "size", "loc"),
+    [(1, 1001, ("query", "size")), (1, 0, ("query", "size")), (0, 10, ("query", "page"))],
+)
+def test_list_datapoints_out_of_range_is_invalid(
+    log: DatasetLog, ds: Dataset, page: int, size: int, loc: tuple[str, ...]
+) -> None:
+    """``page`` below 1 and ``size`` outside 1..1000 are ValidationErrors."""
+    with pytest.raises(ValidationError) as error:
+        log.list_datapoints(ds.id, page=page, size=size)
+    assert locs(error) == [loc]
+
+
+def test_huge_page_number_is_invalid_or_renders(log: DatasetLog, ds: Dataset) -> None:
+    """A page number past 64 bits is a ValidationError, or its empty page renders as v4 JSON."""
+    try:
+        page = log.list_datapoints(ds.id, page=2**64)
+    except ValidationError as error:
+        assert [d.loc for d in error.details] == [("query", "page")]  # noqa: PT017
+    else:
+        assert json.loads(to_v4_json(page))["records"] == []
+
+
+def test_list_datapoints_of_an_old_version(log: DatasetLog, ds: Dataset) -> None:
+    """``version=`` pages through an earlier version, by number or by id."""
+    log.create_datapoint(ds.id, [{}, {}])
+    log.create_datapoint(ds.id, {})
+    version = log.get_version(ds.id, 1)
+    assert log.list_datapoints(ds.id, version=1).total == 2
+    assert log.list_datapoints(ds.id, version=version.id) == log.list_datapoints(ds.id, version=1)
+
+
+def test_list_datapoints_of_unknown_version_raises_not_found(log: DatasetLog, ds: Dataset) -> None:
+    """A version that was never committed is a NotFoundError."""
+    with pytest.raises(NotFoundError):
+        log.list_datapoints(ds.id, version=1)
+
+
+def test_get_version_by_number_and_by_id_agree(log: DatasetLog, ds: Dataset) -> None:
+    """A version is found by its number and by its ``dsv_`` id alike."""
+    log.create_datapoint(ds.id, {})
+    version = log.get_version(ds.id, 1)
+    assert log.get_version(ds.id, version.id) == version
+
+
+def test_get_version_of_another_dataset_raises_not_found(log: DatasetLog, ds: Dataset) -> None:
+    """A version id of another dataset is not found in this one."""
+    other = log.create_dataset(project_id="pr_1", name="other")
+    with pytest.raises(NotFoundError):
+        log.get_version(ds.id, log.get_version(other.id, 0).id)
+
+
+def test_get_version_that_is_not_a_number_or_id_is_invalid(log: DatasetLog, ds: Dataset) -> None:
+    """A version given as a bool is a ValidationError at ["query", "version"]."""
+    with pytest.raises(ValidationError) as error:
+        log.get_version(ds.id, True)
+    assert locs(error) == [("query", "version")]
+
+
+def test_list_versions_are_gapless(log: DatasetLog, ds: Dataset) -> None:
+    """Versions are numbered 0..n, each the parent of the next."""
+    [dp] = log.create_datapoint(ds.id, {})
+    log.update_dataset(ds.id, name="renamed")
+    log.update_datapoint(dp.id, inputs={})
+    log.delete_datapoints([dp.id])
+    versions = log.list_versions(ds.id)
+    assert [(v.number, v.parent) for v in versions] == [(0, None), (1, 0), (2, 1), (3, 2)]
+    assert [v.datapoint_count for v in versions] == [0, 1, 1, 0]
+
+
+def test_iter_datapoints_v4_equals_to_v4(log: DatasetLog, ds: Dataset) -> None:
+    """``iter_datapoints_v4`` yields exactly ``to_v4`` of what ``iter_datapoints`` yields."""
+    log.create_datapoint(ds.id, [{"messages": [{"role": "tool", "name": None}]}, {"target": {}}])
+    assert list(log.iter_datapoints_v4(ds.id)) == [to_v4(d) for d in log.iter_datapoints(ds.id)]
+
+
+def test_iter_datapoints_reads_in_small_batches(log: DatasetLog, ds: Dataset) -> None:
+    """Small batches yield the same datapoints as one batch."""
+    created = log.create_datapoint(ds.id, [{}] * 7)
+    log.delete_datapoints([created[3].id])
+    assert list(log.iter_datapoints(ds.id, batch=2)) == list(log.iter_datapoints(ds.id))
+
+
+def test_iter_datapoints_of_unknown_version_raises_at_the_call(
+    log: DatasetLog, ds: Dataset
+) -> None:
+    """An unknown version is reported when ``iter_datapoints`` is called, not when iterated."""
+    with pytest.raises(NotFoundError):
+        log.iter_datapoints(ds.id, version=9)
+
+
+def test_iter_datapoints_with_a_zero_batch_is_invalid(log: DatasetLog, ds: Dataset) -> None:
+    """A batch size below 1 is a ValidationError, not an internal error."""
+    log.create_datapoint(ds.id, {})
+    with pytest.raises(ValidationError):
+        list(log.iter_datapoints(ds.id, batch=0))
+
+
+def test_get_datapoint_returns_the_latest_content(log: DatasetLog, ds: Dataset) -> None:
+    """``get_datapoint`` shows the datapoint as the latest version has it."""
+    [dp] = log.create_datapoint(ds.id, {"inputs": {"q": "1"}})
+    log.update_datapoint(dp.id, inputs={"q": "2"})
+    assert log.get_datapoint(dp.id).inputs == {"q": "2"}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda log: log.get_dataset("\ud800"),
+        lambda log: log.get_datapoint("\ud800"),
+        lambda log: log.list_datasets("\ud800"),
+        lambda log: log.delete_datapoints(["\ud800"]),
+    ],
+    ids=["get_dataset", "get_datapoint", "list_datasets", "delete_datapoints"],
+)
+def test_ids_with_lone_surrogates_are_a_datasetlog_error(log: DatasetLog, call: Any) -> None:
+    """An id that is not valid Unicode is NotFoundError or ValidationError, never a raw error."""
+    with pytest.raises((NotFoundError, ValidationError)):
+        call(log)
+
+
+# -- idempotency ---------------------------------------------------------------------------
+
+
+def test_idempotent_repeat_returns_the_same_datapoints(log: DatasetLog, ds: Dataset) -> None:
+    """The same key and body return the first call's datapoints and commit nothing."""
+    first = log.create_datapoint(ds.id, [{"inputs": {"q": "1"}}, {}], idempotency_key="k")
+    before = commit_count(log)
+    again = log.create_datapoint(ds.id, [{"inputs": {"q": "1"}}, {}], idempotency_key="k")
+    assert again == first
+    assert commit_count(log) == before
+
+
+def test_idempotent_repeat_returns_the_first_version(log: DatasetLog, ds: Dataset) -> None:
+    """A repeat through ``commit_datapoints`` returns the version the first call made."""
+    version, _ = log.commit_datapoints(ds.id, {}, idempotency_key="k")
+    log.create_datapoint(ds.id, {})
+    again, _ = log.commit_datapoints(ds.id, {}, idempotency_key="k")
+    assert again == version
+
+
+def test_idempotency_key_with_another_body_conflicts(log: DatasetLog, ds: Dataset) -> None:
+    """The same key with a different body is a ConflictError; nothing is committed."""
+    log.create_datapoint(ds.id, {"inputs": {"q": "1"}}, idempotency_key="k")
+    before = commit_count(log)
+    with pytest.raises(ConflictError):
+        log.create_datapoint(ds.id, {"inputs": {"q": "2"}}, idempotency_key="k")
+    assert commit_count(log) == before
+
+
+def test_idempotency_keys_are_per_dataset(log: DatasetLog, ds: Dataset) -> None:
+    """The same key in another dataset is a new request."""
+    other = log.create_dataset(project_id="pr_1", name="other")
+    log.create_datapoint(ds.id, {}, idempotency_key="k")
+    [dp] = log.create_datapoint(other.id, {"inputs": {}}, idempotency_key="k")
+    assert dp.dataset_id == other.id
+
+
+def test_empty_idempotency_key_is_invalid(log: DatasetLog, ds: Dataset) -> None:
+    """An empty idempotency key is a ValidationError at ["idempotency_key"]."""
+    with pytest.raises(ValidationError) as error:
+        log.create_datapoint(ds.id, {}, idempotency_key="")
+    assert locs(error) == [("idempotency_key",)]
+
+
+# -- maintenance and lifecycle -------------------------------------------------------------
+
+
+def test_rebuild_keeps_every_read(log: DatasetLog, ds: Dataset) -> None:
+    """Rebuilding the read models from the events changes no read."""
+    created = log.create_datapoint(ds.id, [{}, {"inputs": {"q": "1"}}])
+    log.update_datapoint(created[1].id, target={"a": 1})
+    log.delete_datapoints([created[0].id])
+    before = [to_v4(log.list_datapoints(ds.id, version=v)) for v in range(4)]
+    versions = log.list_versions(ds.id)
+    log.rebuild()
+    assert [to_v4(log.list_datapoints(ds.id, version=v)) for v in range(4)] == before
+    assert log.list_versions(ds.id) == versions
+
+
+def test_file_log_reopens_with_the_same_content(file_log: DatasetLog, tmp_path: Path) -> None:
+    """Closing and reopening a file store shows the same datasets and versions."""
+    ds = file_log.create_dataset(project_id="pr_1", name="qa")
+    file_log.create_datapoint(ds.id, [{"inputs": {"q": "1"}}, {}])
+    file_log.close()
+    with DatasetLog(tmp_path / "store.db") as reopened:
+        assert reopened.get_dataset(ds.id).datapoint_count == 2
+        assert [d.inputs for d in reopened.iter_datapoints(ds.id)] == [{"q": "1"}, None]

@@ -1,0 +1,122 @@
+"""What only the PostgreSQL backend has: URLs, schemas, lost connections, server errors.
+
+Everything else runs against PostgreSQL through the backend-parametrized
+fixtures of conftest.py, in the same tests as SQLite.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from datasetlog import DatasetLog, StoreError
+from datasetlog.readmodels import SQLiteReadModels
+from datasetlog.store.postgres import PostgresEventStore
+
+
+@pytest.fixture
+def schema(postgres_url: str) -> Iterator[str]:
+    """A fresh schema name, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def _event_count(log: DatasetLog) -> int:
+    return sum(len(commit.events) for commit in log.store.read_all())
+
+
+def test_a_postgresql_url_selects_the_postgres_store(postgres_url: str) -> None:
+    """DatasetLog("postgresql://…") opens a PostgresEventStore and works as with SQLite."""
+    with DatasetLog(postgres_url) as log:
+        assert isinstance(log.store, PostgresEventStore)
+        dataset = log.create_dataset(project_id=f"pr_{uuid.uuid4().hex}", name="qa")
+        [datapoint] = log.create_datapoint(dataset.id, {"inputs": {"q": "2+2?"}})
+        assert log.get_datapoint(datapoint.id) == datapoint
+
+
+def test_an_unreachable_server_is_a_store_error() -> None:
+    """Nothing listening at the URL gives a StoreError naming the failure."""
+    with pytest.raises(StoreError, match="cannot connect"):
+        PostgresEventStore("postgresql://postgres@127.0.0.1:9/x", connect_timeout=2)
+
+
+def test_a_newer_schema_is_refused(postgres_url: str, schema: str) -> None:
+    """A schema with more migrations than this datasetlog knows is a clear StoreError."""
+    PostgresEventStore(postgres_url, schema=schema).close()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"INSERT INTO {schema}.dl_migrations VALUES (99, '0099_future')")
+    with pytest.raises(StoreError, match="newer"):
+        PostgresEventStore(postgres_url, schema=schema)
+
+
+def test_a_connection_killed_mid_commit_leaves_nothing_and_recovers(
+    postgres_url: str, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pg_terminate_backend during a commit: StoreError, no trace of it, next write works."""
+    log = DatasetLog(PostgresEventStore(postgres_url, schema=schema))
+    dataset = log.create_dataset(project_id="pr_x", name="qa")
+    log.create_datapoint(dataset.id, [{"inputs": {"q": str(n)}} for n in range(3)])
+    before = (log.list_versions(dataset.id), _event_count(log))
+    original = SQLiteReadModels.apply
+
+    def killed(self: SQLiteReadModels, conn: Any, *args: Any) -> None:
+        pid = conn.raw.info.backend_pid
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        original(self, conn, *args)
+
+    monkeypatch.setattr(SQLiteReadModels, "apply", killed)
+    with pytest.raises(StoreError, match="connection"):
+        log.create_datapoint(dataset.id, [{"inputs": {"q": "lost"}}] * 5)
+    monkeypatch.setattr(SQLiteReadModels, "apply", original)
+    assert (log.list_versions(dataset.id), _event_count(log)) == before
+    log.create_datapoint(dataset.id, {"inputs": {"q": "after"}})
+    assert [v.datapoint_count for v in log.list_versions(dataset.id)] == [0, 3, 4]
+    assert log.verify()
+    log.close()
+
+
+def test_writers_survive_connections_killed_at_random(postgres_url: str, schema: str) -> None:
+    """Backends terminated while a writer commits: every acknowledged commit stays whole."""
+    store = PostgresEventStore(postgres_url, schema=schema)
+    log = DatasetLog(store)
+    dataset = log.create_dataset(project_id="pr_x", name="qa")
+    acknowledged: list[list[str]] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            try:
+                made = log.create_datapoint(dataset.id, [{"inputs": {"q": "x" * 200}}] * 20)
+            except StoreError:
+                continue
+            acknowledged.append([d.id for d in made])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        for _ in range(15):
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                "AND application_name = ''"
+            )
+            stop.wait(0.05)
+    stop.set()
+    writer.join()
+    versions = log.list_versions(dataset.id)
+    assert [v.number for v in versions] == list(range(len(versions)))
+    # A kill after the commit but before its answer leaves a whole, unacknowledged version.
+    assert len(acknowledged) <= len(versions) - 1 <= len(acknowledged) + 15
+    latest = {d.id for d in log.iter_datapoints(dataset.id)}
+    assert {i for ids in acknowledged for i in ids} <= latest
+    assert all(v.datapoint_count == 20 * v.number for v in versions)
+    assert log.verify()
+    log.close()
