@@ -1,0 +1,1 @@
+"""Benchmarks of datasetlog against a plain-SQLite floor and baselines; see README.md."""

@@ -1,0 +1,142 @@
+"""P4: ``list_datapoints(ds, page=p, size=50)``, last page vs first page of a 1M version.
+
+Three versions of exactly N datapoints are paged: one built by adds only, one
+after 0.1% of its datapoints were deleted (and as many added), one after 10%
+were. Deletions are what a page lookup has to count past, so they are the hard
+case. Baseline (a): the v4 copy-on-commit table read with ``LIMIT 50 OFFSET x``.
+
+Run: ``python -m benchmarks.pages [--quick] [--size N]``
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+from benchmarks._common import (
+    CopyOnCommit,
+    Table,
+    build_dataset,
+    fmt_count,
+    fmt_time,
+    fmt_timing,
+    interleaved,
+    make_bodies,
+    make_parser,
+    open_log,
+    pick,
+    print_header,
+    ratio_cells,
+    stored_payloads,
+    verdict,
+    workdir,
+)
+from datasetlog import DatasetLog
+
+P4_GOAL = 3.0
+PAGE_SIZE = 50
+
+
+def _pager(log: DatasetLog, dataset_id: str, version: int, page: int) -> Callable[[], None]:
+    def read() -> None:
+        records = log.list_datapoints(dataset_id, page=page, size=PAGE_SIZE, version=version)
+        assert len(records.records) == PAGE_SIZE
+
+    return read
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser("P4: first vs last page")
+    parser.add_argument("--size", type=int, default=None, help="datapoints (default 1M)")
+    args = parser.parse_args(argv)
+    n = pick(args.size, quick=args.quick, default=1_000_000, small=5_000)
+    n -= n % PAGE_SIZE
+    rounds = pick(args.repeat, quick=args.quick, default=200, small=20)
+    print_header("pages", f"P4 at N={fmt_count(n)}, page size {PAGE_SIZE}, {rounds} paired rounds")
+    rng = random.Random(4)
+    with workdir() as tmp:
+        log = open_log(tmp / "datasetlog.db")
+        built = build_dataset(log, n, seed=4, keep_ids=True)
+        ds = built.dataset_id
+        coc = CopyOnCommit(tmp / "copy-on-commit.db")
+        coc.commit(add=list(stored_payloads(log, ds, built.version)))
+        last = n // PAGE_SIZE
+        middle = max(1, last // 2)
+        table = Table(
+            f"P4 list_datapoints size={PAGE_SIZE}: last page vs first page of a "
+            f"{fmt_count(n)} version",
+            floor="first page",
+            ours=f"last page (p{last})",
+            extras=[f"middle page (p{middle})", "copy-on-commit (a) first -> last (OFFSET)"],
+        )
+        coc_first, coc_last = interleaved(
+            [
+                lambda: coc.page(ds, 1, 1, PAGE_SIZE),
+                lambda: coc.page(ds, 1, last, PAGE_SIZE),
+            ],
+            repeat=max(3, rounds // 20),
+            collect=False,
+        )
+        coc.close()
+        coc_cell = (
+            f"{fmt_time(coc_first.best)} -> {fmt_time(coc_last.best)} "
+            f"({coc_last.best / coc_first.best:.0f}x)"
+        )
+
+        def measure(label: str, number: int, baseline: str = "-") -> None:
+            first, final, mid = interleaved(
+                [
+                    _pager(log, ds, number, 1),
+                    _pager(log, ds, number, last),
+                    _pager(log, ds, number, middle),
+                ],
+                repeat=rounds,
+                collect=False,
+            )
+            ratio, cell = ratio_cells(final, first)
+            table.add(
+                "P4",
+                f"{fmt_count(n)}, v{number}: {label}",
+                fmt_timing(first),
+                fmt_timing(final),
+                cell,
+                f"<= {P4_GOAL:.0f}x",
+                verdict(ratio <= P4_GOAL),
+                fmt_timing(mid),
+                baseline,
+            )
+
+        measure("adds only, dataset never had deletions", built.version, coc_cell)
+        live = list(built.ids)
+        version = built.version
+        added = n
+        for share in (0.001, 0.1):
+            extra = max(1, round(n * share)) - (added - n)  # deletions so far: added - n
+            fresh = log.create_datapoint(ds, make_bodies(4, added, extra))
+            added += extra
+            live.extend(d.id for d in fresh)
+            doomed = set(rng.sample(range(len(live)), extra))
+            log.delete_datapoints([live[i] for i in doomed])
+            live = [d for i, d in enumerate(live) if i not in doomed]
+            version += 2
+            assert len(live) == n
+            measure(f"{share:.1%} of datapoints deleted", version)
+        measure(
+            f"adds only, re-read after later versions deleted {added - n} datapoints",
+            built.version,
+        )
+        table.note(
+            "one dataset: each version paged holds exactly N datapoints; deleted ones were "
+            "picked at random and as many were added first (one commit each)."
+        )
+        table.note(
+            "copy-on-commit (a) holds the adds-only version as rows(version, ordinal, "
+            "payload) and pages with LIMIT/OFFSET, as the v4 service did."
+        )
+        table.print()
+        log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
