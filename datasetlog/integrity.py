@@ -36,7 +36,7 @@ import orjson
 
 from datasetlog.projector import DatasetState
 from datasetlog.projector import apply as fold
-from datasetlog.readmodels import TABLES, SQLiteReadModels
+from datasetlog.readmodels import TABLES, ReadModels
 from datasetlog.serialization import (
     datapoint_from_json,
     datapoint_from_record,
@@ -263,7 +263,7 @@ def _differences(fields: Iterable[tuple[str, object, object]]) -> str:
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
-        self.models = SQLiteReadModels()
+        self.models = ReadModels()
         self.streams: dict[str, _Stream] = {}
         self.gaps: list[tuple[int, int, int]] = []  # (problem index, first, last position)
         self.stream_gaps: list[tuple[int, int, str, int | None]] = []

@@ -9,7 +9,7 @@ that states its content (the JSON is stored once, in the event log). Version ``k
 ordinal order off one index. ``dl_deletions`` lets a page of any version be
 found without an ``OFFSET`` scan: the first ordinal of a page is found by
 counting the deletions before it. Everything here can be dropped and rebuilt
-from the event log (:meth:`SQLiteReadModels.rebuild`).
+from the event log (:meth:`ReadModels.rebuild`).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def _postgres_ddl(statement: str) -> str:
     return statement.replace("INTEGER", "BIGINT")
 
 
-class SQLiteReadModels:
+class ReadModels:
     """The read models of one database; every method takes the connection to use.
 
     Args:

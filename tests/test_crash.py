@@ -23,7 +23,7 @@ import attrs
 import pytest
 
 from datasetlog import DatasetLog, StoreError
-from datasetlog.readmodels import SQLiteReadModels
+from datasetlog.readmodels import ReadModels
 from datasetlog.store import SQLiteEventStore
 
 STRESS = os.environ.get("DATASETLOG_STRESS") == "1"
@@ -158,13 +158,13 @@ def test_read_model_failure_after_append_commits_nothing(
     """A read model that fails after the events were appended rolls the whole commit back."""
     log, datasets, _ = two_datasets
     before = (_counts(log), log.list_versions(datasets[0]))
-    apply = SQLiteReadModels.apply
+    apply = ReadModels.apply
 
-    def apply_then_fail(self: SQLiteReadModels, *args: Any) -> None:
+    def apply_then_fail(self: ReadModels, *args: Any) -> None:
         apply(self, *args)
         raise RuntimeError("read model failed")
 
-    monkeypatch.setattr(SQLiteReadModels, "apply", apply_then_fail)
+    monkeypatch.setattr(ReadModels, "apply", apply_then_fail)
     with pytest.raises(RuntimeError, match="read model failed"):
         log.create_datapoint(datasets[0], [{}, {"inputs": {"a": "b"}}])
     monkeypatch.undo()
@@ -181,16 +181,16 @@ def test_failure_on_the_second_dataset_of_a_delete_commits_neither(
     """A delete spanning two datasets that fails on the second commits nothing to the first."""
     log, datasets, ids = two_datasets
     before = (_counts(log), [log.list_versions(d) for d in datasets])
-    apply = SQLiteReadModels.apply
+    apply = ReadModels.apply
     calls: list[int] = []
 
-    def fail_second(self: SQLiteReadModels, *args: Any) -> None:
+    def fail_second(self: ReadModels, *args: Any) -> None:
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("second read model update failed")
         apply(self, *args)
 
-    monkeypatch.setattr(SQLiteReadModels, "apply", fail_second)
+    monkeypatch.setattr(ReadModels, "apply", fail_second)
     with pytest.raises(RuntimeError, match="second"):
         log.delete_datapoints([ids[0], ids[2]])
     monkeypatch.undo()

@@ -27,7 +27,7 @@ from datasetlog import (
     NotFoundError,
     ValidationError,
 )
-from datasetlog.readmodels import SQLiteReadModels
+from datasetlog.readmodels import ReadModels
 from datasetlog.strategies import datapoint_bodies, invalid_requests
 from datasetlog.validation import MAX_DATAPOINTS_PER_REQUEST, MAX_JSON_DEPTH, MAX_STRING_LENGTH
 
@@ -93,7 +93,7 @@ def _fingerprint(log: DatasetLog) -> tuple[object, ...]:
     with log.store.reading() as conn:
         hashes = conn.execute("SELECT hash FROM dl_commits ORDER BY position").fetchall()
         events = conn.execute("SELECT count(*), max(position) FROM dl_events").fetchone()
-        models = list(SQLiteReadModels().dump(conn))
+        models = list(ReadModels().dump(conn))
     return tuple(hashes), tuple(events), tuple(models)
 
 

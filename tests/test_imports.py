@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "datasetlog.logs": 7,
     "datasetlog.readmodels": 7,
     "datasetlog.integrity": 8,
+    "datasetlog.reads": 8,
     "datasetlog.facade": 9,
     "datasetlog.cli": 10,
     "datasetlog": 11,

@@ -19,7 +19,7 @@ import pytest
 
 from datasetlog import DatasetLog
 from datasetlog.integrity import MAX_PROBLEMS, Problem, VerifyReport
-from datasetlog.readmodels import SQLiteReadModels
+from datasetlog.readmodels import ReadModels
 
 GUARDS = (
     "dl_events_no_update",
@@ -327,10 +327,10 @@ def test_verify_reads_one_snapshot_while_a_writer_commits(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A commit landing between verify's reads of the log and of the read models is not seen."""
-    dump = SQLiteReadModels.dump
+    dump = ReadModels.dump
     commits: list[int] = []
 
-    def dump_after_a_commit(self: SQLiteReadModels, conn: Any) -> Any:
+    def dump_after_a_commit(self: ReadModels, conn: Any) -> Any:
         if not commits:
             with DatasetLog(store.path) as writer:
                 writing = threading.Thread(target=writer.create_datapoint, args=(store.other, {}))
@@ -339,7 +339,7 @@ def test_verify_reads_one_snapshot_while_a_writer_commits(
             commits.append(1)
         return dump(self, conn)
 
-    monkeypatch.setattr(SQLiteReadModels, "dump", dump_after_a_commit)
+    monkeypatch.setattr(ReadModels, "dump", dump_after_a_commit)
     with DatasetLog(store.path) as log:
         report = log.verify()
         assert commits == [1]

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from datasetlog import DatasetLog, StoreError
-from datasetlog.readmodels import SQLiteReadModels
+from datasetlog.readmodels import ReadModels
 from datasetlog.store.postgres import PostgresEventStore
 
 
@@ -64,18 +64,18 @@ def test_a_connection_killed_mid_commit_leaves_nothing_and_recovers(
     dataset = log.create_dataset(project_id="pr_x", name="qa")
     log.create_datapoint(dataset.id, [{"inputs": {"q": str(n)}} for n in range(3)])
     before = (log.list_versions(dataset.id), _event_count(log))
-    original = SQLiteReadModels.apply
+    original = ReadModels.apply
 
-    def killed(self: SQLiteReadModels, conn: Any, *args: Any) -> None:
+    def killed(self: ReadModels, conn: Any, *args: Any) -> None:
         pid = conn.raw.info.backend_pid
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         original(self, conn, *args)
 
-    monkeypatch.setattr(SQLiteReadModels, "apply", killed)
+    monkeypatch.setattr(ReadModels, "apply", killed)
     with pytest.raises(StoreError, match="connection"):
         log.create_datapoint(dataset.id, [{"inputs": {"q": "lost"}}] * 5)
-    monkeypatch.setattr(SQLiteReadModels, "apply", original)
+    monkeypatch.setattr(ReadModels, "apply", original)
     assert (log.list_versions(dataset.id), _event_count(log)) == before
     log.create_datapoint(dataset.id, {"inputs": {"q": "after"}})
     assert [v.datapoint_count for v in log.list_versions(dataset.id)] == [0, 3, 4]
