@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from postgres_server import PostgresUnavailableError, new_schema_location, postgres_server
 
 from datasetlog import DatasetLog
+from datasetlog.testing import PostgresUnavailableError, new_schema_location, postgres_server
 
 settings.register_profile("dev", max_examples=50, stateful_step_count=50)
 settings.register_profile(

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "datasetlog": 11,
     "datasetlog.__main__": 11,
     "datasetlog.strategies": 11,
+    "datasetlog.testing": 11,
 }
 
 
@@ -116,8 +117,8 @@ def test_sqlite_utils_only_in_the_sqlite_store_and_logs() -> None:
 
 
 def test_psycopg_only_in_the_postgres_store() -> None:
-    """Only store/postgres.py imports the PostgreSQL driver."""
-    assert importers_of("psycopg") <= {"datasetlog.store.postgres"}
+    """Only store/postgres.py (and the test kit, which starts servers) import the driver."""
+    assert importers_of("psycopg") <= {"datasetlog.store.postgres", "datasetlog.testing"}
 
 
 def test_stores_never_import_domain_modules() -> None:

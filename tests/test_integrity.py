@@ -6,7 +6,6 @@ triggers and edits the SQLite file directly, then reopens the store.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import uuid
@@ -365,29 +364,15 @@ def test_rebuild_after_read_model_tampering_restores_every_version(store: Store)
         assert list(_snapshot(log)) == before
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    """A PostgreSQL server's URL; skipped without one unless DATASETLOG_REQUIRE_POSTGRES=1."""
-    from postgres_server import PostgresUnavailableError, postgres_server
-
-    try:
-        with postgres_server() as url:
-            yield url
-    except PostgresUnavailableError as error:
-        if os.environ.get("DATASETLOG_REQUIRE_POSTGRES") == "1":
-            raise
-        pytest.skip(str(error))
-
-
 def _postgres_log(url: str) -> DatasetLog:
     from datasetlog.store.postgres import PostgresEventStore
 
     return DatasetLog(PostgresEventStore(url, schema=f"t_{uuid.uuid4().hex[:12]}"))
 
 
-def test_postgres_store_verifies_ok(postgres: str) -> None:
+def test_postgres_store_verifies_ok(postgres_url: str) -> None:
     """A PostgreSQL store written through DatasetLog verifies ok."""
-    with _postgres_log(postgres) as log:
+    with _postgres_log(postgres_url) as log:
         dataset = log.create_dataset(project_id="pr", name="n").id
         added = log.create_datapoint(dataset, [{"inputs": {"q": "1"}}, {"target": {"a": 1.5}}])
         log.update_datapoint(added[0].id, target={"b": True})
@@ -396,9 +381,9 @@ def test_postgres_store_verifies_ok(postgres: str) -> None:
         assert report, str(report)
 
 
-def test_postgres_tampering_is_named(postgres: str) -> None:
+def test_postgres_tampering_is_named(postgres_url: str) -> None:
     """On PostgreSQL too, an edited event fails its commit's hash and an edited name is named."""
-    with _postgres_log(postgres) as log:
+    with _postgres_log(postgres_url) as log:
         dataset = log.create_dataset(project_id="pr", name="n").id
         log.create_datapoint(dataset, [{"inputs": {"q": "1"}}])
         with log.store.reading() as conn:

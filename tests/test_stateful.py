@@ -30,7 +30,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from postgres_server import drop_schema_of, new_schema_location
 
 from datasetlog import (
     ConflictError,
@@ -50,6 +49,7 @@ from datasetlog.strategies import (
     target_values,
     texts,
 )
+from datasetlog.testing import drop_schema_of, new_schema_location
 
 PROJECTS = ("pr_1", "pr_2")
 NAMES = ("alpha", "beta", "gamma")

@@ -1,11 +1,13 @@
-"""A throwaway PostgreSQL server for the test suite.
+"""A throwaway PostgreSQL server, for this project's tests and benchmarks and for yours.
 
 ``DATASETLOG_TEST_POSTGRES_URL`` names a server to use instead. Otherwise the
 binaries of Debian's ``postgresql`` package (or any ``initdb`` on the PATH)
 start a private server on a free loopback port in a temporary folder, as the
 ``postgres`` user when running as root, since PostgreSQL refuses to run as
-root. With ``DATASETLOG_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) a server
-that cannot be had fails the run instead of skipping the PostgreSQL tests.
+root. The test suite's fixtures skip the PostgreSQL tests when no server can be
+had, or fail with ``DATASETLOG_REQUIRE_POSTGRES=1`` (set by ``.ci/run``).
+
+Added in 0.1.
 """
 
 from __future__ import annotations
