@@ -1,19 +1,27 @@
-"""SQLite read models: tables derived only from events, updated in each commit's transaction.
+"""Read models: tables derived only from events, updated in each commit's transaction.
 
 Design: every datapoint *span* (one content of one datapoint) is a row in
 ``dl_rows`` with its dataset, its *ordinal* (the datapoint's place in the
 dataset, fixed when it is first added), its validity interval
 ``[added_in, removed_in)`` in content versions, and the position of the event
-that states its content (the JSON is stored once, in the event log). Version ``k`` is the spans with
-``added_in <= k < removed_in`` and ``ordinal < ordinal_bound(k)``, read in
-ordinal order off one index. ``dl_deletions`` lets a page of any version be
-found without an ``OFFSET`` scan: the first ordinal of a page is found by
-counting the deletions before it. Everything here can be dropped and rebuilt
-from the event log (:meth:`ReadModels.rebuild`).
+that states its content (the JSON is stored once, in the event log). Version
+``k`` is the spans with ``added_in <= k < removed_in`` and
+``ordinal < ordinal_bound(k)``, read in ordinal order off one index.
+
+Pages need no ``OFFSET`` scan. Ordinals are dense and updates keep them, so
+the live datapoints below ordinal ``x`` in version ``k`` are ``x`` less the
+deletions below ``x`` up to ``k`` (``dl_deletions``). ``dl_deletion_blocks``
+keeps, per block of ordinals, the running count of its deletions at each
+version that deleted in it, so a page's block is found with one seek per
+block and its first ordinal by counting deletions within that block only.
+
+Everything here can be dropped and rebuilt from the event log
+(:meth:`DatasetLog.rebuild`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import attrs
@@ -30,8 +38,16 @@ from datasetlog.events import (
 )
 from datasetlog.store.base import Connection
 
-SCHEMA_VERSION = 1
-TABLES = ("dl_datasets", "dl_versions", "dl_rows", "dl_deletions", "dl_idempotency", "dl_rm_meta")
+SCHEMA_VERSION = 2
+TABLES = (
+    "dl_datasets",
+    "dl_versions",
+    "dl_rows",
+    "dl_deletions",
+    "dl_deletion_blocks",
+    "dl_idempotency",
+    "dl_rm_meta",
+)
 _SCHEMA = (
     "CREATE TABLE dl_rm_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
     """CREATE TABLE dl_datasets (
@@ -54,6 +70,9 @@ _SCHEMA = (
     """CREATE TABLE dl_deletions (
         dataset_key INTEGER NOT NULL, ordinal INTEGER NOT NULL, version INTEGER NOT NULL,
         PRIMARY KEY (dataset_key, ordinal)) WITHOUT ROWID""",
+    """CREATE TABLE dl_deletion_blocks (
+        dataset_key INTEGER NOT NULL, block INTEGER NOT NULL, version INTEGER NOT NULL,
+        deleted INTEGER NOT NULL, PRIMARY KEY (dataset_key, block, version)) WITHOUT ROWID""",
     """CREATE TABLE dl_idempotency (
         dataset_key INTEGER NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
         version INTEGER NOT NULL, PRIMARY KEY (dataset_key, key)) WITHOUT ROWID""",
@@ -69,9 +88,25 @@ _INSERT_SPAN = (
     "VALUES (?, ?, ?, NULL, ?, ?)"
 )
 _COUNT_DELETIONS = (
-    "SELECT count(*) FROM dl_deletions WHERE dataset_key = ? AND ordinal < ? AND version <= ?"
+    "SELECT count(*) FROM dl_deletions WHERE dataset_key = ? AND ordinal >= ? AND ordinal < ? "
+    "AND version <= ?"
 )
-_DUMP_ORDER = {"dl_datasets": "key", "dl_rows": "dataset_key, ordinal, added_in"}
+_BLOCK_DELETED = (
+    "SELECT deleted FROM dl_deletion_blocks WHERE dataset_key = ? AND block = ? "
+    "AND version <= ? ORDER BY version DESC LIMIT 1"
+)
+# Deletions per block as of a version: one index seek per block, in one statement.
+_BLOCKS_DELETED = (
+    "WITH RECURSIVE blocks(block) AS (SELECT 0 UNION ALL SELECT block + 1 FROM blocks "
+    "WHERE block + 1 < ?) SELECT block, (SELECT deleted FROM dl_deletion_blocks d "
+    "WHERE d.dataset_key = ? AND d.block = blocks.block AND d.version <= ? "
+    "ORDER BY d.version DESC LIMIT 1) FROM blocks ORDER BY block"
+)
+_DUMP_ORDER = {
+    "dl_datasets": "key",
+    "dl_rows": "dataset_key, ordinal, added_in",
+    "dl_deletion_blocks": "1, 2, 3",
+}
 _DATASET_COLUMNS = (
     "key, id, project_id, name, description, created_at, updated_at, deleted, sequence, "
     "version, datapoint_count, next_ordinal"
@@ -121,11 +156,19 @@ def _postgres_ddl(statement: str) -> str:
 class ReadModels:
     """The read models of one database; every method takes the connection to use.
 
+    Attributes:
+        BLOCK: Ordinals per block of the deletion counts that paging uses.
+        FEW_DELETIONS: Up to this many deletions in a version, pages are found
+            by counting deletions directly, without the blocks.
+
     Args:
         postgres: Create the tables in PostgreSQL's dialect; all other SQL is
             shared, written with ``?`` placeholders that the store's connection
             adapts.
     """
+
+    BLOCK = 4096
+    FEW_DELETIONS = 1024
 
     def __init__(self, *, postgres: bool = False) -> None:
         self._schema = tuple(map(_postgres_ddl, _SCHEMA)) if postgres else _SCHEMA
@@ -201,12 +244,9 @@ class ReadModels:
                 ordinal = self._close_span(conn, event.id, version)
                 spans.append((row.key, ordinal, version, event.id, index))
             elif isinstance(event, DatapointsDeleted):
-                for datapoint_id in event.datapoint_ids:
-                    ordinal = self._close_span(conn, datapoint_id, version)
-                    conn.execute(
-                        "INSERT INTO dl_deletions VALUES (?, ?, ?)", (row.key, ordinal, version)
-                    )
-                removed += len(event.datapoint_ids)
+                ordinals = [self._close_span(conn, i, version) for i in event.datapoint_ids]
+                self._record_deletions(conn, row.key, version, ordinals)
+                removed += len(ordinals)
         conn.executemany(_INSERT_SPAN, spans)
         count = row.datapoint_count + added - removed
         conn.execute(
@@ -260,6 +300,20 @@ class ReadModels:
         row = self.dataset(conn, commit.dataset_id, include_deleted=True)
         assert row is not None
         return row
+
+    def _record_deletions(
+        self, conn: Connection, key: int, version: int, ordinals: list[int]
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO dl_deletions VALUES (?, ?, ?)", [(key, o, version) for o in ordinals]
+        )
+        per_block = Counter(ordinal // self.BLOCK for ordinal in ordinals)
+        for block, count in sorted(per_block.items()):
+            before = conn.execute(_BLOCK_DELETED, (key, block, version)).fetchone()
+            conn.execute(
+                "INSERT INTO dl_deletion_blocks VALUES (?, ?, ?, ?)",
+                (key, block, version, (before[0] if before else 0) + count),
+            )
 
     @staticmethod
     def _close_span(conn: Connection, datapoint_id: str, version: int) -> int:
@@ -345,20 +399,43 @@ class ReadModels:
             (key, start, version.ordinal_bound, version.number, version.number, limit),
         ).fetchall()
 
-    def rank_start(self, conn: Connection, key: int, version: int, rank: int) -> int:
+    def rank_start(self, conn: Connection, key: int, version: VersionRow, rank: int) -> int:
         """The smallest ordinal with exactly ``rank`` live datapoints of ``version`` before it.
 
-        Ordinals are dense and updates keep them, so the live datapoints below
-        ordinal ``x`` are ``x`` less the deletions below ``x``: iterate to the
-        fixed point of ``x = rank + deletions_below(x)``. Each step is one
-        indexed count over deletions, never a scan of the rows skipped.
+        Costs nothing without deletions, a few counts over at most
+        ``FEW_DELETIONS`` rows with few, and otherwise one seek per block of
+        ``BLOCK`` ordinals plus counts within one block: never a scan of the
+        rows skipped.
         """
-        start = rank
+        deleted = version.ordinal_bound - version.datapoint_count
+        if deleted == 0 or rank == 0:
+            return rank
+        if deleted <= self.FEW_DELETIONS:
+            return self._start_within(conn, key, version.number, 0, rank)
+        blocks = -(-version.ordinal_bound // self.BLOCK)
+        live_before = 0
+        for block, deleted_in_block in conn.execute(
+            _BLOCKS_DELETED, (blocks, key, version.number)
+        ).fetchall():
+            first = block * self.BLOCK
+            size = min(self.BLOCK, version.ordinal_bound - first)
+            live = size - (deleted_in_block or 0)
+            if live_before + live > rank:
+                return self._start_within(conn, key, version.number, first, rank - live_before)
+            live_before += live
+        return version.ordinal_bound
+
+    def _start_within(self, conn: Connection, key: int, version: int, first: int, rank: int) -> int:
+        """The smallest ordinal from ``first`` on with ``rank`` live ordinals in between.
+
+        Iterates to the fixed point of ``x = first + rank + deletions in [first, x)``.
+        """
+        start = first + rank
         while True:
-            deleted = conn.execute(_COUNT_DELETIONS, (key, start, version)).fetchone()[0]
-            if rank + deleted == start:
+            deleted = conn.execute(_COUNT_DELETIONS, (key, first, start, version)).fetchone()[0]
+            if first + rank + deleted == start:
                 return start
-            start = rank + deleted
+            start = first + rank + deleted
 
     def datapoint(self, conn: Connection, datapoint_id: str) -> tuple[str, str] | None:
         """The (dataset id, payload) of a datapoint's latest content in a live dataset."""

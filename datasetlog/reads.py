@@ -104,7 +104,7 @@ class DatasetReads:
             found = self._version_row(conn, row, version)
             records = []
             if (page - 1) * size < found.datapoint_count:
-                start = self._models.rank_start(conn, row.key, found.number, (page - 1) * size)
+                start = self._models.rank_start(conn, row.key, found, (page - 1) * size)
                 spans = self._models.spans(conn, row.key, found, start=start, limit=size)
                 records = [datapoint_from_json(row.id, payload) for _, payload in spans]
         return Page(records=records, page=page, size=size, total=found.datapoint_count)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from datasetlog import DatasetLog, NotFoundError, SQLiteEventStore, StoreError, to_v4
+from datasetlog.readmodels import SCHEMA_VERSION
 from datasetlog.store.sqlite import MIGRATIONS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -100,12 +101,29 @@ def test_golden_store_rebuilds_to_the_same_content(golden: Path) -> None:
     assert _read_everything(golden) == EXPECTED["datasets"]
 
 
-def test_reading_the_golden_store_leaves_its_bytes_unchanged(golden: Path) -> None:
-    """Opening, reading and closing a store does not rewrite its file."""
-    with DatasetLog(golden) as log:
+@pytest.fixture
+def upgraded(golden: Path) -> Path:
+    """The golden store, opened once, so that its read models are this version's."""
+    DatasetLog(golden).close()
+    return golden
+
+
+def test_the_golden_store_gets_this_versions_read_models(golden: Path) -> None:
+    """The golden store predates this read-model schema: opening it rebuilds them from events."""
+    with DatasetLog(golden) as log, log.store.reading() as conn:
+        schema = conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'schema'").fetchone()[0]
+        assert schema == SCHEMA_VERSION > 1
+        assert log.verify()
+    assert _read_everything(golden) == EXPECTED["datasets"]
+
+
+def test_reading_a_current_store_leaves_its_bytes_unchanged(upgraded: Path) -> None:
+    """Opening, reading and closing a store at the current format does not rewrite its file."""
+    before = upgraded.read_bytes()
+    with DatasetLog(upgraded) as log:
         for dataset in EXPECTED["datasets"]:
             list(log.iter_datapoints(dataset["id"]))
-    assert golden.read_bytes() == GOLDEN.read_bytes()
+    assert upgraded.read_bytes() == before
 
 
 def test_non_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
@@ -141,8 +159,16 @@ def test_foreign_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
     _refused(path, "not a datasetlog store")
 
 
-def test_a_store_opened_read_only_reads_everything_and_refuses_writes(golden: Path) -> None:
+def test_read_only_opening_of_outdated_read_models_is_refused(golden: Path) -> None:
+    """Read-only, a store whose read models need rebuilding is a clear StoreError, untouched."""
+    with pytest.raises(StoreError, match="writable once"):
+        DatasetLog(SQLiteEventStore(golden, read_only=True))
+    assert golden.read_bytes() == GOLDEN.read_bytes()
+
+
+def test_a_store_opened_read_only_reads_everything_and_refuses_writes(upgraded: Path) -> None:
     """With read_only=True every version reads back, writes are StoreErrors, bytes unchanged."""
+    golden = upgraded
     before = golden.read_bytes()
     with DatasetLog(SQLiteEventStore(golden, read_only=True)) as log:
         for dataset in EXPECTED["datasets"]:
