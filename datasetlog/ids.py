@@ -1,8 +1,10 @@
-"""Id generation: a prefix, then 24 characters of base32hex, URL-safe and time-ordered.
+"""Id generation: a prefix, then 20 URL-safe characters that sort by creation time.
 
 Each id packs 48 bits of milliseconds since the epoch and 72 random bits
-(15 bytes); base32hex keeps byte order, so ids sort by creation time and
-new ids land at the end of every index over them instead of all over it.
+(15 bytes) into 20 characters of base64 whose alphabet is URL-safe and in
+ASCII order (digits, upper case, ``_``, lower case, ``~``), so ids sort by creation
+time and new ids land at the end of every index over them instead of all
+over it. Encoding runs in C (``binascii``), which matters for bulk adds.
 """
 
 from __future__ import annotations
@@ -15,15 +17,18 @@ DATASET_PREFIX = "evts_"
 DATAPOINT_PREFIX = "dp_"
 VERSION_PREFIX = "dsv_"
 
+_STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_ORDERED = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~"
+_TO_ORDERED = bytes.maketrans(_STANDARD, _ORDERED)
+
 
 def new_ids(prefix: str, count: int) -> list[str]:
     """Return ``count`` fresh ids, each unique with 72 random bits."""
     stamp = (time.time_ns() // 1_000_000).to_bytes(6, "big")
     noise = os.urandom(9 * count)
-    raw = base64.b32hexencode(
-        b"".join(stamp + noise[i : i + 9] for i in range(0, 9 * count, 9))
-    ).decode()
-    return [prefix + raw[i : i + 24].lower() for i in range(0, 24 * count, 24)]
+    raw = b"".join(stamp + noise[i : i + 9] for i in range(0, 9 * count, 9))
+    text = base64.b64encode(raw).translate(_TO_ORDERED).decode()
+    return [prefix + text[i : i + 20] for i in range(0, 20 * count, 20)]
 
 
 def new_id(prefix: str) -> str:
