@@ -8,7 +8,8 @@
    order; a dataset's first commit starts with a ``dataset_created`` event.
 2. Events: commit ``i`` owns the event positions right after commit ``i - 1``'s,
    exactly ``event_count`` of them, each naming ``i`` as its commit; no event
-   is left without a commit; every event decodes.
+   is left without a commit; every event decodes and matches the digest stored
+   beside it, which names an edited event within its commit.
 3. Hash chains: each commit's hash, recomputed over its stored content and its
    stream parent's *stored* hash, equals its stored hash. Chaining to the stored
    parent pins a change on the commit that changed, not on every later one. The
@@ -49,6 +50,7 @@ from datasetlog.store.base import (
     EncodedEvent,
     StoredCommit,
     commit_hash,
+    event_digest,
 )
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ _COMMITS = (
     "event_count, hash FROM dl_commits WHERE position > ? ORDER BY position LIMIT ?"
 )
 _EVENTS = (
-    "SELECT position, commit_position, type, schema_version, payload FROM dl_events "
+    "SELECT position, commit_position, type, schema_version, payload, digest FROM dl_events "
     "WHERE position > ? ORDER BY position LIMIT ?"
 )
 _BEGIN = {  # a read transaction: every check sees the same snapshot
@@ -204,6 +206,13 @@ class _Stream:
     content: int = -1
     state: DatasetState | None = None
     failed: bool = False
+
+
+def _digest_or_error(event: EncodedEvent) -> str:
+    try:
+        return event_digest(event)
+    except Exception as error:  # e.g. a payload that is no longer text
+        return f"(cannot digest: {error})"
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -366,15 +375,19 @@ class _Checker:
         found = []
         expected = first
         while (row := events.peek()) is not None and row[0] < first + count:
-            position, commit_position, type_, schema_version, payload = events.pop()
+            position, commit_position, type_, schema_version, payload, digest = events.pop()
             self.events += 1
+            event = EncodedEvent(type_, schema_version, payload)
+            if digest is not None and _digest_or_error(event) != digest:
+                detail = f"event {position} ({type_}) no longer matches its digest: it was edited"
+                self.add("event_changed", **at, event_index=position - first, detail=detail)
             if position != expected:
                 detail = f"no event at positions {expected}..{position - 1}"
                 self.add("event_missing", **at, event_index=expected - first, detail=detail)
             if commit_position != at["commit_position"]:
                 detail = f"event {position} names commit {commit_position}"
                 self.add("event_commit", **at, event_index=position - first, detail=detail)
-            found.append(EncodedEvent(type_, schema_version, payload))
+            found.append(event)
             expected = position + 1
         if expected < first + count:
             detail = f"{count} event(s) stated, positions {expected}..{first + count - 1} missing"

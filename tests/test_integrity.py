@@ -152,27 +152,35 @@ def test_in_memory_store_verifies_ok() -> None:
         assert log.verify()
 
 
-def test_edited_event_payload_fails_the_hash_of_its_commit(store: Store) -> None:
-    """Editing an event's payload breaks its commit's hash, named with dataset and version."""
+def test_edited_event_payload_is_named_and_fails_its_commit(store: Store) -> None:
+    """Editing an event's payload is named by event, and breaks its commit's hash."""
     event, commit, _ = _event_of(store.path, store.added[2])
     _tamper(
         store.path,
         "UPDATE dl_events SET payload = json_set(payload, '$.inputs.q', 'forged') "
         f"WHERE position = {event}",
     )
-    first = _first(store.path)
-    assert (first.what, first.dataset_id, first.version) == ("hash", store.main, 1)
+    report = _verify(store.path)
+    first = report.first
+    assert first is not None
+    assert (first.what, first.dataset_id, first.version) == ("event_changed", store.main, 1)
     assert first.commit_position == commit
-    assert first.event_index is None  # the commit hash cannot tell which of its events
+    assert first.event_index == 2
+    assert ("hash", commit) in [(p.what, p.commit_position) for p in report.problems]
 
 
 def test_undecodable_event_is_named(store: Store) -> None:
     """An event payload that no longer decodes is named by its commit and index."""
     event, commit, index = _event_of(store.path, store.added[1])
     _tamper(store.path, f"UPDATE dl_events SET payload = '[not json' WHERE position = {event}")
-    first = _first(store.path)
-    assert (first.what, first.dataset_id, first.version) == ("event_decode", store.main, 1)
-    assert (first.commit_position, first.event_index) == (commit, index)
+    report = _verify(store.path)
+    named = [
+        (p.what, p.dataset_id, p.version, p.commit_position, p.event_index) for p in report.problems
+    ]
+    assert named[:2] == [
+        ("event_changed", store.main, 1, commit, index),
+        ("event_decode", store.main, 1, commit, index),
+    ]
     assert index == 1
 
 
@@ -199,8 +207,14 @@ def test_swapped_event_payloads_fail_both_commits(store: Store) -> None:
     )
     report = _verify(store.path)
     hashes = [(p.commit_position, p.version) for p in report.problems if p.what == "hash"]
-    assert report.first == attrs.evolve(report.problems[0], what="hash", dataset_id=store.main)
+    changed = [
+        (p.commit_position, p.event_index) for p in report.problems if p.what == "event_changed"
+    ]
+    assert report.first == attrs.evolve(
+        report.problems[0], what="event_changed", dataset_id=store.main
+    )
     assert hashes == [(first_commit, 1), (second_commit, 2)]
+    assert [commit for commit, _ in changed] == [first_commit, second_commit]
 
 
 def test_deleted_commit_row_is_named(store: Store) -> None:
@@ -382,7 +396,7 @@ def test_postgres_store_verifies_ok(postgres_url: str) -> None:
 
 
 def test_postgres_tampering_is_named(postgres_url: str) -> None:
-    """On PostgreSQL too, an edited event fails its commit's hash and an edited name is named."""
+    """On PostgreSQL too, an edited event and an edited dataset name are named."""
     with _postgres_log(postgres_url) as log:
         dataset = log.create_dataset(project_id="pr", name="n").id
         log.create_datapoint(dataset, [{"inputs": {"q": "1"}}])
@@ -394,8 +408,9 @@ def test_postgres_tampering_is_named(postgres_url: str) -> None:
             )
             conn.execute("UPDATE dl_datasets SET name = 'forged'")
         report = log.verify()
-    assert [(p.what, p.dataset_id, p.version) for p in report.problems[:2]] == [
+    assert [(p.what, p.dataset_id, p.version) for p in report.problems[:3]] == [
+        ("event_changed", dataset, 1),
         ("hash", dataset, 1),
         ("read_model", dataset, None),
     ]
-    assert "name: expected 'n', found 'forged'" in report.problems[1].detail
+    assert "name: expected 'n', found 'forged'" in report.problems[2].detail

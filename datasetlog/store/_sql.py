@@ -19,6 +19,7 @@ from datasetlog.store.base import (
     Transaction,
     VersionConflictError,
     commit_hash,
+    event_digest,
 )
 
 _COMMIT_COLUMNS = "position, stream_id, stream_version, recorded_at, metadata, hash"
@@ -43,8 +44,8 @@ _INSERT_COMMIT = (
     "first_event, event_count, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_EVENT = (
-    "INSERT INTO dl_events (position, commit_position, type, schema_version, payload) "
-    "VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO dl_events (position, commit_position, type, schema_version, payload, digest) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -87,7 +88,14 @@ class SQLEventStore:
             conn.executemany(
                 _INSERT_EVENT,
                 [
-                    (first_event + i, position, e.type, e.schema_version, e.payload)
+                    (
+                        first_event + i,
+                        position,
+                        e.type,
+                        e.schema_version,
+                        e.payload,
+                        event_digest(e),
+                    )
                     for i, e in enumerate(commit.events)
                 ],
             )

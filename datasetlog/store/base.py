@@ -88,6 +88,17 @@ def commit_hash(parent_hash: str, commit: NewCommit | StoredCommit) -> str:
     return digest.hexdigest()
 
 
+def event_digest(event: EncodedEvent) -> str:
+    """A short digest of one stored event, kept beside it to name an edited event.
+
+    The commit hash is what protects the log; these 64-bit digests only let
+    :func:`~datasetlog.DatasetLog.verify` say which event of a commit changed.
+    """
+    digest = hashlib.sha256(f"{event.type}\x00{event.schema_version}\x00".encode())
+    digest.update(event.payload.encode())
+    return digest.hexdigest()[:16]
+
+
 class Cursor(Protocol):
     """The part of a DB-API cursor datasetlog uses."""
 

@@ -50,6 +50,7 @@ _MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "FOR EACH ROW EXECUTE FUNCTION dl_refuse_change()",
         ),
     ),
+    ("0003_event_digests", ("ALTER TABLE dl_events ADD COLUMN digest TEXT",)),
 )
 """Named schema migrations; ``dl_migrations`` records those applied."""
 

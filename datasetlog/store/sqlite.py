@@ -72,10 +72,16 @@ def _guard_append_only(db: sqlite_utils.Database) -> None:
             )
 
 
+def _add_event_digests(db: sqlite_utils.Database) -> None:
+    # Events appended before this migration keep a NULL digest.
+    db.table("dl_events").add_column("digest", str)
+
+
 Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_commits_and_events", _create_commits_and_events),
     ("0002_append_only_guards", _guard_append_only),
+    ("0003_event_digests", _add_event_digests),
 )
 """Named schema migrations; ``PRAGMA user_version`` counts those applied."""
 
