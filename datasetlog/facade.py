@@ -118,17 +118,19 @@ class DatasetLog(DatasetReads):
         self.max_retries = max_retries
         self._clock = clock
         self._models = ReadModels(postgres=self.store.dialect == "postgres")
+        with self.store.reading() as conn:
+            current = self._models.current(conn)
+        if current:
+            return
         if self.store.read_only:
-            with self.store.reading() as conn:
-                if not self._models.current(conn):
-                    raise StoreError(
-                        "the store's read models are missing or outdated; "
-                        "open it writable once to rebuild them"
-                    )
-        else:
-            with self.store.write() as tx:
-                if self._models.ensure(tx.connection):
-                    self._replay(tx)
+            raise StoreError(
+                "the store's read models are missing or outdated; "
+                "open it writable once to rebuild them"
+            )
+        # Another process may be doing the same: ensure() re-checks under the write lock.
+        with self.store.write() as tx:
+            if self._models.ensure(tx.connection):
+                self._replay(tx)
 
     def __enter__(self) -> DatasetLog:
         return self
