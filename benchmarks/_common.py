@@ -112,9 +112,10 @@ def make_records(bodies: Sequence[Body], start: int, *, now: str | None = None) 
 # -- datasetlog helpers --------------------------------------------------------------------
 
 
-def open_log(path: Path) -> DatasetLog:
-    """Open a datasetlog store file with the benchmark durability."""
-    return DatasetLog(path, durability=DURABILITY)
+def open_log(location: str | Path) -> DatasetLog:
+    """Open a datasetlog store (an SQLite file, or a PostgreSQL URL) with the benchmark
+    durability (which only SQLite stores take)."""
+    return DatasetLog(location, durability=DURABILITY)
 
 
 @dataclass
@@ -185,8 +186,11 @@ FLOOR_SELECT: Final = "SELECT payload FROM floor ORDER BY id"
 class Floor:
     """The floor: payloads as rows of ``floor(id INTEGER PRIMARY KEY, payload TEXT)``."""
 
+    backend = "sqlite"
+
     def __init__(self, path: Path, payloads: Iterable[str] | None = None) -> None:
         self.path = path
+        self.location = str(path)
         self.conn = sqlite3.connect(path, isolation_level=None)
         if payloads is not None:
             self.conn.execute("CREATE TABLE floor (id INTEGER PRIMARY KEY, payload TEXT)")
@@ -195,6 +199,11 @@ class Floor:
                 "INSERT INTO floor (payload) VALUES (?)", ((p,) for p in payloads)
             )
             self.conn.execute("COMMIT")
+
+    def payloads(self) -> Iterator[str]:
+        """The payloads, in order."""
+        for (payload,) in self.conn.execute(FLOOR_SELECT):
+            yield payload
 
     def read(self) -> int:
         """One ``SELECT payload FROM floor ORDER BY id``, each row decoded and dropped."""
@@ -316,15 +325,6 @@ def file_bytes(path: Path) -> int:
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def bytes_by_object(path: Path) -> dict[str, int]:
-    """Bytes of pages each table and index occupies (``dbstat``), plus free pages."""
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        sizes = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        sizes["(free pages)"] = conn.execute("PRAGMA freelist_count").fetchone()[0] * page_size
-    return {str(k): int(v) for k, v in sizes.items()}
-
-
 # -- timing --------------------------------------------------------------------------------
 
 
@@ -429,16 +429,35 @@ def ratio_cells(ours: Timing, floor: Timing) -> tuple[float, str]:
     return ratio, fmt_ratio(ratio, ours.median / floor.median)
 
 
+_settings = [f"durability={DURABILITY}"]
+
+
+def set_table_settings(text: str) -> None:
+    """What every table title states in brackets after it (default ``durability=normal``)."""
+    _settings[0] = text
+
+
 class Table:
-    """A Markdown table with the standard columns, then baseline columns, then notes."""
+    """A Markdown table with the standard columns, then baseline columns, then notes.
+
+    With ``backend=True`` a ``backend`` column (``sqlite`` / ``postgres``) follows ``N``.
+    """
 
     HEADER: Final = "| target | N |"
 
     def __init__(
-        self, title: str, *, floor: str = "floor", ours: str = "datasetlog", extras: Sequence[str]
+        self,
+        title: str,
+        *,
+        floor: str = "floor",
+        ours: str = "datasetlog",
+        ratio: str = "ratio",
+        extras: Sequence[str],
+        backend: bool = False,
     ) -> None:
         self.title = title
-        self.columns = ["target", "N", floor, ours, "ratio", "goal", "result", *extras]
+        lead = ["target", "N", "backend"] if backend else ["target", "N"]
+        self.columns = [*lead, floor, ours, ratio, "goal", "result", *extras]
         self.rows: list[list[str]] = []
         self.notes: list[str] = []
 
@@ -450,7 +469,7 @@ class Table:
         self.notes.append(text)
 
     def render(self) -> str:
-        lines = [f"### {self.title} (durability={DURABILITY})", ""]
+        lines = [f"### {self.title} ({_settings[0]})", ""]
         lines.append("| " + " | ".join(self.columns) + " |")
         lines.append("|" + "|".join("---" for _ in self.columns) + "|")
         lines.extend("| " + " | ".join(row) + " |" for row in self.rows)
@@ -508,14 +527,37 @@ def environment() -> str:
     )
 
 
-def print_header(script: str, settings: str) -> None:
-    print(f"## benchmarks.{script}: {settings}\n\n{environment()}\n", flush=True)
+def print_header(script: str, settings: str, backends: str | None = None) -> None:
+    """The script's heading, the environment line and, if given, the backends line."""
+    lines = [f"## benchmarks.{script}: {settings}", "", environment()]
+    if backends:
+        lines.extend(["", backends])
+    print("\n".join(lines) + "\n", flush=True)
+
+
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """``--backend sqlite|postgres|both`` and ``--postgres-url URL``."""
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres", "both"),
+        default=None,
+        help="the backends to measure datasetlog on (default: both when a PostgreSQL "
+        "server can be started or is given, else sqlite)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=None,
+        metavar="URL",
+        help="use this PostgreSQL server (postgresql://user@host:port/db, no query string) "
+        "instead of starting a throwaway one; each store gets a fresh schema, dropped after",
+    )
 
 
 def make_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--repeat", type=int, default=None, help="paired rounds per figure")
+    add_backend_options(parser)
     return parser
 
 
@@ -549,14 +591,23 @@ def _reset_peak_rss() -> bool:
 
 
 def probe_memory(
-    kind: str, *, store: Path, dataset_id: str, version: int, floor: Path, trace: bool
+    kind: str,
+    *,
+    store: str | Path,
+    dataset_id: str,
+    version: int,
+    floor: str | Path,
+    trace: bool,
+    floor_kind: str = "sqlite",
 ) -> dict[str, float]:
     """Iterate a version in a fresh interpreter; return its memory growth and time.
 
     ``kind`` is ``ours`` (``iter_datapoints``), ``ours_v4`` (``iter_datapoints_v4``)
-    or ``floor``. ``rss_growth_mb`` is the peak RSS during the iteration (``VmHWM``
-    after resetting it, else ``ru_maxrss``) less the RSS just before it; with
-    ``trace`` the tracemalloc peak is reported too.
+    or ``floor``; ``store`` is where the datasetlog store is (a file, or a PostgreSQL
+    URL), ``floor`` where the floor table is, ``floor_kind`` which backend holds it
+    (``sqlite`` or ``postgres``). ``rss_growth_mb`` is the peak RSS during the
+    iteration (``VmHWM`` after resetting it, else ``ru_maxrss``) less the RSS just
+    before it; with ``trace`` the tracemalloc peak is reported too.
     """
     spec = {
         "kind": kind,
@@ -564,6 +615,7 @@ def probe_memory(
         "dataset_id": dataset_id,
         "version": version,
         "floor": str(floor),
+        "floor_kind": floor_kind,
         "trace": trace,
     }
     done = subprocess.run(
@@ -584,17 +636,24 @@ def memory_probe_main() -> None:
     kind = spec["kind"]
     items: Iterator[object]
     cache_kib = 0.0
-    if kind == "floor":
+    if kind == "floor" and spec["floor_kind"] == "postgres":
+        from benchmarks._backends import pg_connect, pg_floor_payloads
+
+        pg = pg_connect(spec["floor"])  # connected before the measured window, as SQLite is
+        loads = orjson.loads
+        items = (loads(payload) for payload in pg_floor_payloads(pg))
+    elif kind == "floor":
         conn = sqlite3.connect(spec["floor"])
         loads = orjson.loads
         items = (loads(payload) for (payload,) in conn.execute(FLOOR_SELECT))
     else:
-        log = open_log(Path(spec["store"]))
-        with contextlib.suppress(Exception):  # the SQLite page cache setting, for the report
-            connection = getattr(log.store, "connection", None)
-            if connection is not None:
-                pages = connection().execute("PRAGMA cache_size").fetchone()[0]
-                cache_kib = -pages if pages < 0 else pages * 4
+        log = open_log(spec["store"])
+        if log.store.dialect == "sqlite":  # the SQLite page cache setting, for the report
+            with contextlib.suppress(Exception):
+                connection = getattr(log.store, "connection", None)
+                if connection is not None:
+                    pages = connection().execute("PRAGMA cache_size").fetchone()[0]
+                    cache_kib = -pages if pages < 0 else pages * 4
         if kind == "ours":
             items = log.iter_datapoints(spec["dataset_id"], version=spec["version"])
         else:

@@ -6,12 +6,16 @@
   20% of them updates or deletes) vs the same N committed at once.
 - P8: peak memory growth while iterating the largest version (in a subprocess).
 
-The floor: the same payloads (the JSON text datasetlog stores for each
-datapoint) as rows of ``floor(id INTEGER PRIMARY KEY, payload TEXT)`` in a file
-beside the store, read with one ``SELECT payload FROM floor ORDER BY id`` and
-decoded with ``orjson.loads``, each row consumed and dropped.
+Each is measured with datasetlog on every backend chosen (``--backend``), one row
+per backend. The floor: the same payloads (the JSON text datasetlog stores for
+each datapoint) as rows of ``floor(id INTEGER PRIMARY KEY, payload TEXT)`` in an
+SQLite file, read with one ``SELECT payload FROM floor ORDER BY id`` and decoded
+with ``orjson.loads``, each row consumed and dropped. It is the reference of P1,
+P2 and P8 on every backend; each other backend's own floor (the same table and
+SELECT there) is printed beside it. P3 compares each backend with itself.
 
-Run: ``python -m benchmarks.reads [--quick] [--size N] [--history COMMITS]``
+Run: ``python -m benchmarks.reads [--quick] [--size N] [--history COMMITS]
+[--backend sqlite|postgres|both] [--postgres-url URL]``
 (the 1M-row figures of P1, P2 and P8 are in ``benchmarks.large``).
 """
 
@@ -25,6 +29,7 @@ from pathlib import Path
 import orjson
 
 from benchmarks import baseline_eventsourcing as es
+from benchmarks._backends import STREAM_ROWS, Backends, FloorTable, Store, open_backends
 from benchmarks._common import (
     MAX_PER_REQUEST,
     SKIPPED_ES,
@@ -43,7 +48,6 @@ from benchmarks._common import (
     make_bodies,
     make_parser,
     make_records,
-    open_log,
     pick,
     print_header,
     probe_memory,
@@ -74,199 +78,312 @@ def repeats(n: int) -> tuple[int, int]:
 
 
 @dataclass
+class Subject:
+    """datasetlog on one backend, holding the version read, and that backend's own floor."""
+
+    store: Store
+    built: Built
+    own_floor: FloorTable
+
+    @property
+    def backend(self) -> str:
+        return self.store.backend.name
+
+
+@dataclass
 class Prepared:
-    """A version of ``n`` datapoints in datasetlog, the floor and every baseline."""
+    """A version of ``n`` datapoints on each backend, the SQLite floor and the baselines."""
 
     n: int
-    store: Path
-    log: DatasetLog
-    built: Built
     floor: Floor
-    coc: CopyOnCommit
+    subjects: list[Subject]
+    coc: CopyOnCommit | None
     es_store: es.EsStore | None
 
     def close(self) -> None:
-        self.log.close()
+        for subject in self.subjects:
+            subject.store.close()
+            if subject.own_floor is not self.floor:
+                subject.own_floor.close()
         self.floor.close()
-        self.coc.close()
+        if self.coc is not None:
+            self.coc.close()
         if self.es_store is not None:
             self.es_store.close()
 
 
-def prepare(tmp: Path, n: int, *, seed: int) -> Prepared:
-    """Build ``n`` datapoints with ``create_datapoint`` (100k per call) and the same
-    history in the copy-on-commit and eventsourcing baselines; copy the payloads to
-    the floor table."""
-    sub = tmp / f"read-{n}"
-    sub.mkdir()
-    store = sub / "datasetlog.db"
-    log = open_log(store)
-    built = build_dataset(log, n, seed=seed)
-    floor = Floor(sub / "floor.db", stored_payloads(log, built.dataset_id, built.version))
-    coc = CopyOnCommit(sub / "copy-on-commit.db")
-    chunk: list[str] = []
-    for payload in stored_payloads(log, built.dataset_id, built.version):
-        chunk.append(payload)
-        if len(chunk) == MAX_PER_REQUEST:
+def prepare(backends: Backends, n: int, *, seed: int) -> Prepared:
+    """Build ``n`` datapoints with ``create_datapoint`` (100k per call) on each backend, and
+    the same history in the copy-on-commit and eventsourcing baselines (SQLite only); copy
+    the payloads to the SQLite floor, and from it to each other backend's floor."""
+    stores: list[tuple[Store, Built]] = []
+    for backend in backends.chosen:
+        store = backend.new_store(f"read-{n}/datasetlog")
+        built = build_dataset(store.log, n, seed=seed)
+        backend.after_build(store.location)
+        stores.append((store, built))
+    first, first_built = stores[0]
+    floor = backends.sqlite.floor(
+        f"read-{n}/floor", stored_payloads(first.log, first_built.dataset_id, first_built.version)
+    )
+    subjects = [
+        Subject(
+            store,
+            built,
+            floor
+            if store.backend is backends.sqlite
+            else store.backend.floor(f"read-{n}/floor", floor.payloads()),
+        )
+        for store, built in stores
+    ]
+    coc = es_store = None
+    if backends.has_sqlite:
+        log, built = subjects[0].store.log, subjects[0].built
+        coc = CopyOnCommit(backends.sqlite.folder / f"read-{n}" / "copy-on-commit.db")
+        chunk: list[str] = []
+        for payload in stored_payloads(log, built.dataset_id, built.version):
+            chunk.append(payload)
+            if len(chunk) == MAX_PER_REQUEST:
+                coc.commit(add=chunk)
+                chunk = []
+        if chunk:
             coc.commit(add=chunk)
-            chunk = []
-    if chunk:
-        coc.commit(add=chunk)
-    assert coc.version == built.version
-    es_store = None
-    if es.HAVE_ES:
-        chunks = [(s, min(MAX_PER_REQUEST, n - s)) for s in range(0, n, MAX_PER_REQUEST)]
-        es_store = es.build_es(sub / "eventsourcing.db", chunks, seed=seed)
-    return Prepared(n, store, log, built, floor, coc, es_store)
+        assert coc.version == built.version
+        if es.HAVE_ES:
+            chunks = [(s, min(MAX_PER_REQUEST, n - s)) for s in range(0, n, MAX_PER_REQUEST)]
+            es_path = backends.sqlite.folder / f"read-{n}" / "eventsourcing.db"
+            es_store = es.build_es(es_path, chunks, seed=seed)
+    return Prepared(n, floor, subjects, coc, es_store)
 
 
 @dataclass
 class ReadTimes:
+    """One row of P1/P2: the reads of one backend, its floors and (SQLite) the baselines."""
+
     n: int
+    backend: str
     floor: Timing
+    own_floor: Timing
     ours: Timing
     ours_v4: Timing
-    coc: Timing
-    coc_dicts: Timing
-    replay: Timing
-    es: Timing | None
+    coc: Timing | None = None
+    coc_dicts: Timing | None = None
+    replay: Timing | None = None
+    es: Timing | None = None
 
 
-def measure_reads(prep: Prepared, *, repeat: int | None) -> ReadTimes:
-    """Floor, iter_datapoints and iter_datapoints_v4 interleaved; baselines after."""
+def _counted(read: Callable[[], int], n: int) -> Callable[[], None]:
+    def run() -> None:
+        assert read() == n
+
+    return run
+
+
+def _reader(subject: Subject, n: int, *, v4: bool) -> Callable[[], None]:
+    """Read the subject's version with iter_datapoints (or _v4), checking the count."""
+    log, ds, version = subject.store.log, subject.built.dataset_id, subject.built.version
+    method = log.iter_datapoints_v4 if v4 else log.iter_datapoints
+
+    def read() -> None:
+        assert consume(method(ds, version=version)) == n
+
+    return read
+
+
+def measure_reads(prep: Prepared, *, repeat: int | None) -> list[ReadTimes]:
+    """The SQLite floor, then per backend iter_datapoints, iter_datapoints_v4 and (if not
+    SQLite) its own floor, all interleaved in the same rounds; baselines after."""
     rounds, baseline_rounds = repeats(prep.n)
     rounds = repeat or rounds
-    ds, version, n, log = prep.built.dataset_id, prep.built.version, prep.n, prep.log
-
-    def floor() -> None:
-        assert prep.floor.read() == n
-
-    def ours() -> None:
-        assert consume(log.iter_datapoints(ds, version=version)) == n
-
-    def ours_v4() -> None:
-        assert consume(log.iter_datapoints_v4(ds, version=version)) == n
-
+    n = prep.n
+    fns = [_counted(prep.floor.read, n)]
+    for subject in prep.subjects:
+        fns.append(_reader(subject, n, v4=False))
+        fns.append(_reader(subject, n, v4=True))
+        if subject.own_floor is not prep.floor:
+            fns.append(_counted(subject.own_floor.read, n))
     # Above 200k a full read takes seconds: no untimed warm-up round, best-of covers it.
     warmup = 1 if n <= 200_000 else 0
-    t_floor, t_ours, t_v4 = interleaved([floor, ours, ours_v4], repeat=rounds, warmup=warmup)
-    t_coc = best_of(lambda: prep.coc.read_datapoints(ds, version), baseline_rounds)
-    t_coc_dicts = best_of(lambda: prep.coc.read_dicts(ds, version), baseline_rounds)
-    t_replay = best_of(lambda: replay_datapoints(log, ds, version), baseline_rounds)
-    t_es = None
-    if prep.es_store is not None:
-        store = prep.es_store
-        t_es = best_of(lambda: store.read(version), baseline_rounds)
-    return ReadTimes(n, t_floor, t_ours, t_v4, t_coc, t_coc_dicts, t_replay, t_es)
+    timings = iter(interleaved(fns, repeat=rounds, warmup=warmup))
+    t_floor = next(timings)
+    results = []
+    for subject in prep.subjects:
+        t_ours, t_v4 = next(timings), next(timings)
+        t_own = next(timings) if subject.own_floor is not prep.floor else t_floor
+        results.append(ReadTimes(n, subject.backend, t_floor, t_own, t_ours, t_v4))
+    if prep.coc is not None:
+        sqlite = results[0]
+        ds, version, log = (
+            prep.subjects[0].built.dataset_id,
+            prep.subjects[0].built.version,
+            prep.subjects[0].store.log,
+        )
+        coc = prep.coc
+        sqlite.coc = best_of(lambda: coc.read_datapoints(ds, version), baseline_rounds)
+        sqlite.coc_dicts = best_of(lambda: coc.read_dicts(ds, version), baseline_rounds)
+        sqlite.replay = best_of(lambda: replay_datapoints(log, ds, version), baseline_rounds)
+        if prep.es_store is not None:
+            store = prep.es_store
+            sqlite.es = best_of(lambda: store.read(version), baseline_rounds)
+    return results
 
 
-def _vs_floor(timing: Timing | None, floor: Timing) -> str:
+def _vs_floor(timing: Timing | None, floor: Timing, *, baseline: bool = True) -> str:
     if timing is None:
-        return "skipped"
+        return "skipped" if baseline else "-"
     return f"{fmt_time(timing.best)} ({timing.best / floor.best:.1f}x floor)"
 
 
 def p1_p2_tables(results: Sequence[ReadTimes]) -> list[Table]:
+    own = ["its backend's floor", "ratio vs its backend's floor"]
     p1 = Table(
         "P1 iter_datapoints (Datapoint objects) vs floor",
-        extras=["copy-on-commit (a)", "replay (b)", "eventsourcing (c)"],
+        floor="SQLite floor",
+        ratio="ratio vs SQLite floor",
+        extras=[*own, "copy-on-commit (a)", "replay (b)", "eventsourcing (c)"],
+        backend=True,
     )
     p2 = Table(
         "P2 iter_datapoints_v4 (dicts) vs floor",
-        extras=["copy-on-commit (a) dicts", "eventsourcing (c) dicts"],
+        floor="SQLite floor",
+        ratio="ratio vs SQLite floor",
+        extras=[*own, "copy-on-commit (a) dicts", "eventsourcing (c) dicts"],
+        backend=True,
     )
     for r in results:
-        ratio, cell = ratio_cells(r.ours, r.floor)
-        p1.add(
-            "P1",
-            fmt_count(r.n),
-            fmt_timing(r.floor),
-            fmt_timing(r.ours),
-            cell,
-            f"<= {P1_GOAL}x",
-            verdict(ratio <= P1_GOAL),
-            _vs_floor(r.coc, r.floor),
-            _vs_floor(r.replay, r.floor),
-            _vs_floor(r.es, r.floor),
-        )
-        ratio, cell = ratio_cells(r.ours_v4, r.floor)
-        p2.add(
-            "P2",
-            fmt_count(r.n),
-            fmt_timing(r.floor),
-            fmt_timing(r.ours_v4),
-            cell,
-            f"<= {P2_GOAL}x",
-            verdict(ratio <= P2_GOAL),
-            _vs_floor(r.coc_dicts, r.floor),
-            _vs_floor(r.es, r.floor),
-        )
+        sqlite = r.backend == "sqlite"
+        for table, target, goal, ours in (
+            (p1, "P1", P1_GOAL, r.ours),
+            (p2, "P2", P2_GOAL, r.ours_v4),
+        ):
+            ratio, cell = ratio_cells(ours, r.floor)
+            if sqlite:
+                baselines = (
+                    [
+                        _vs_floor(r.coc, r.floor),
+                        _vs_floor(r.replay, r.floor),
+                        _vs_floor(r.es, r.floor),
+                    ]
+                    if table is p1
+                    else [_vs_floor(r.coc_dicts, r.floor), _vs_floor(r.es, r.floor)]
+                )
+                if r.coc is None:  # SQLite holds only the floor: --backend postgres
+                    baselines = ["-"] * len(baselines)
+            else:
+                baselines = ["-"] * (3 if table is p1 else 2)
+            table.add(
+                target,
+                fmt_count(r.n),
+                r.backend,
+                fmt_timing(r.floor),
+                fmt_timing(ours),
+                cell,
+                f"<= {goal}x",
+                verdict(ratio <= goal),
+                fmt_timing(r.own_floor),
+                ratio_cells(ours, r.own_floor)[1],
+                *baselines,
+            )
     for table in (p1, p2):
         table.note(
-            "floor, datasetlog: best of interleaved rounds (median in brackets); "
-            "ratio = best/best (med/med)."
+            "SQLite floor, datasetlog, its backend's floor: best of interleaved rounds (median "
+            "in brackets), all in the same rounds; ratio = best/best (med/med). The goal is "
+            "judged on the ratio vs the SQLite floor, for every backend."
         )
         table.note(
-            "baselines hold the same history (one commit per 100k datapoints) and are "
-            "timed after, best of fewer rounds; (a) copy-on-commit rows(version, ordinal, "
-            "payload); (b) decode + fold every commit; (c) eventsourcing Repository.get."
+            "SQLite floor: the payloads in a plain SQLite file, one SELECT, orjson.loads per "
+            "row. Its backend's floor: the same for that backend (for postgres: the same "
+            f"payloads in a plain table, one SELECT streamed {STREAM_ROWS} rows at a time); "
+            "for sqlite it is the SQLite floor."
+        )
+        table.note(
+            "baselines (SQLite only) hold the same history (one commit per 100k datapoints) "
+            "and are timed after, best of fewer rounds; (a) copy-on-commit rows(version, "
+            "ordinal, payload); (b) decode + fold every commit; (c) eventsourcing "
+            "Repository.get."
         )
         if not es.HAVE_ES:
             table.note(SKIPPED_ES)
     return [p1, p2]
 
 
-def p8_table(prep: Prepared) -> Table:
-    """Peak memory growth while iterating the version, each in a fresh interpreter."""
-
-    def probe(kind: str, *, trace: bool = False) -> dict[str, float]:
-        return probe_memory(
-            kind,
-            store=prep.store,
-            dataset_id=prep.built.dataset_id,
-            version=prep.built.version,
-            floor=prep.floor.path,
-            trace=trace,
-        )
-
-    floor, ours, ours_v4, traced = (
-        probe("floor"),
-        probe("ours"),
-        probe("ours_v4"),
-        probe("ours", trace=True),
-    )
-    for result in (floor, ours, ours_v4, traced):
-        assert result["count"] == prep.n
-    table = Table(
+def p8_table() -> Table:
+    """The empty P8 table; :func:`p8_rows` adds the rows of each prepared version."""
+    return Table(
         "P8 peak memory growth while iterating a version",
-        floor="floor RSS growth",
+        floor="SQLite floor RSS growth",
         ours="iter_datapoints RSS growth",
-        extras=["iter_datapoints_v4 RSS growth", "iter_datapoints tracemalloc peak"],
+        ratio="ratio vs SQLite floor",
+        extras=[
+            "iter_datapoints_v4 RSS growth",
+            "iter_datapoints tracemalloc peak",
+            "its backend's floor RSS growth",
+        ],
+        backend=True,
     )
-    growth = ours["rss_growth_mb"]
-    ratio = f"{growth / floor['rss_growth_mb']:.1f}x" if floor["rss_growth_mb"] >= 1 else "n/a"
-    table.add(
-        "P8",
-        fmt_count(prep.n),
-        f"{floor['rss_growth_mb']:.1f} MB",
-        f"{growth:.1f} MB",
-        ratio,
-        f"<= {P8_GOAL_MB:.0f} MB",
-        verdict(max(growth, ours_v4["rss_growth_mb"]) <= P8_GOAL_MB),
-        f"{ours_v4['rss_growth_mb']:.1f} MB",
-        f"{traced['traced_peak_mb']:.1f} MB",
-    )
+
+
+def p8_notes(table: Table, cache_mb: float) -> None:
     table.note(
         "RSS growth = peak RSS during the full iteration (VmHWM, reset just before) less "
-        "RSS just before it, in a fresh interpreter; tracemalloc counts Python "
-        "allocations only."
+        "RSS just before it, in a fresh interpreter (for postgres: the client's memory, not "
+        "the server's); tracemalloc counts Python allocations only."
     )
-    table.note(
-        f"datasetlog's connection has an SQLite page cache of up to "
-        f"{ours.get('cache_size_mb', 0):.0f} MB (PRAGMA cache_size), filled as the version "
-        "is read; the floor's connection has SQLite's default (~2 MB)."
-    )
-    return table
+    if cache_mb:
+        table.note(
+            f"datasetlog's SQLite connection has a page cache of up to {cache_mb:.0f} MB "
+            "(PRAGMA cache_size), filled as the version is read; the floor's connection has "
+            "SQLite's default (~2 MB)."
+        )
+
+
+def p8_rows(table: Table, prep: Prepared) -> float:
+    """Peak memory growth while iterating the version on each backend, each in a fresh
+    interpreter; return the SQLite page cache size of datasetlog's connection (MB), if any."""
+
+    def probe(
+        kind: str, subject: Subject, *, trace: bool = False, floor: FloorTable | None = None
+    ) -> dict[str, float]:
+        floor = floor or prep.floor
+        result = probe_memory(
+            kind,
+            store=subject.store.location,
+            dataset_id=subject.built.dataset_id,
+            version=subject.built.version,
+            floor=floor.location,
+            floor_kind=floor.backend,
+            trace=trace,
+        )
+        assert result["count"] == prep.n
+        return result
+
+    floor = probe("floor", prep.subjects[0])
+    base = floor["rss_growth_mb"]
+    cache_mb = 0.0
+    for subject in prep.subjects:
+        ours, ours_v4 = probe("ours", subject), probe("ours_v4", subject)
+        traced = probe("ours", subject, trace=True)
+        own = (
+            floor
+            if subject.own_floor is prep.floor
+            else probe("floor", subject, floor=subject.own_floor)
+        )
+        cache_mb = max(cache_mb, ours.get("cache_size_mb", 0))
+        growth = ours["rss_growth_mb"]
+        table.add(
+            "P8",
+            fmt_count(prep.n),
+            subject.backend,
+            f"{base:.1f} MB",
+            f"{growth:.1f} MB",
+            f"{growth / base:.1f}x" if base >= 1 else "n/a",
+            f"<= {P8_GOAL_MB:.0f} MB",
+            verdict(max(growth, ours_v4["rss_growth_mb"]) <= P8_GOAL_MB),
+            f"{ours_v4['rss_growth_mb']:.1f} MB",
+            f"{traced['traced_peak_mb']:.1f} MB",
+            f"{own['rss_growth_mb']:.1f} MB",
+        )
+    return cache_mb
 
 
 # -- P3 ------------------------------------------------------------------------------------
@@ -373,57 +490,56 @@ def _before_after(one: Timing | None, many: Timing | None) -> str:
     return f"{fmt_time(one.best)} -> {fmt_time(many.best)} ({many.best / one.best:.2f}x)"
 
 
-def p3_table(tmp: Path, n: int, commits: int, *, coc_commits: int, repeat: int | None) -> Table:
-    rounds, baseline_rounds = repeats(n)
-    rounds = repeat or rounds
-    sub = tmp / "history"
-    sub.mkdir()
-    seed = 3
-    long_ops = history(n, commits, seed=seed)
-    one_log = open_log(sub / "one-commit.db")
-    one = apply_history(one_log, history(n, 1), seed=seed, name="one")
-    long_log = open_log(sub / "long-history.db")
-    long = apply_history(long_log, long_ops, seed=seed, name="long")
-
-    def reader(log: DatasetLog, built: Built, v4: bool) -> Callable[[], None]:
-        def read() -> None:
-            method = log.iter_datapoints_v4 if v4 else log.iter_datapoints
-            assert consume(method(built.dataset_id, version=built.version)) == n
-
-        return read
-
-    t_one, t_long, t_one_v4, t_long_v4 = interleaved(
-        [
-            reader(one_log, one, False),
-            reader(long_log, long, False),
-            reader(one_log, one, True),
-            reader(long_log, long, True),
-        ],
-        repeat=rounds,
-    )
-    r_one = best_of(lambda: replay_datapoints(one_log, one.dataset_id, 1), baseline_rounds)
-    r_long = best_of(
-        lambda: replay_datapoints(long_log, long.dataset_id, long.version), baseline_rounds
-    )
+def _p3_baselines(
+    folder: Path,
+    logs: tuple[DatasetLog, DatasetLog],
+    built: tuple[Built, Built],
+    n: int,
+    long_ops: Sequence[Op],
+    *,
+    coc_commits: int,
+    rounds: int,
+) -> list[str]:
+    """The baseline cells of P3 (SQLite only): replay (b) of the datasetlog stores, then
+    eventsourcing (c) and copy-on-commit (a) holding the same histories."""
+    (one_log, long_log), (one, long) = logs, built
+    seed, commits = 3, len(long_ops)
+    r_one = best_of(lambda: replay_datapoints(one_log, one.dataset_id, 1), rounds)
+    r_long = best_of(lambda: replay_datapoints(long_log, long.dataset_id, long.version), rounds)
     e_one = e_long = None
     if es.HAVE_ES:
-        es_one = es.EsStore(sub / "es-one.db")
+        es_one = es.EsStore(folder / "es-one.db")
         apply_history_es(es_one, history(n, 1), seed=seed)
-        es_long = es.EsStore(sub / "es-long.db")
+        es_long = es.EsStore(folder / "es-long.db")
         apply_history_es(es_long, long_ops, seed=seed)
-        e_one = best_of(lambda: es_one.read(1), baseline_rounds)
-        e_long = best_of(lambda: es_long.read(commits), baseline_rounds)
+        es_one.seal()
+        es_long.seal()
+        e_one = best_of(lambda: es_one.read(1), rounds)
+        e_long = best_of(lambda: es_long.read(commits), rounds)
         es_one.close()
         es_long.close()
-    coc_one = CopyOnCommit(sub / "coc-one.db")
+    coc_one = CopyOnCommit(folder / "coc-one.db")
     apply_history_coc(coc_one, history(n, 1), seed=seed)
-    coc_long = CopyOnCommit(sub / "coc-long.db")
+    coc_long = CopyOnCommit(folder / "coc-long.db")
     apply_history_coc(coc_long, history(n, coc_commits, seed=seed), seed=seed)
-    c_one = best_of(lambda: coc_one.read_datapoints("ds", 1), baseline_rounds)
-    c_long = best_of(lambda: coc_long.read_datapoints("ds", coc_commits), baseline_rounds)
+    c_one = best_of(lambda: coc_one.read_datapoints("ds", 1), rounds)
+    c_long = best_of(lambda: coc_long.read_datapoints("ds", coc_commits), rounds)
     coc_one.close()
     coc_long.close()
+    return [
+        _before_after(r_one, r_long),
+        _before_after(e_one, e_long),
+        _before_after(c_one, c_long),
+    ]
 
+
+def p3_table(
+    backends: Backends, n: int, commits: int, *, coc_commits: int, repeat: int | None
+) -> Table:
+    rounds, baseline_rounds = repeats(n)
+    rounds = repeat or rounds
+    seed = 3
+    long_ops = history(n, commits, seed=seed)
     table = Table(
         f"P3 read a {fmt_count(n)} version: {commits}-commit history vs 1 commit",
         floor="1-commit history",
@@ -433,60 +549,118 @@ def p3_table(tmp: Path, n: int, commits: int, *, coc_commits: int, repeat: int |
             "eventsourcing (c) 1 -> long",
             f"copy-on-commit (a) 1 -> {coc_commits} commits",
         ],
+        backend=True,
     )
-    for label, short, longer in (
-        ("P3", t_one, t_long),
-        ("P3 (v4 dicts, info)", t_one_v4, t_long_v4),
-    ):
-        ratio, cell = ratio_cells(longer, short)
-        table.add(
-            label,
-            fmt_count(n),
-            fmt_timing(short),
-            fmt_timing(longer),
-            cell,
-            f"<= {P3_GOAL}x",
-            verdict(ratio <= P3_GOAL),
-            _before_after(r_one, r_long),
-            _before_after(e_one, e_long),
-            _before_after(c_one, c_long),
+
+    def reader(log: DatasetLog, built: Built, v4: bool) -> Callable[[], None]:
+        def read() -> None:
+            method = log.iter_datapoints_v4 if v4 else log.iter_datapoints
+            assert consume(method(built.dataset_id, version=built.version)) == n
+
+        return read
+
+    for backend in backends.chosen:
+        one_store = backend.new_store("history/one-commit")
+        one = apply_history(one_store.log, history(n, 1), seed=seed, name="one")
+        long_store = backend.new_store("history/long-history")
+        long = apply_history(long_store.log, long_ops, seed=seed, name="long")
+        for store in (one_store, long_store):
+            backend.after_build(store.location)
+        t_one, t_long, t_one_v4, t_long_v4 = interleaved(
+            [
+                reader(one_store.log, one, False),
+                reader(long_store.log, long, False),
+                reader(one_store.log, one, True),
+                reader(long_store.log, long, True),
+            ],
+            repeat=rounds,
         )
+        baselines = ["-"] * 3
+        if backend is backends.sqlite:
+            baselines = _p3_baselines(
+                backends.sqlite.folder / "history",
+                (one_store.log, long_store.log),
+                (one, long),
+                n,
+                long_ops,
+                coc_commits=coc_commits,
+                rounds=baseline_rounds,
+            )
+        for label, short, longer in (
+            ("P3", t_one, t_long),
+            ("P3 (v4 dicts, info)", t_one_v4, t_long_v4),
+        ):
+            ratio, cell = ratio_cells(longer, short)
+            table.add(
+                label,
+                fmt_count(n),
+                backend.name,
+                fmt_timing(short),
+                fmt_timing(longer),
+                cell,
+                f"<= {P3_GOAL}x",
+                verdict(ratio <= P3_GOAL),
+                *baselines,
+            )
+        one_store.close()
+        long_store.close()
     churn = sum(op.kind != "add" for op in long_ops)
     table.note(
         f"long history: {commits} commits, {churn} of them updating or deleting one "
         f"datapoint; both histories end in a version of exactly {n} datapoints; each "
-        "history in its own store file."
+        "history in its own store (SQLite file, PostgreSQL schema)."
     )
     table.note(
-        f"copy-on-commit (a) is run with a {coc_commits}-commit history: at {commits} commits "
-        f"it would copy ~{fmt_count(n)} rows per commit ({commits * n:.1e} rows in all); "
-        "its read cost does not depend on history length."
+        f"baselines are SQLite only. copy-on-commit (a) is run with a {coc_commits}-commit "
+        f"history: at {commits} commits it would copy ~{fmt_count(n)} rows per commit "
+        f"({commits * n:.1e} rows in all); its read cost does not depend on history length."
     )
     if not es.HAVE_ES:
         table.note(SKIPPED_ES)
-    one_log.close()
-    long_log.close()
     return table
 
 
 # -- main ----------------------------------------------------------------------------------
 
 
-def run_reads(tmp: Path, sizes: Sequence[int], *, repeat: int | None, memory: bool) -> list[Table]:
-    """P1 and P2 for each size, then P8 on the largest."""
-    results = []
-    largest: Prepared | None = None
-    for n in sorted(set(sizes)):
-        prep = prepare(tmp, n, seed=1)
-        results.append(measure_reads(prep, repeat=repeat))
-        if largest is not None:
-            largest.close()
-        largest = prep
+def run_reads(
+    backends: Backends,
+    sizes: Sequence[int],
+    *,
+    repeat: int | None,
+    memory: bool,
+    postgres_sizes: Sequence[int] | None = None,
+) -> list[Table]:
+    """P1 and P2 for each size, then P8 on the largest.
+
+    With ``postgres_sizes`` (other than ``sizes``), PostgreSQL is measured at those
+    sizes instead, in rounds of its own, against an SQLite floor of its size.
+    """
+    groups = [(backends, sizes)]
+    if backends.postgres is not None and postgres_sizes and set(postgres_sizes) != set(sizes):
+        groups = [
+            (
+                backends.restricted([b for b in backends.chosen if b is not backends.postgres]),
+                sizes,
+            ),
+            (backends.restricted([backends.postgres]), postgres_sizes),
+        ]
+    results: list[ReadTimes] = []
+    p8 = p8_table()
+    cache_mb = 0.0
+    for group, ns in groups:
+        if not group.chosen:
+            continue
+        for n in sorted(set(ns)):
+            prep = prepare(group, n, seed=1)
+            results.extend(measure_reads(prep, repeat=repeat))
+            if memory and n == max(ns):
+                cache_mb = max(cache_mb, p8_rows(p8, prep))
+            prep.close()
     tables = p1_p2_tables(results)
-    if memory and largest is not None:
-        tables.append(p8_table(largest))
-    if largest is not None:
-        largest.close()
+    if memory:
+        p8_notes(p8, cache_mb)
+        tables.append(p8)
     return tables
 
 
@@ -499,15 +673,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [500, size] if args.quick else [min(10_000, size), size]
     commits = pick(args.history, quick=args.quick, default=10_000, small=100)
     coc_commits = 5 if args.quick else 20
-    print_header(
-        "reads",
-        f"P1/P2 at N={', '.join(fmt_count(s) for s in sorted(set(sizes)))}; "
-        f"P3 at N={fmt_count(size)} with {commits} commits; P8 at N={fmt_count(size)}",
-    )
-    with workdir() as tmp:
-        for table in run_reads(tmp, sizes, repeat=args.repeat, memory=True):
+    with workdir() as tmp, open_backends(args, tmp) as backends:
+        print_header(
+            "reads",
+            f"P1/P2 at N={', '.join(fmt_count(s) for s in sorted(set(sizes)))}; "
+            f"P3 at N={fmt_count(size)} with {commits} commits; P8 at N={fmt_count(size)}",
+            backends.describe(),
+        )
+        for table in run_reads(backends, sizes, repeat=args.repeat, memory=True):
             table.print()
-        p3_table(tmp, size, commits, coc_commits=coc_commits, repeat=args.repeat).print()
+        p3_table(backends, size, commits, coc_commits=coc_commits, repeat=args.repeat).print()
     return 0
 
 

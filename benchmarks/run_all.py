@@ -1,8 +1,11 @@
 """Run every benchmark script in turn, each in its own interpreter, and print all tables.
 
-Run: ``python -m benchmarks.run_all [--quick] [--only reads,pages] [--out FILE]``
+Run: ``python -m benchmarks.run_all [--quick] [--only reads,pages] [--out FILE]
+[--backend sqlite|postgres|both] [--postgres-url URL]``
 
-Exits non-zero if any script failed; the others still run.
+Starts at most one PostgreSQL server for the whole run (none with ``--postgres-url``
+or ``--backend sqlite``) and hands it to every script, each of which works in
+fresh schemas and drops them. Exits non-zero if any script failed; the others still run.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks._common import REPO_ROOT, environment
+from benchmarks._backends import postgres_for
+from benchmarks._common import REPO_ROOT, add_backend_options, environment
 
 SCRIPTS = ("reads", "pages", "writes", "large", "baseline_eventsourcing")
 
@@ -24,12 +28,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--only", default=",".join(SCRIPTS), help="comma-separated scripts")
     parser.add_argument("--out", type=Path, default=None, help="also write the output here")
+    add_backend_options(parser)
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(SCRIPTS))
     if unknown:
         parser.error(f"unknown scripts {unknown}; choose from {', '.join(SCRIPTS)}")
-    out = args.out.open("w") if args.out else None
+    with postgres_for(args.backend, args.postgres_url) as postgres:
+        backend = args.backend or ("both" if postgres.url else "sqlite")
+        options = ["--backend", backend]
+        if postgres.url:
+            options += ["--postgres-url", postgres.url]
+        return _run(chosen, args.quick, args.out, options, postgres.note)
+
+
+def _run(
+    chosen: Sequence[str], quick: bool, out_path: Path | None, options: list[str], note: str
+) -> int:
+    """Run the chosen scripts with ``options``; print (and write) their output."""
+    out = out_path.open("w") if out_path else None
 
     def emit(text: str) -> None:
         print(text, end="", flush=True)
@@ -37,10 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write(text)
             out.flush()
 
-    emit(f"# datasetlog benchmarks{' (quick)' if args.quick else ''}\n\n{environment()}\n\n")
+    emit(f"# datasetlog benchmarks{' (quick)' if quick else ''}\n\n{environment()}\n\n")
+    emit(f"PostgreSQL: {note}\n\n")
     failed = []
     for name in chosen:
-        command = [sys.executable, "-m", f"benchmarks.{name}", *(["--quick"] if args.quick else [])]
+        command = [
+            *(sys.executable, "-m", f"benchmarks.{name}"),
+            *(["--quick"] if quick else []),
+            *options,
+        ]
         start = time.perf_counter()
         with subprocess.Popen(
             command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -2,16 +2,25 @@
 
 Only the eventsourcing comparison may be skipped (when the optional
 ``eventsourcing`` package is missing); the script must still exit 0.
+
+Every script runs on both backends when a PostgreSQL server can be had (one
+server for the whole module, handed to the scripts with ``--postgres-url``),
+and on SQLite alone otherwise, silently, unless ``DATASETLOG_REQUIRE_POSTGRES=1``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+
+from datasetlog.testing import PostgresUnavailableError, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 HAVE_EVENTSOURCING = importlib.util.find_spec("eventsourcing") is not None
@@ -23,6 +32,21 @@ SCRIPTS = [
     ("large", ("P1", "P2", "P8")),
     ("baseline_eventsourcing", ("P9",)),
 ]
+SQLITE_ONLY = {"baseline_eventsourcing"}
+
+
+@pytest.fixture(scope="module")
+def backend_options() -> Iterator[list[str]]:
+    """``--backend both --postgres-url URL`` with a server for the module, else SQLite only."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_server())
+        except PostgresUnavailableError as error:
+            if os.environ.get("DATASETLOG_REQUIRE_POSTGRES") == "1":
+                pytest.fail(f"PostgreSQL is required here: {error}")
+            yield ["--backend", "sqlite"]
+            return
+        yield ["--backend", "both", "--postgres-url", url]
 
 
 def run_quick(script: str, *extra: str) -> str:
@@ -42,22 +66,49 @@ def run_quick(script: str, *extra: str) -> str:
     return done.stdout
 
 
+def _row_prefix(target: str, out: str, backend: str) -> bool:
+    """Whether a row of ``target`` on ``backend`` was printed."""
+    return any(
+        line.startswith(f"| {target} |") and f" | {backend} | " in line for line in out.splitlines()
+    )
+
+
 @pytest.mark.parametrize(("script", "targets"), SCRIPTS)
-def test_script_runs_quick_and_prints_its_tables(script: str, targets: tuple[str, ...]) -> None:
-    out = run_quick(script)
+def test_script_runs_quick_and_prints_its_tables(
+    script: str, targets: tuple[str, ...], backend_options: list[str]
+) -> None:
+    out = run_quick(script, *backend_options)
     if script == "baseline_eventsourcing" and not HAVE_EVENTSOURCING:
         assert "skipped" in out
         return
     assert TABLE_HEADER in out
     assert "durability=normal" in out
+    postgres = "both" in backend_options and script not in SQLITE_ONLY
     for target in targets:
         assert f"### {target} " in out
         assert f"| {target} |" in out
+        if script not in SQLITE_ONLY:
+            assert _row_prefix(target, out, "sqlite"), target
+        if postgres:
+            assert _row_prefix(target, out, "postgres"), target
     assert "| PASS |" in out or "| MISS |" in out
+    if postgres:
+        assert "PostgreSQL" in out
+        assert "fsync=" in out
 
 
-def test_run_all_runs_the_chosen_scripts() -> None:
-    out = run_quick("run_all", "--only", "pages")
+def test_run_all_runs_the_chosen_scripts(backend_options: list[str]) -> None:
+    out = run_quick("run_all", "--only", "pages", *backend_options)
     assert "### P4 " in out
     assert TABLE_HEADER in out
     assert "benchmarks.pages: ok" in out
+    if "both" in backend_options:
+        assert _row_prefix("P4", out, "postgres")
+
+
+def test_backend_sqlite_measures_sqlite_only() -> None:
+    """``--backend sqlite`` starts no server and prints no PostgreSQL rows."""
+    out = run_quick("pages", "--backend", "sqlite")
+    assert _row_prefix("P4", out, "sqlite")
+    assert not _row_prefix("P4", out, "postgres")
+    assert "PostgreSQL not measured (--backend sqlite)" in out
