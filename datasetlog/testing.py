@@ -107,14 +107,16 @@ def new_schema_location(url: str) -> str:
     schema = f"t_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
-    return f"{url}?options={quote(f'-csearch_path={schema}')}"
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options={quote(f'-csearch_path={schema}')}"
 
 
 def drop_schema_of(location: str) -> None:
     """Drop the schema a :func:`new_schema_location` URL names."""
     import psycopg
 
-    url, _, options = location.partition("?options=")
+    url, _, options = location.rpartition("options=")
+    url = url.rstrip("?&")
     schema = unquote(options).removeprefix("-csearch_path=")
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
