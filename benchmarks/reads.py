@@ -166,6 +166,7 @@ class ReadTimes:
     own_floor: Timing
     ours: Timing
     ours_v4: Timing
+    ours_json: Timing
     coc: Timing | None = None
     coc_dicts: Timing | None = None
     replay: Timing | None = None
@@ -190,9 +191,26 @@ def _reader(subject: Subject, n: int, *, v4: bool) -> Callable[[], None]:
     return read
 
 
+def _json_reader(subject: Subject, n: int) -> Callable[[], None]:
+    """Stream the subject's version with iter_datapoints_json, checking the byte count
+    against an untimed read that counts its records."""
+    log, ds, version = subject.store.log, subject.built.dataset_id, subject.built.version
+    head = b'{"dataset_id":' + orjson.dumps(ds)  # begins each record, nothing else here
+    pieces = list(log.iter_datapoints_json(ds, version=version))
+    assert sum(piece.count(head) for piece in pieces) == n
+    expected = sum(map(len, pieces))
+    del pieces
+
+    def read() -> None:
+        assert sum(map(len, log.iter_datapoints_json(ds, version=version))) == expected
+
+    return read
+
+
 def measure_reads(prep: Prepared, *, repeat: int | None) -> list[ReadTimes]:
-    """The SQLite floor, then per backend iter_datapoints, iter_datapoints_v4 and (if not
-    SQLite) its own floor, all interleaved in the same rounds; baselines after."""
+    """The SQLite floor, then per backend iter_datapoints, iter_datapoints_v4,
+    iter_datapoints_json and (if not SQLite) its own floor, all interleaved in the same
+    rounds; baselines after."""
     rounds, baseline_rounds = repeats(prep.n)
     rounds = repeat or rounds
     n = prep.n
@@ -200,6 +218,7 @@ def measure_reads(prep: Prepared, *, repeat: int | None) -> list[ReadTimes]:
     for subject in prep.subjects:
         fns.append(_reader(subject, n, v4=False))
         fns.append(_reader(subject, n, v4=True))
+        fns.append(_json_reader(subject, n))
         if subject.own_floor is not prep.floor:
             fns.append(_counted(subject.own_floor.read, n))
     # Above 200k a full read takes seconds: no untimed warm-up round, best-of covers it.
@@ -208,9 +227,9 @@ def measure_reads(prep: Prepared, *, repeat: int | None) -> list[ReadTimes]:
     t_floor = next(timings)
     results = []
     for subject in prep.subjects:
-        t_ours, t_v4 = next(timings), next(timings)
+        t_ours, t_v4, t_json = next(timings), next(timings), next(timings)
         t_own = next(timings) if subject.own_floor is not prep.floor else t_floor
-        results.append(ReadTimes(n, subject.backend, t_floor, t_own, t_ours, t_v4))
+        results.append(ReadTimes(n, subject.backend, t_floor, t_own, t_ours, t_v4, t_json))
     if prep.coc is not None:
         sqlite = results[0]
         ds, version, log = (
@@ -244,7 +263,7 @@ def p1_p2_tables(results: Sequence[ReadTimes]) -> list[Table]:
         backend=True,
     )
     p2 = Table(
-        "P2 iter_datapoints_v4 (dicts) vs floor",
+        "P2 v4 JSON reads: iter_datapoints_v4 (dicts), iter_datapoints_json (bytes) vs floor",
         floor="SQLite floor",
         ratio="ratio vs SQLite floor",
         extras=[*own, "copy-on-commit (a) dicts", "eventsourcing (c) dicts"],
@@ -254,7 +273,8 @@ def p1_p2_tables(results: Sequence[ReadTimes]) -> list[Table]:
         sqlite = r.backend == "sqlite"
         for table, target, goal, ours in (
             (p1, "P1", P1_GOAL, r.ours),
-            (p2, "P2", P2_GOAL, r.ours_v4),
+            (p2, "P2 dicts", P2_GOAL, r.ours_v4),
+            (p2, "P2 bytes", P2_GOAL, r.ours_json),
         ):
             ratio, cell = ratio_cells(ours, r.floor)
             if sqlite:
@@ -267,7 +287,7 @@ def p1_p2_tables(results: Sequence[ReadTimes]) -> list[Table]:
                     if table is p1
                     else [_vs_floor(r.coc_dicts, r.floor), _vs_floor(r.es, r.floor)]
                 )
-                if r.coc is None:  # SQLite holds only the floor: --backend postgres
+                if r.coc is None or target == "P2 bytes":  # no baseline renders bytes
                     baselines = ["-"] * len(baselines)
             else:
                 baselines = ["-"] * (3 if table is p1 else 2)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -178,6 +179,9 @@ class ReadModels:
             if postgres
             else "SELECT count(*) FROM sqlite_schema WHERE name = 'dl_rm_meta'"
         )
+        self._postgres = postgres
+        # SQLite hands out a TEXT value's bytes for free; psycopg sends bytea as hex text.
+        self._select_span_bytes = _SELECT_SPANS.replace("e.payload", "CAST(e.payload AS BLOB)")
 
     def current(self, conn: Connection) -> bool:
         """Whether the tables exist in this version of their schema."""
@@ -392,12 +396,19 @@ class ReadModels:
         *,
         start: int = 0,
         limit: int = 1000,
-    ) -> list[tuple[int, str]]:
-        """Up to ``limit`` (ordinal, payload) rows of a version, from ordinal ``start`` on."""
-        return conn.execute(
-            _SELECT_SPANS,
-            (key, start, version.ordinal_bound, version.number, version.number, limit),
-        ).fetchall()
+        as_bytes: bool = False,
+    ) -> list[tuple[int, Any]]:
+        """Up to ``limit`` (ordinal, payload) rows of a version, from ordinal ``start`` on.
+
+        With ``as_bytes`` each payload is its UTF-8 bytes instead of text.
+        """
+        parameters = (key, start, version.ordinal_bound, version.number, version.number, limit)
+        if not as_bytes:
+            return conn.execute(_SELECT_SPANS, parameters).fetchall()
+        if self._postgres:
+            rows = conn.execute(_SELECT_SPANS, parameters).fetchall()
+            return [(ordinal, payload.encode()) for ordinal, payload in rows]
+        return conn.execute(self._select_span_bytes, parameters).fetchall()
 
     def rank_start(self, conn: Connection, key: int, version: VersionRow, rank: int) -> int:
         """The smallest ordinal with exactly ``rank`` live datapoints of ``version`` before it.

@@ -15,7 +15,12 @@ import orjson
 from datasetlog.errors import ErrorDetail, NotFoundError, ValidationError
 from datasetlog.models import Datapoint, Dataset, Page, Version
 from datasetlog.readmodels import DatasetRow, ReadModels, VersionRow
-from datasetlog.serialization import datapoint_from_json, datapoints_from_json
+from datasetlog.serialization import (
+    datapoint_from_json,
+    datapoints_from_json,
+    v4_json_array,
+    v4_json_page,
+)
 from datasetlog.store import EventStore
 from datasetlog.validation import check_batch, check_page, require_id
 
@@ -102,12 +107,38 @@ class DatasetReads:
         with self.store.reading() as conn:
             row = self._live(conn, dataset_id)
             found = self._version_row(conn, row, version)
-            records = []
-            if (page - 1) * size < found.datapoint_count:
-                start = self._models.rank_start(conn, row.key, found, (page - 1) * size)
-                spans = self._models.spans(conn, row.key, found, start=start, limit=size)
-                records = [datapoint_from_json(row.id, payload) for _, payload in spans]
+            payloads = self._page_payloads(conn, row.key, found, page, size, as_bytes=False)
+        records = [datapoint_from_json(row.id, payload) for payload in payloads]
         return Page(records=records, page=page, size=size, total=found.datapoint_count)
+
+    def list_datapoints_json(
+        self, dataset_id: str, *, page: int = 1, size: int = 50, version: int | str | None = None
+    ) -> bytes:
+        """Return the page :meth:`list_datapoints` returns, rendered as v4 JSON bytes.
+
+        The stored JSON is copied, not decoded: the bytes parse to the same
+        value as ``to_v4_json`` of that page, for a service to send as is.
+
+        Raises:
+            ValidationError: ``page`` or ``size`` out of range.
+            NotFoundError: No such dataset or version.
+        """
+        check_page(page, size)
+        with self.store.reading() as conn:
+            row = self._live(conn, dataset_id)
+            found = self._version_row(conn, row, version)
+            payloads = self._page_payloads(conn, row.key, found, page, size, as_bytes=True)
+        records = b"".join(v4_json_array(dataset_id, [payloads]))
+        return v4_json_page(records, page=page, size=size, total=found.datapoint_count)
+
+    def _page_payloads(
+        self, conn: Any, key: int, version: VersionRow, page: int, size: int, *, as_bytes: bool
+    ) -> list[Any]:
+        if (page - 1) * size >= version.datapoint_count:
+            return []
+        start = self._models.rank_start(conn, key, version, (page - 1) * size)
+        spans = self._models.spans(conn, key, version, start=start, limit=size, as_bytes=as_bytes)
+        return [payload for _, payload in spans]
 
     def iter_datapoints(
         self, dataset_id: str, *, version: int | str | None = None, batch: int = 2000
@@ -135,6 +166,22 @@ class DatasetReads:
         key, found = self._resolve(dataset_id, version)
         return self._v4_dicts(dataset_id, self._payload_chunks(key, found, batch))
 
+    def iter_datapoints_json(
+        self, dataset_id: str, *, version: int | str | None = None, batch: int = 2000
+    ) -> Iterator[bytes]:
+        """Stream a version's datapoints as one v4 JSON array, in pieces of up to ``batch``.
+
+        The stored JSON is copied, not decoded, so this is the fastest way to
+        serve a version: the pieces joined parse to the same value as
+        ``to_v4_json`` of the datapoints :meth:`iter_datapoints` yields.
+
+        Raises:
+            NotFoundError: No such dataset or version (raised at the call).
+        """
+        check_batch(batch)
+        key, found = self._resolve(dataset_id, version)
+        return v4_json_array(dataset_id, self._payload_chunks(key, found, batch, as_bytes=True))
+
     @staticmethod
     def _v4_dicts(dataset_id: str, chunks: Iterator[list[str]]) -> Iterator[dict[str, Any]]:
         loads = orjson.loads
@@ -149,12 +196,16 @@ class DatasetReads:
             row = self._live(conn, dataset_id)
             return row.key, self._version_row(conn, row, version)
 
-    def _payload_chunks(self, key: int, version: VersionRow, batch: int) -> Iterator[list[str]]:
+    def _payload_chunks(
+        self, key: int, version: VersionRow, batch: int, *, as_bytes: bool = False
+    ) -> Iterator[list[Any]]:
         """A version's payloads in chunks, each chunk its own short query (keyset paging)."""
         start = 0
         while True:
             with self.store.reading() as conn:
-                spans = self._models.spans(conn, key, version, start=start, limit=batch)
+                spans = self._models.spans(
+                    conn, key, version, start=start, limit=batch, as_bytes=as_bytes
+                )
             yield [payload for _, payload in spans]
             if len(spans) < batch:
                 return

@@ -183,6 +183,31 @@ def datapoints_from_json(
             )
 
 
+def v4_json_array(dataset_id: str, chunks: Iterable[list[bytes]]) -> Iterator[bytes]:
+    """Render stored datapoint payloads as one v4 JSON array, piece by piece, without decoding.
+
+    A datapoint event's payload is the datapoint's v4 JSON object without its
+    ``dataset_id`` (see :func:`_unstructure_record`), so each is copied with
+    ``"dataset_id"`` spliced in as its first key. The pieces joined parse to
+    the same value as ``to_v4_json`` of the decoded datapoints; one piece per
+    non-empty chunk, the last one closing the array.
+    """
+    head = b'{"dataset_id":' + orjson.dumps(dataset_id) + b","
+    separator = b"," + head
+    opening = b"[" + head
+    for chunk in chunks:
+        if chunk:
+            yield opening + separator.join([payload[1:] for payload in chunk])
+            opening = separator
+    yield b"[]" if opening[0] == ord("[") else b"]"
+
+
+def v4_json_page(records: bytes, *, page: int, size: int, total: int) -> bytes:
+    """Render a v4 page of datapoints around its records (from :func:`v4_json_array`)."""
+    fields = orjson.dumps({"page": page, "size": size, "total": total})
+    return b'{"records":' + records + b"," + fields[1:]
+
+
 converter = _add_trusted_fast_paths(make_converter())
 _EVENT_CLASSES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.SCHEMA_VERSION): cls for cls in EVENT_TYPES

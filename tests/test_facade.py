@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from datasetlog import (
@@ -768,6 +769,32 @@ def test_iter_datapoints_v4_equals_to_v4(log: DatasetLog, ds: Dataset) -> None:
     """``iter_datapoints_v4`` yields exactly ``to_v4`` of what ``iter_datapoints`` yields."""
     log.create_datapoint(ds.id, [{"messages": [{"role": "tool", "name": None}]}, {"target": {}}])
     assert list(log.iter_datapoints_v4(ds.id)) == [to_v4(d) for d in log.iter_datapoints(ds.id)]
+
+
+def test_json_reads_parse_to_to_v4(log: DatasetLog, ds: Dataset) -> None:
+    """The JSON read paths parse to ``to_v4`` of what the object reads return."""
+    assert orjson.loads(b"".join(log.iter_datapoints_json(ds.id))) == []
+    bodies = [{"inputs": {"q": "caf\u00e9 \U0001f600"}}, {"target": {"id": 1}}, {}]
+    log.create_datapoint(ds.id, [*bodies, {"messages": [{"role": "user", "content": '{"id"'}]}])
+    for batch in (1, 3, 2000):
+        pieces = list(log.iter_datapoints_json(ds.id, batch=batch))
+        assert len(pieces) == -(-4 // batch) + 1
+        assert orjson.loads(b"".join(pieces)) == to_v4(list(log.iter_datapoints(ds.id)))
+    for page in (1, 2, 3):
+        rendered = log.list_datapoints_json(ds.id, page=page, size=3, version=1)
+        assert orjson.loads(rendered) == to_v4(log.list_datapoints(ds.id, page=page, size=3))
+
+
+def test_json_reads_check_their_arguments(log: DatasetLog, ds: Dataset) -> None:
+    """The JSON read paths refuse what their object twins refuse."""
+    with pytest.raises(NotFoundError):
+        log.iter_datapoints_json(ds.id, version=1)
+    with pytest.raises(NotFoundError):
+        log.list_datapoints_json("ds_missing")
+    with pytest.raises(ValidationError):
+        log.list_datapoints_json(ds.id, size=0)
+    with pytest.raises(ValidationError):
+        log.iter_datapoints_json(ds.id, batch=0)
 
 
 def test_iter_datapoints_reads_in_small_batches(log: DatasetLog, ds: Dataset) -> None:

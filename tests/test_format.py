@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from datasetlog import DatasetLog, NotFoundError, SQLiteEventStore, StoreError, to_v4
@@ -64,6 +65,24 @@ def _read_everything(path: Path) -> list[dict[str, Any]]:
 def test_golden_store_reads_every_version_exactly(golden: Path) -> None:
     """Every dataset and every version of the golden store reads as golden-v1.json says."""
     assert _read_everything(golden) == EXPECTED["datasets"]
+
+
+def test_golden_store_renders_every_version_as_v4_json(golden: Path) -> None:
+    """The JSON read paths copy golden payloads into exactly the v4 shapes golden-v1.json holds."""
+    with DatasetLog(golden) as log:
+        for dataset in EXPECTED["datasets"]:
+            for version in dataset["versions"]:
+                pieces = log.iter_datapoints_json(dataset["id"], version=version["number"], batch=2)
+                assert orjson.loads(b"".join(pieces)) == version["datapoints"]
+                page = log.list_datapoints_json(
+                    dataset["id"], page=2, size=2, version=version["id"]
+                )
+                assert orjson.loads(page) == {
+                    "records": version["datapoints"][2:4],
+                    "page": 2,
+                    "size": 2,
+                    "total": version["datapoint_count"],
+                }
 
 
 def test_golden_store_serves_pages_and_single_datapoints(golden: Path) -> None:

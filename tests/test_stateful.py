@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
 import pytest
 from hypothesis import note, settings
 from hypothesis import strategies as st
@@ -558,6 +559,8 @@ class DatasetLogMachine(RuleBasedStateMachine):
         assert self.log.get_version(ds, version.id) == version
         assert [to_v4(d) for d in self.log.iter_datapoints(ds, version=number)] == expected
         assert list(self.log.iter_datapoints_v4(ds, version=version.id)) == expected
+        pieces = self.log.iter_datapoints_json(ds, version=number, batch=1 + number % 3)
+        assert orjson.loads(b"".join(pieces)) == expected
         assert self.pages(ds, number, size=2 + number % 2) == expected
         state = project(commits, version=number)
         assert state.version.id == version.id
@@ -569,6 +572,10 @@ class DatasetLogMachine(RuleBasedStateMachine):
         page_number = 1
         while True:
             page = self.log.list_datapoints(ds, page=page_number, size=size, version=number)
+            rendered = self.log.list_datapoints_json(
+                ds, page=page_number, size=size, version=number
+            )
+            assert orjson.loads(rendered) == to_v4(page)
             assert (page.page, page.size) == (page_number, size)
             assert len(page.records) <= size
             if not page.records:
