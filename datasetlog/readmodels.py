@@ -85,8 +85,8 @@ _SELECT_SPANS = (
     "ORDER BY r.ordinal LIMIT ?"
 )
 _INSERT_SPAN = (
-    "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, datapoint_id, event) "
-    "VALUES (?, ?, ?, NULL, ?, ?)"
+    "INSERT INTO dl_rows (dataset_key, ordinal, added_in, datapoint_id, event) "
+    "VALUES (?, ?, ?, ?, ?)"
 )
 _COUNT_DELETIONS = (
     "SELECT count(*) FROM dl_deletions WHERE dataset_key = ? AND ordinal >= ? AND ordinal < ? "

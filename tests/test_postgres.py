@@ -16,7 +16,7 @@ import pytest
 
 from datasetlog import DatasetLog, StoreError
 from datasetlog.readmodels import ReadModels
-from datasetlog.store.postgres import PostgresEventStore
+from datasetlog.store.postgres import COPY_ABOVE, PostgresEventStore
 
 
 @pytest.fixture
@@ -39,6 +39,19 @@ def test_a_postgresql_url_selects_the_postgres_store(postgres_url: str) -> None:
         dataset = log.create_dataset(project_id=f"pr_{uuid.uuid4().hex}", name="qa")
         [datapoint] = log.create_datapoint(dataset.id, {"inputs": {"q": "2+2?"}})
         assert log.get_datapoint(datapoint.id) == datapoint
+
+
+def test_large_commits_go_as_copy_and_read_back_exactly(postgres_url: str, schema: str) -> None:
+    """Commits past COPY_ABOVE rows load by COPY: the same rows, chain and reads as inserts."""
+    awkward = 'tab\there, line\nbreak, back\\slash, quote" and \u00e9\U0001f600 \\N'
+    bodies = [{"inputs": {"q": f"{awkward} {i}"}, "target": {"n": i}} for i in range(COPY_ABOVE)]
+    with DatasetLog(PostgresEventStore(postgres_url, schema=schema)) as log:
+        dataset = log.create_dataset(project_id="p", name="copy")
+        copied = log.create_datapoint(dataset.id, bodies)
+        inserted = log.create_datapoint(dataset.id, bodies[:2])
+        assert list(log.iter_datapoints(dataset.id)) == copied + inserted
+        assert copied[0].inputs == {"q": f"{awkward} 0"}
+        assert log.verify()
 
 
 def test_an_unreachable_server_is_a_store_error() -> None:

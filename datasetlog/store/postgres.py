@@ -56,6 +56,9 @@ _MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 _MIGRATION_LOCK = 0x64736C67  # advisory lock key: one process migrates at a time
 _PLACEHOLDER = re.compile(r"\?")
+_PLAIN_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(\?(?:, \?)*\)")
+COPY_ABOVE = 64
+"""Inserts of at least this many rows go as COPY (fewer: COPY's set-up costs more)."""
 
 
 class PostgresConnection:
@@ -76,10 +79,22 @@ class PostgresConnection:
         return self.raw.execute(self._translate(statement), parameters or None)
 
     def executemany(self, statement: str, parameters: Any, /) -> None:
-        """Run one statement once per parameter row (pipelined by psycopg)."""
+        """Run one statement once per parameter row.
+
+        Many rows for a plain ``INSERT INTO t (columns) VALUES (?, ...)`` go as
+        one ``COPY t (columns) FROM STDIN``, which PostgreSQL loads several
+        times faster than the pipelined statements psycopg sends otherwise;
+        triggers and constraints apply to both alike.
+        """
         rows = list(parameters)
-        if rows:
-            with self.raw.cursor() as cursor:
+        insert = _PLAIN_INSERT.fullmatch(statement) if len(rows) >= COPY_ABOVE else None
+        with self.raw.cursor() as cursor:
+            if insert is not None:
+                table, columns = insert.groups()
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            elif rows:
                 cursor.executemany(self._translate(statement), rows)
 
 
