@@ -270,7 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("iter_datapoints_v4 (dicts)", t_v4),
             ("iter_datapoints (Datapoint objects)", t_ours),
         )
-        for label, es_time in (("no snapshots", t_plain), (f"snapshots every {interval}", t_snap)):
+        # The target: 10x faster than plain Repository.get, and ahead of it with snapshots.
+        goals = (("no snapshots", t_plain, 10.0), (f"snapshots every {interval}", t_snap, 1.0))
+        for label, es_time, goal in goals:
             for path, ours_time in paths:
                 speedup = es_time.best / ours_time.best
                 table.add(
@@ -279,8 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{label}: {fmt_timing(es_time)}",
                     fmt_timing(ours_time),
                     f"{speedup:.2f}x faster (med {es_time.median / ours_time.median:.2f}x)",
-                    ">= 10x faster",
-                    verdict(speedup >= 10),
+                    ">= 10x faster" if goal > 1 else "faster (ahead)",
+                    verdict(speedup >= goal if goal > 1 else speedup > goal),
                     fmt_timing(t_floor),
                     f"{es_time.best / t_floor.best:.2f}x faster",
                     fmt_timing(t_replay),
