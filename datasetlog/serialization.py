@@ -155,32 +155,49 @@ def datapoints_from_json(
     The hot read path, kept in one loop with its names bound locally: the same
     result as structuring each payload with the converter, at a fraction of the
     cost per row. Payloads may also be already-decoded dicts.
+
+    Stored payloads were validated when written, so the objects are made as
+    unpickling makes them: a new instance given its complete field dict,
+    without running ``__init__`` (about a tenth of the cost of a version read).
     """
     loads, roles, parse, tool_call = orjson.loads, _ROLES, _parse_datetime, _structure_tool_call
+    new, set_fields = object.__new__, object.__setattr__  # frozen classes refuse plain setattr
     for chunk in chunks:
         for payload in chunk:
             data = payload if isinstance(payload, dict) else loads(payload)
             messages = data.get("messages")
             if messages is not None:
-                messages = [
-                    ChatMessage(
-                        roles[m["role"]],
-                        m.get("content"),
-                        m.get("name"),
-                        tool_call(m["tool_call"]) if "tool_call" in m else None,
+                built = []
+                for m in messages:
+                    message = new(ChatMessage)
+                    set_fields(
+                        message,
+                        "__dict__",
+                        {
+                            "role": roles[m["role"]],
+                            "content": m.get("content"),
+                            "name": m.get("name"),
+                            "tool_call": tool_call(m["tool_call"]) if "tool_call" in m else None,
+                        },
                     )
-                    for m in messages
-                ]
-            yield Datapoint(
-                data["id"],
-                dataset_id,
-                parse(data["created_at"]),
-                parse(data["updated_at"]),
-                data.get("inputs"),
-                messages,
-                data.get("target"),
-                data.get("source_project_data_id"),
+                    built.append(message)
+                messages = built
+            datapoint = new(Datapoint)
+            set_fields(
+                datapoint,
+                "__dict__",
+                {
+                    "id": data["id"],
+                    "dataset_id": dataset_id,
+                    "created_at": parse(data["created_at"]),
+                    "updated_at": parse(data["updated_at"]),
+                    "inputs": data.get("inputs"),
+                    "messages": messages,
+                    "target": data.get("target"),
+                    "source_project_data_id": data.get("source_project_data_id"),
+                },
             )
+            yield datapoint
 
 
 def v4_json_array(dataset_id: str, chunks: Iterable[list[bytes]]) -> Iterator[bytes]:

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -43,6 +44,7 @@ from datasetlog.events import (
 )
 from datasetlog.serialization import (
     converter,
+    datapoint_from_json,
     decode_commit,
     decode_event,
     encode_commit,
@@ -235,6 +237,27 @@ def test_v4_output_round_trips_through_json(model: Any) -> None:
     rendered = to_v4(model)
     assert json.loads(json.dumps(rendered, allow_nan=False)) == rendered
     assert json.loads(to_v4_json(model)) == rendered
+
+
+@given(model=datapoints)
+def test_decoded_datapoints_are_the_constructed_ones(model: Datapoint) -> None:
+    """Datapoints decoded from stored JSON (made without ``__init__``) are exactly those
+    the constructor makes: the same field dicts, in field order, equality and evolve."""
+    record = DatapointAdded(
+        id=model.id,
+        created_at=model.created_at,
+        updated_at=model.updated_at,
+        inputs=model.inputs,
+        messages=model.messages,
+        target=model.target,
+        source_project_data_id=model.source_project_data_id,
+    )
+    decoded = datapoint_from_json(model.dataset_id, encode_event(record).payload)
+    assert vars(decoded) == vars(model)
+    assert [vars(m) for m in decoded.messages or []] == [vars(m) for m in model.messages or []]
+    assert decoded == model
+    assert attrs.evolve(decoded, target=None) == attrs.evolve(model, target=None)
+    assert list(vars(decoded)) == [field.name for field in attrs.fields(Datapoint)]
 
 
 # -- v4 shapes -----------------------------------------------------------------------------
