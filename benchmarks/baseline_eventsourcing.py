@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     commits = pick(args.commits, quick=args.quick, default=10_000, small=200)
     interval = pick(args.snapshot_interval, quick=args.quick, default=1000, small=50)
-    repeat = pick(args.repeat, quick=args.quick, default=5, small=2)
+    repeat = pick(args.repeat, quick=args.quick, default=15, small=2)
     per = args.per_commit
     target = commits // 2
     print_header(

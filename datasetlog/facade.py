@@ -50,6 +50,7 @@ from datasetlog.serialization import (
 from datasetlog.store import Durability, EventStore, VersionConflictError, open_store
 from datasetlog.store.base import Transaction
 from datasetlog.validation import (
+    check_description,
     parse_create_request,
     parse_datapoint_fields,
     require_id,
@@ -196,7 +197,7 @@ class DatasetLog(DatasetReads):
         errors = [
             *require_text(project_id, ("body", "project_id")),
             *require_text(name, ("body", "name")),
-            *require_text(description, ("body", "description"), optional=True),
+            *check_description(description, ("body", "description")),
         ]
         if errors:
             raise ValidationError(errors)
@@ -224,7 +225,7 @@ class DatasetLog(DatasetReads):
         """
         errors = [
             *(require_text(name, ("body", "name")) if name is not None else []),
-            *require_text(description, ("body", "description"), optional=True),
+            *check_description(description, ("body", "description")),
         ]
         if name is None and description is None:
             errors.append(ErrorDetail(("body",), "give a name or a description", "missing"))

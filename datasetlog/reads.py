@@ -103,13 +103,9 @@ class DatasetReads:
             ValidationError: ``page`` or ``size`` out of range.
             NotFoundError: No such dataset or version.
         """
-        check_page(page, size)
-        with self.store.reading() as conn:
-            row = self._live(conn, dataset_id)
-            found = self._version_row(conn, row, version)
-            payloads = self._page_payloads(conn, row.key, found, page, size, as_bytes=False)
-        records = [datapoint_from_json(row.id, payload) for payload in payloads]
-        return Page(records=records, page=page, size=size, total=found.datapoint_count)
+        total, payloads = self._page(dataset_id, page, size, version, as_bytes=False)
+        records = [datapoint_from_json(dataset_id, payload) for payload in payloads]
+        return Page(records=records, page=page, size=size, total=total)
 
     def list_datapoints_json(
         self, dataset_id: str, *, page: int = 1, size: int = 50, version: int | str | None = None
@@ -123,22 +119,25 @@ class DatasetReads:
             ValidationError: ``page`` or ``size`` out of range.
             NotFoundError: No such dataset or version.
         """
+        total, payloads = self._page(dataset_id, page, size, version, as_bytes=True)
+        records = b"".join(v4_json_array(dataset_id, [payloads]))
+        return v4_json_page(records, page=page, size=size, total=total)
+
+    def _page(
+        self, dataset_id: str, page: int, size: int, version: int | str | None, *, as_bytes: bool
+    ) -> tuple[int, list[Any]]:
+        """The version's datapoint count and the stored payloads of one of its pages."""
         check_page(page, size)
         with self.store.reading() as conn:
             row = self._live(conn, dataset_id)
             found = self._version_row(conn, row, version)
-            payloads = self._page_payloads(conn, row.key, found, page, size, as_bytes=True)
-        records = b"".join(v4_json_array(dataset_id, [payloads]))
-        return v4_json_page(records, page=page, size=size, total=found.datapoint_count)
-
-    def _page_payloads(
-        self, conn: Any, key: int, version: VersionRow, page: int, size: int, *, as_bytes: bool
-    ) -> list[Any]:
-        if (page - 1) * size >= version.datapoint_count:
-            return []
-        start = self._models.rank_start(conn, key, version, (page - 1) * size)
-        spans = self._models.spans(conn, key, version, start=start, limit=size, as_bytes=as_bytes)
-        return [payload for _, payload in spans]
+            if (page - 1) * size >= found.datapoint_count:
+                return found.datapoint_count, []
+            start = self._models.rank_start(conn, row.key, found, (page - 1) * size)
+            spans = self._models.spans(
+                conn, row.key, found, start=start, limit=size, as_bytes=as_bytes
+            )
+        return found.datapoint_count, [payload for _, payload in spans]
 
     def iter_datapoints(
         self, dataset_id: str, *, version: int | str | None = None, batch: int = 2000

@@ -20,6 +20,7 @@ __all__ = [
     "ROLES",
     "create_requests",
     "datapoint_bodies",
+    "field_texts",
     "invalid_datapoint_bodies",
     "invalid_requests",
     "json_values",
@@ -46,6 +47,12 @@ _NOT_JSON: tuple[object, ...] = ((1, 2), b"bytes", frozenset({1}), 1j)
 def texts(*, max_size: int = 8) -> st.SearchStrategy[str]:
     """Valid Unicode strings (no lone surrogates), short by default."""
     return st.text(st.characters(codec="utf-8"), max_size=max_size)
+
+
+@functools.cache
+def field_texts(*, max_size: int = 8) -> st.SearchStrategy[str]:
+    """Valid texts for names, descriptions, ids and keys: no lone surrogates, no NUL."""
+    return st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=max_size)
 
 
 def _scalars() -> st.SearchStrategy[JSON]:

@@ -31,6 +31,7 @@ from datasetlog.serialization import make_converter, type_is
 MAX_DATAPOINTS_PER_REQUEST = 100_000
 MAX_JSON_DEPTH = 32
 MAX_STRING_LENGTH = 10_000_000
+MAX_NAME_LENGTH = 256  # names, ids and keys are indexed: PostgreSQL caps an index row at 2,704 B
 MAX_PAGE_SIZE = 1_000
 MAX_PAGE = 2**53  # the largest integer every JSON reader keeps exactly
 MIN_INT, MAX_INT = -(2**63), 2**64 - 1  # what orjson (and most JSON readers) can carry
@@ -372,8 +373,15 @@ def parse_log(data: object, loc: Loc = ("body",)) -> Log:
     return log  # type: ignore[no-any-return]
 
 
-def require_text(value: object, loc: Loc, *, optional: bool = False) -> list[ErrorDetail]:
-    """Check a name-like field: a non-empty string (or ``None`` when optional)."""
+def require_text(
+    value: object, loc: Loc, *, optional: bool = False, max_length: int = MAX_NAME_LENGTH
+) -> list[ErrorDetail]:
+    """Check a name-like field: a non-empty string (or ``None`` when optional).
+
+    Names, descriptions, ids and keys are stored as text columns, which
+    PostgreSQL cannot hold a NUL character in: they may not contain one on
+    any backend. (Datapoint content is stored as JSON, where NUL is escaped.)
+    """
     if value is None and optional:
         return []
     try:
@@ -382,7 +390,16 @@ def require_text(value: object, loc: Loc, *, optional: bool = False) -> list[Err
         return [ErrorDetail(loc, error.msg, error.type)]
     if not text.strip() and not optional:
         return [ErrorDetail(loc, "must not be empty", "string_too_short")]
+    if len(text) > max_length:
+        return [ErrorDetail(loc, f"longer than {max_length} characters", "too_long")]
+    if "\x00" in text:
+        return [ErrorDetail(loc, "must not contain a NUL character", "string_nul")]
     return []
+
+
+def check_description(value: object, loc: Loc) -> list[ErrorDetail]:
+    """Check a description: ``None`` or any storable string without NUL (not indexed)."""
+    return require_text(value, loc, optional=True, max_length=MAX_STRING_LENGTH)
 
 
 def require_id(value: object, loc: Loc) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -126,6 +126,49 @@ def test_create_dataset_with_an_empty_name_is_invalid(log: DatasetLog, name: str
         log.create_dataset(project_id="pr_1", name=name)
     assert locs(error) == [("body", "name")]
     assert commit_count(log) == 0
+
+
+def test_nul_in_names_ids_and_keys_is_invalid_on_every_backend(
+    log: DatasetLog, ds: Dataset
+) -> None:
+    """Text columns cannot hold NUL on PostgreSQL, so no backend accepts one there: a
+    ValidationError naming the field, and nothing written. Content may hold NUL."""
+    before = commit_count(log)
+    calls: list[tuple[Callable[[], object], tuple[str | int, ...]]] = [
+        (lambda: log.create_dataset(project_id="pr\x00", name="n"), ("body", "project_id")),
+        (lambda: log.create_dataset(project_id="pr_1", name="a\x00b"), ("body", "name")),
+        (lambda: log.update_dataset(ds.id, description="\x00"), ("body", "description")),
+        (lambda: log.create_datapoint(ds.id, {}, idempotency_key="k\x00"), ("idempotency_key",)),
+        (lambda: log.get_dataset(ds.id + "\x00"), ("path", "dataset_id")),
+        (lambda: log.get_datapoint("dp_\x00"), ("path", "datapoint_id")),
+    ]
+    for call, loc in calls:
+        with pytest.raises(ValidationError) as error:
+            call()
+        assert [(d.loc, d.type) for d in error.value.details] == [(loc, "string_nul")]
+    assert commit_count(log) == before
+    [datapoint] = log.create_datapoint(ds.id, {"inputs": {"q\x00": "a\x00b"}})
+    assert log.get_datapoint(datapoint.id).inputs == {"q\x00": "a\x00b"}
+
+
+def test_names_ids_and_keys_are_at_most_256_characters(log: DatasetLog, ds: Dataset) -> None:
+    """Indexed text (project ids, names, ids, keys) is capped where every backend can index
+    it; descriptions are not indexed and take long text."""
+    longest = "\U0001f600" * 256  # four UTF-8 bytes each: the widest an index row gets
+    assert log.create_dataset(project_id=longest, name=longest).name == longest
+    before = commit_count(log)
+    calls: list[tuple[Callable[[], object], tuple[str | int, ...]]] = [
+        (lambda: log.create_dataset(project_id="p" + longest, name="n"), ("body", "project_id")),
+        (lambda: log.update_dataset(ds.id, name=longest + "n"), ("body", "name")),
+        (lambda: log.create_datapoint(ds.id, {}, idempotency_key="k" * 257), ("idempotency_key",)),
+        (lambda: log.get_dataset("x" * 257), ("path", "dataset_id")),
+    ]
+    for call, loc in calls:
+        with pytest.raises(ValidationError) as error:
+            call()
+        assert [(d.loc, d.type) for d in error.value.details] == [(loc, "too_long")]
+    assert commit_count(log) == before
+    assert log.update_dataset(ds.id, description="d" * 100_000).description == "d" * 100_000
 
 
 def test_create_dataset_reports_every_bad_field(log: DatasetLog) -> None:

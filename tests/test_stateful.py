@@ -45,6 +45,7 @@ from datasetlog.projector import project
 from datasetlog.serialization import decode_commit
 from datasetlog.strategies import (
     create_requests,
+    field_texts,
     invalid_requests,
     messages,
     target_values,
@@ -276,7 +277,7 @@ class DatasetLogMachine(RuleBasedStateMachine):
     @rule(
         project_id=st.sampled_from(PROJECTS),
         name=st.sampled_from(NAMES),
-        description=st.none() | texts(max_size=4),
+        description=st.none() | field_texts(max_size=4),
     )
     def create_dataset(self, project_id: str, name: str, description: str | None) -> None:
         """Create a dataset; a name live in the project conflicts."""
@@ -301,7 +302,7 @@ class DatasetLogMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         name=st.none() | st.sampled_from(NAMES),
-        description=st.none() | texts(max_size=4),
+        description=st.none() | field_texts(max_size=4),
     )
     def update_dataset(
         self, data: st.DataObject, name: str | None, description: str | None

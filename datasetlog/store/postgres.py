@@ -125,7 +125,8 @@ def translate_error(error: psycopg.Error) -> DatasetLogError:
         return VersionConflictError("another writer committed to this dataset first")
     if isinstance(error, psycopg.errors.LockNotAvailable | psycopg.errors.SerializationFailure):
         return VersionConflictError(f"the store stayed busy: {error}")
-    if isinstance(error, psycopg.OperationalError):
+    lost = error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))  # gone, shut down
+    if isinstance(error, psycopg.OperationalError) and lost:
         return StoreError(f"lost the PostgreSQL connection; nothing was committed: {error}")
     return StoreError(f"PostgreSQL failed: {error}")
 
