@@ -236,9 +236,10 @@ def hostile_bodies() -> st.SearchStrategy[Any]:
 
 
 def unknown_ids() -> st.SearchStrategy[str]:
-    """Well-formed ids (non-blank strings within the length limit) that name nothing."""
+    """Well-formed ids (non-blank strings within the length limit, no NUL) that name nothing."""
+    characters = st.characters(codec="utf-8", exclude_characters="\x00")
     return st.one_of(
-        st.text(st.characters(codec="utf-8"), min_size=1, max_size=40).filter(str.strip),
+        st.text(characters, min_size=1, max_size=40).filter(str.strip),
         st.sampled_from([SQL, "evts_" + "a" * 24, "dp_" + "a" * 24, "%", "*"]),
     )
 
