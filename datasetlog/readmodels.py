@@ -37,7 +37,7 @@ from datasetlog.events import (
     DatasetDeleted,
     DatasetUpdated,
 )
-from datasetlog.store.base import Connection
+from datasetlog.store.base import Connection, EventStore, StreamingStore
 
 SCHEMA_VERSION = 2
 TABLES = (
@@ -83,6 +83,13 @@ _SELECT_SPANS = (
     "WHERE r.dataset_key = ? AND r.ordinal >= ? AND r.ordinal < ? "
     "AND r.added_in <= ? AND (r.removed_in IS NULL OR r.removed_in > ?) "
     "ORDER BY r.ordinal LIMIT ?"
+)
+# A whole version in one query: the span index in ordinal order, each span joined to its event.
+_STREAM_SPANS = (
+    "SELECT e.payload FROM dl_rows r JOIN dl_events e ON e.position = r.event "
+    "WHERE r.dataset_key = ? AND r.ordinal < ? "
+    "AND r.added_in <= ? AND (r.removed_in IS NULL OR r.removed_in > ?) "
+    "ORDER BY r.ordinal"
 )
 _INSERT_SPAN = (
     "INSERT INTO dl_rows (dataset_key, ordinal, added_in, datapoint_id, event) "
@@ -409,6 +416,34 @@ class ReadModels:
             rows = conn.execute(_SELECT_SPANS, parameters).fetchall()
             return [(ordinal, payload.encode()) for ordinal, payload in rows]
         return conn.execute(self._select_span_bytes, parameters).fetchall()
+
+    def payload_chunks(
+        self,
+        store: EventStore,
+        key: int,
+        version: VersionRow,
+        *,
+        batch: int,
+        as_bytes: bool = False,
+    ) -> Iterator[list[Any]]:
+        """A version's payloads in ordinal order, in lists of up to ``batch``.
+
+        A :class:`~datasetlog.store.base.StreamingStore` sends them from one
+        query while the caller decodes; otherwise each chunk is its own short
+        query, resuming after the last ordinal read (keyset paging).
+        """
+        if isinstance(store, StreamingStore):
+            parameters = (key, version.ordinal_bound, version.number, version.number)
+            yield from store.stream(_STREAM_SPANS, parameters, size=batch, as_bytes=as_bytes)
+            return
+        start = 0
+        while True:
+            with store.reading() as conn:
+                spans = self.spans(conn, key, version, start=start, limit=batch, as_bytes=as_bytes)
+            yield [payload for _, payload in spans]
+            if len(spans) < batch:
+                return
+            start = spans[-1][0] + 1
 
     def rank_start(self, conn: Connection, key: int, version: VersionRow, rank: int) -> int:
         """The smallest ordinal with exactly ``rank`` live datapoints of ``version`` before it.

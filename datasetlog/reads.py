@@ -6,7 +6,7 @@ sees whole commits only, and a version, once committed, never changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -141,19 +141,21 @@ class DatasetReads:
 
     def iter_datapoints(
         self, dataset_id: str, *, version: int | str | None = None, batch: int = 2000
-    ) -> Iterator[Datapoint]:
+    ) -> Generator[Datapoint, None, None]:
         """Stream a version's datapoints in order, in constant memory, however many.
+
+        SQLite reads ``batch`` rows a query; PostgreSQL streams the version from
+        one query on a connection of its own, so other calls can run between
+        rows. Closing the generator (or dropping it) ends the read early.
 
         Raises:
             NotFoundError: No such dataset or version (raised at the call).
         """
-        check_batch(batch)
-        key, found = self._resolve(dataset_id, version)
-        return datapoints_from_json(dataset_id, self._payload_chunks(key, found, batch))
+        return datapoints_from_json(dataset_id, self._chunks(dataset_id, version, batch))
 
     def iter_datapoints_v4(
         self, dataset_id: str, *, version: int | str | None = None, batch: int = 2000
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """Stream a version's datapoints as v4 JSON dicts, skipping model objects.
 
         Each dict equals ``to_v4`` of the datapoint :meth:`iter_datapoints` yields.
@@ -161,13 +163,11 @@ class DatasetReads:
         Raises:
             NotFoundError: No such dataset or version (raised at the call).
         """
-        check_batch(batch)
-        key, found = self._resolve(dataset_id, version)
-        return self._v4_dicts(dataset_id, self._payload_chunks(key, found, batch))
+        return self._v4_dicts(dataset_id, self._chunks(dataset_id, version, batch))
 
     def iter_datapoints_json(
         self, dataset_id: str, *, version: int | str | None = None, batch: int = 2000
-    ) -> Iterator[bytes]:
+    ) -> Generator[bytes, None, None]:
         """Stream a version's datapoints as one v4 JSON array, in pieces of up to ``batch``.
 
         The stored JSON is copied, not decoded, so this is the fastest way to
@@ -177,12 +177,12 @@ class DatasetReads:
         Raises:
             NotFoundError: No such dataset or version (raised at the call).
         """
-        check_batch(batch)
-        key, found = self._resolve(dataset_id, version)
-        return v4_json_array(dataset_id, self._payload_chunks(key, found, batch, as_bytes=True))
+        return v4_json_array(dataset_id, self._chunks(dataset_id, version, batch, as_bytes=True))
 
     @staticmethod
-    def _v4_dicts(dataset_id: str, chunks: Iterator[list[str]]) -> Iterator[dict[str, Any]]:
+    def _v4_dicts(
+        dataset_id: str, chunks: Iterator[list[str]]
+    ) -> Generator[dict[str, Any], None, None]:
         loads = orjson.loads
         for chunk in chunks:
             for payload in chunk:
@@ -190,25 +190,17 @@ class DatasetReads:
                 data["dataset_id"] = dataset_id
                 yield data
 
-    def _resolve(self, dataset_id: str, version: int | str | None) -> tuple[int, VersionRow]:
+    def _chunks(
+        self, dataset_id: str, version: int | str | None, batch: int, *, as_bytes: bool = False
+    ) -> Iterator[list[Any]]:
+        """A version's stored payloads in chunks; argument and lookup errors raise here."""
+        check_batch(batch)
         with self.store.reading() as conn:
             row = self._live(conn, dataset_id)
-            return row.key, self._version_row(conn, row, version)
-
-    def _payload_chunks(
-        self, key: int, version: VersionRow, batch: int, *, as_bytes: bool = False
-    ) -> Iterator[list[Any]]:
-        """A version's payloads in chunks, each chunk its own short query (keyset paging)."""
-        start = 0
-        while True:
-            with self.store.reading() as conn:
-                spans = self._models.spans(
-                    conn, key, version, start=start, limit=batch, as_bytes=as_bytes
-                )
-            yield [payload for _, payload in spans]
-            if len(spans) < batch:
-                return
-            start = spans[-1][0] + 1
+            found = self._version_row(conn, row, version)
+        return self._models.payload_chunks(
+            self.store, row.key, found, batch=batch, as_bytes=as_bytes
+        )
 
     def get_datapoint(self, datapoint_id: str) -> Datapoint:
         """Return a datapoint as it stands in its dataset's latest version.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -149,7 +149,7 @@ def _structure_datapoint(data: dict[str, Any]) -> Datapoint:
 
 def datapoints_from_json(
     dataset_id: str, chunks: Iterable[Iterable[str | bytes | dict[str, Any]]]
-) -> Iterator[Datapoint]:
+) -> Generator[Datapoint, None, None]:
     """Decode stored datapoint payloads, chunk by chunk, into datapoints of a dataset.
 
     The hot read path, kept in one loop with its names bound locally: the same
@@ -200,7 +200,7 @@ def datapoints_from_json(
             yield datapoint
 
 
-def v4_json_array(dataset_id: str, chunks: Iterable[list[bytes]]) -> Iterator[bytes]:
+def v4_json_array(dataset_id: str, chunks: Iterable[list[bytes]]) -> Generator[bytes, None, None]:
     """Render stored datapoint payloads as one v4 JSON array, piece by piece, without decoding.
 
     A datapoint event's payload is the datapoint's v4 JSON object without its

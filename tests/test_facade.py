@@ -847,6 +847,36 @@ def test_iter_datapoints_reads_in_small_batches(log: DatasetLog, ds: Dataset) ->
     assert list(log.iter_datapoints(ds.id, batch=2)) == list(log.iter_datapoints(ds.id))
 
 
+def test_versions_stream_side_by_side_while_other_calls_run(log: DatasetLog, ds: Dataset) -> None:
+    """Two versions read in step (a diff), with reads and writes between rows, on one thread."""
+    first = log.create_datapoint(ds.id, [{"inputs": {"i": f"{i}"}} for i in range(5)])
+    log.delete_datapoints([first[1].id])
+    second = log.create_datapoint(ds.id, [{"inputs": {"i": f"{i}"}} for i in range(5, 8)])
+    old = log.iter_datapoints(ds.id, version=1, batch=2)
+    new = log.iter_datapoints_v4(ds.id, version=3, batch=2)
+    pairs = []
+    for before, after in zip(old, new, strict=False):
+        pairs.append((before.id, after["id"]))
+        assert log.get_dataset(ds.id).datapoint_count == 7 + len(pairs) - 1
+        assert before.id == first[1].id or log.get_datapoint(before.id) == before
+        log.create_datapoint(ds.id, {})
+    expected_new = [d.id for d in first if d.id != first[1].id] + [d.id for d in second]
+    assert pairs == list(zip([d.id for d in first], expected_new, strict=False))
+    assert [d["id"] for d in new] == expected_new[5:]
+
+
+def test_a_stream_dropped_early_leaves_the_log_usable(log: DatasetLog, ds: Dataset) -> None:
+    """Abandoned iterations (closed or merely dropped) never block later reads and writes."""
+    created = log.create_datapoint(ds.id, [{"inputs": {"i": f"{i}"}} for i in range(6)])
+    for _ in range(12):  # more abandoned streams than any pool of connections keeps
+        pieces = log.iter_datapoints_json(ds.id, batch=2)
+        next(pieces)
+        pieces.close()
+        next(log.iter_datapoints(ds.id, batch=1))
+    log.create_datapoint(ds.id, {})
+    assert [d.id for d in log.iter_datapoints(ds.id)][:6] == [d.id for d in created]
+
+
 def test_iter_datapoints_of_unknown_version_raises_at_the_call(
     log: DatasetLog, ds: Dataset
 ) -> None:

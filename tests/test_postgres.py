@@ -16,7 +16,8 @@ import pytest
 
 from datasetlog import DatasetLog, StoreError
 from datasetlog.readmodels import ReadModels
-from datasetlog.store.postgres import COPY_ABOVE, PostgresEventStore
+from datasetlog.store import postgres as postgres_module
+from datasetlog.store.postgres import COPY_ABOVE, KEEP_IDLE_STREAMS, PostgresEventStore
 
 
 @pytest.fixture
@@ -133,3 +134,63 @@ def test_writers_survive_connections_killed_at_random(postgres_url: str, schema:
     assert all(v.datapoint_count == 20 * v.number for v in versions)
     assert log.verify()
     log.close()
+
+
+def _backends_of(store: PostgresEventStore) -> int:
+    """How many server sessions the store has open, as the server counts them."""
+    with psycopg.connect(store.url, autocommit=True) as admin:
+        pids = [raw.info.backend_pid for raw in store._connections if not raw.closed]
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_long_reads_stream_on_a_few_reused_connections(postgres_url: str, schema: str) -> None:
+    """Streams take pooled connections of their own, give them back idle, and cap the pool."""
+    store = PostgresEventStore(postgres_url, schema=schema)
+    with DatasetLog(store) as log:
+        dataset = log.create_dataset(project_id="p", name="streams")
+        created = log.create_datapoint(dataset.id, [{"inputs": {"q": f"{i}"}} for i in range(9)])
+        streams = [log.iter_datapoints(dataset.id, batch=2) for _ in range(KEEP_IDLE_STREAMS + 3)]
+        assert all(next(stream) == created[0] for stream in streams)  # all open at once
+        assert all(len(list(stream)) == 8 for stream in streams)
+        assert len(store._idle_streams) == KEEP_IDLE_STREAMS
+        for _ in range(20):
+            assert [d.id for d in log.iter_datapoints(dataset.id)] == [d.id for d in created]
+        assert _backends_of(store) == 1 + KEEP_IDLE_STREAMS  # the thread's, and the pool
+
+
+def test_a_stream_whose_connection_the_server_closed_reconnects(
+    postgres_url: str, schema: str
+) -> None:
+    """Idle streaming connections terminated by the server are replaced, not used."""
+    store = PostgresEventStore(postgres_url, schema=schema)
+    with DatasetLog(store) as log:
+        dataset = log.create_dataset(project_id="p", name="streams")
+        created = log.create_datapoint(dataset.id, [{"inputs": {"q": "x"}}] * 5)
+        assert len(list(log.iter_datapoints(dataset.id))) == 5
+        [idle] = store._idle_streams
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (idle.info.backend_pid,))
+        assert list(log.iter_datapoints(dataset.id)) == created
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_without_chunked_rows_streams_go_through_a_server_side_cursor(
+    postgres_url: str, schema: str, monkeypatch: pytest.MonkeyPatch, as_bytes: bool
+) -> None:
+    """With a libpq older than 17 the same reads stream through a named cursor."""
+    store = PostgresEventStore(postgres_url, schema=schema)
+    with DatasetLog(store) as log:
+        dataset = log.create_dataset(project_id="p", name="cursor")
+        created = log.create_datapoint(dataset.id, [{"inputs": {"q": f"é{i}"}} for i in range(7)])
+        chunked = list(log.iter_datapoints_json(dataset.id, batch=3))
+        monkeypatch.setattr(postgres_module, "CHUNKED_ROWS", False)
+        assert list(log.iter_datapoints(dataset.id, batch=3)) == created
+        assert list(log.iter_datapoints_json(dataset.id, batch=3)) == chunked
+        dropped = log.iter_datapoints(dataset.id, batch=2)
+        assert next(dropped) == created[0]
+        dropped.close()
+        assert len(list(log.iter_datapoints_v4(dataset.id))) == 7

@@ -10,6 +10,7 @@ from datasetlog.store.base import (
     EventStore,
     NewCommit,
     StoredCommit,
+    StreamingStore,
     VersionConflictError,
     commit_hash,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "NewCommit",
     "SQLiteEventStore",
     "StoredCommit",
+    "StreamingStore",
     "VersionConflictError",
     "commit_hash",
     "open_store",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
@@ -180,3 +180,17 @@ class EventStore(Protocol):
 
     def close(self) -> None:
         """Release every connection; the store cannot be used afterwards."""
+
+
+@runtime_checkable
+class StreamingStore(Protocol):
+    """A store that streams a long read from one query on a connection of its own.
+
+    Stores without it (SQLite) read long results in short keyset-paged
+    queries instead, so no read holds a snapshot open between chunks.
+    """
+
+    def stream(
+        self, statement: str, parameters: Sequence[Any], *, size: int, as_bytes: bool = False
+    ) -> Iterator[list[Any]]:
+        """Yield the first column of one query's rows, in lists of up to ``size``."""

@@ -2,7 +2,8 @@
 
 For services that outgrow one machine: many writers on many hosts share one
 history, and the server brings replication and backups. One connection per
-thread, opened lazily and reopened after a failure.
+thread, opened lazily and reopened after a failure; long reads stream on
+connections of their own.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 import re
 import select
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from itertools import islice
 from typing import Any, ClassVar
 
 import attrs
 import psycopg
 import psycopg.errors
 from psycopg import sql
+from psycopg.rows import scalar_row
+from psycopg.types.string import ByteaBinaryLoader
 
 from datasetlog.errors import DatasetLogError, StoreError
 from datasetlog.store._sql import SQLEventStore
@@ -59,6 +63,22 @@ _PLACEHOLDER = re.compile(r"\?")
 _PLAIN_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(\?(?:, \?)*\)")
 COPY_ABOVE = 64
 """Inserts of at least this many rows go as COPY (fewer: COPY's set-up costs more)."""
+CHUNKED_ROWS = psycopg.pq.version() >= 170000
+"""Whether libpq streams rows in chunks (17+); older ones stream through a server-side cursor."""
+KEEP_IDLE_STREAMS = 4
+"""Idle streaming connections a store keeps for the next long read."""
+_STREAM_SETTINGS = (
+    # A stream's rows should leave as the server finds them: plans that must
+    # finish first (a sort, a hash or merge join's build, a parallel gather) or
+    # that compile (JIT) would hold back the first row until the last is found.
+    "SET enable_sort = off",
+    "SET enable_hashjoin = off",
+    "SET enable_mergejoin = off",
+    "SET max_parallel_workers_per_gather = 0",
+    "SET jit = off",
+    # Payloads read as bytes are the server's bytes: make them UTF-8.
+    "SET client_encoding = 'UTF8'",
+)
 
 
 class PostgresConnection:
@@ -165,6 +185,7 @@ class PostgresEventStore(SQLEventStore):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[psycopg.Connection[Any]] = []
+        self._idle_streams: list[psycopg.Connection[Any]] = []
         self._closed = False
         try:
             self._migrate()
@@ -221,6 +242,84 @@ class PostgresEventStore(SQLEventStore):
         except psycopg.Error as error:
             raise translate_error(error) from error
 
+    def stream(
+        self, statement: str, parameters: Sequence[Any], *, size: int, as_bytes: bool = False
+    ) -> Iterator[list[Any]]:
+        """Yield the first column of one query's rows, in lists of up to ``size``.
+
+        The query runs on a connection of its own (kept for the next stream
+        when done), so the server sends rows while the caller works through
+        earlier ones, and the caller may run other reads meanwhile. The whole
+        stream is one snapshot. With ``as_bytes`` text arrives as its UTF-8
+        bytes, never decoded. A stream dropped early cancels its query.
+        """
+        raw = self._streaming_connection()
+        query = _PLACEHOLDER.sub("%s", statement)
+        rows = self._stream_rows(raw, query, parameters, size, as_bytes)
+        try:
+            while chunk := list(islice(rows, size)):
+                yield chunk
+        except psycopg.Error as error:
+            raise translate_error(error) from error
+        finally:
+            with suppress(psycopg.Error):
+                rows.close()  # cancels an unfinished query, leaving the connection idle
+            self._release_streaming_connection(raw)
+
+    @staticmethod
+    def _stream_rows(
+        raw: psycopg.Connection[Any],
+        query: str,
+        parameters: Sequence[Any],
+        size: int,
+        as_bytes: bool,
+    ) -> Generator[Any, None, None]:
+        if CHUNKED_ROWS:
+            with raw.cursor(row_factory=scalar_row) as cursor:
+                if as_bytes:
+                    cursor.adapters.register_loader("text", ByteaBinaryLoader)
+                yield from cursor.stream(query, parameters, binary=True, size=size)
+            return
+        with raw.transaction(), raw.cursor("datasetlog_stream", row_factory=scalar_row) as named:
+            if as_bytes:
+                named.adapters.register_loader("text", ByteaBinaryLoader)
+            named.itersize = size
+            named.execute(query, parameters, binary=True)
+            yield from named
+
+    def _streaming_connection(self) -> psycopg.Connection[Any]:
+        if self._closed:
+            raise StoreError("the store is closed")
+        while True:
+            with self._lock:
+                raw = self._idle_streams.pop() if self._idle_streams else None
+            if raw is None:
+                raw = self._connect().raw
+                try:
+                    for setting in _STREAM_SETTINGS:
+                        raw.execute(setting)
+                except psycopg.Error as error:
+                    self._forget(raw)
+                    raise translate_error(error) from error
+                return raw
+            if _idle_and_alive(raw):
+                return raw
+            self._forget(raw)
+
+    def _release_streaming_connection(self, raw: psycopg.Connection[Any]) -> None:
+        idle = not raw.closed and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with self._lock:
+            if idle and not self._closed and len(self._idle_streams) < KEEP_IDLE_STREAMS:
+                self._idle_streams.append(raw)
+                return
+        self._forget(raw)
+
+    def _forget(self, raw: psycopg.Connection[Any]) -> None:
+        raw.close()
+        with self._lock:
+            if raw in self._connections:
+                self._connections.remove(raw)
+
     @contextmanager
     def reading(self) -> Iterator[PostgresConnection]:
         """Give this thread's connection for a short read; each statement is one snapshot."""
@@ -256,3 +355,4 @@ class PostgresEventStore(SQLEventStore):
             for raw in self._connections:
                 raw.close()
             self._connections.clear()
+            self._idle_streams.clear()
