@@ -175,13 +175,14 @@ class DatasetLog(DatasetReads):
         message: str,
         now: datetime,
         idempotency: IdempotencyStamp | None = None,
+        version_id: str | None = None,
     ) -> Commit:
         return Commit(
             dataset_id=row.id,
             sequence=row.sequence + 1,
             recorded_at=now,
             events=events,
-            version=VersionStamp(row.version + 1, new_id(VERSION_PREFIX), message),
+            version=VersionStamp(row.version + 1, version_id or new_id(VERSION_PREFIX), message),
             idempotency=idempotency,
         )
 
@@ -312,7 +313,7 @@ class DatasetLog(DatasetReads):
             ).hexdigest()
             stamp = IdempotencyStamp(idempotency_key, digest)
 
-        def build(conn: Any) -> tuple[list[Commit], tuple[int, list[Datapoint]]]:
+        def build(conn: Any) -> tuple[list[Commit], tuple[Version, list[Datapoint]]]:
             row = self._live(conn, dataset_id)
             if stamp is not None:
                 seen = self._models.idempotent_version(conn, row.key, stamp.key)
@@ -322,7 +323,8 @@ class DatasetLog(DatasetReads):
                             f"idempotency key {stamp.key!r} was used with a different request"
                         )
                     payloads = self._models.added_in(conn, row.key, seen[1])
-                    return [], (seen[1], [datapoint_from_json(row.id, p) for p in payloads])
+                    first = self._committed_version(conn, row, seen[1])
+                    return [], (first, [datapoint_from_json(row.id, p) for p in payloads])
             now = self._clock()
             events = [
                 DatapointAdded(
@@ -338,12 +340,23 @@ class DatasetLog(DatasetReads):
                     new_ids(DATAPOINT_PREFIX, len(contents)), contents, strict=True
                 )
             ]
-            commit = self._content_commit(row, tuple(events), message, now, idempotency=stamp)
+            version_id = new_id(VERSION_PREFIX)
+            commit = self._content_commit(
+                row, tuple(events), message, now, idempotency=stamp, version_id=version_id
+            )
             datapoints = [datapoint_from_record(row.id, event) for event in events]
-            return [commit], (row.version + 1, datapoints)
+            version = Version(
+                dataset_id=row.id,
+                number=row.version + 1,
+                id=version_id,
+                parent=row.version,
+                message=message,
+                created_at=now,
+                datapoint_count=row.datapoint_count + len(datapoints),
+            )
+            return [commit], (version, datapoints)
 
-        number, datapoints = self._write(build)
-        return self.get_version(dataset_id, number), datapoints
+        return self._write(build)
 
     def _from_logs(self, log_ids: list[str]) -> list[tuple[DatapointRequest, str | None]]:
         if self.logs is None:

@@ -72,6 +72,9 @@ class DatasetReads:
             raise NotFoundError(f"dataset {row.id!r} has no version {version!r}")
         return found
 
+    def _committed_version(self, conn: Any, row: DatasetRow, version: int | str) -> Version:
+        return _version(row.id, self._version_row(conn, row, version))
+
     def get_version(self, dataset_id: str, version: int | str) -> Version:
         """Return one committed version, by number or by ``dsv_…`` id.
 
@@ -79,8 +82,7 @@ class DatasetReads:
             NotFoundError: No such dataset or version.
         """
         with self.store.reading() as conn:
-            row = self._live(conn, dataset_id)
-            return _version(row.id, self._version_row(conn, row, version))
+            return self._committed_version(conn, self._live(conn, dataset_id), version)
 
     def list_versions(self, dataset_id: str) -> list[Version]:
         """Return every committed version of a dataset, oldest (version 0) first.

@@ -345,6 +345,7 @@ class DatasetLogMachine(RuleBasedStateMachine):
         if with_version:
             version, created = self.log.commit_datapoints(ds, body)
             assert version.number == len(self.live[ds].versions)
+            assert version == self.log.get_version(ds, version.id)
         else:
             created = self.log.create_datapoint(ds, body)
         self.add_rows(ds, created, body)

@@ -35,6 +35,10 @@ _SELECT_EVENTS = (
     "SELECT type, schema_version, payload FROM dl_events "
     "WHERE position >= ? AND position < ? ORDER BY position"
 )
+_SELECT_LAST_POSITIONS = (
+    "SELECT (SELECT coalesce(max(position), 0) FROM dl_commits), "
+    "(SELECT coalesce(max(position), 0) FROM dl_events)"
+)
 _SELECT_HEAD = (
     "SELECT stream_version, hash FROM dl_commits WHERE stream_id = ? "
     "ORDER BY stream_version DESC LIMIT 1"
@@ -70,10 +74,7 @@ class SQLEventStore:
         """Append commits inside ``tx``; see :class:`~datasetlog.store.base.EventStore`."""
         conn = tx.connection
         stored = []
-        position = conn.execute("SELECT coalesce(max(position), 0) FROM dl_commits").fetchone()[0]
-        event_position = conn.execute(
-            "SELECT coalesce(max(position), 0) FROM dl_events"
-        ).fetchone()[0]
+        position, event_position = conn.execute(_SELECT_LAST_POSITIONS).fetchone()
         for commit in commits:
             row = conn.execute(_SELECT_HEAD, (commit.stream_id,)).fetchone()
             head, parent_hash = row if row else (0, GENESIS_HASH)
