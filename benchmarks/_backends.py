@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     import psycopg
 
 STREAM_ROWS: Final = 2000
-"""Rows per chunk when the PostgreSQL floor is streamed (datasetlog reads 2,000 a query too)."""
+"""Rows per chunk when the PostgreSQL floor is streamed (datasetlog streams in 2,000s too)."""
 
 ObjectSize = tuple[str, str, int]
 """(table or index name, the table it belongs to, bytes)."""
