@@ -212,6 +212,7 @@ def _fast_datapoint(body: object) -> DatapointRequest | None:
     """
     if type(body) is not dict or not _DATAPOINT_KEYS.issuperset(body):
         return None
+    new, set_fields = object.__new__, object.__setattr__
     inputs = body.get("inputs")
     if inputs is not None:
         if type(inputs) is not dict:
@@ -240,7 +241,14 @@ def _fast_datapoint(body: object) -> DatapointRequest | None:
                 return None
             if not (name is None or _plain_text(name)):
                 return None
-            structured.append(ChatMessage(role, content, name))
+            # Checked above: made from its field dict, as decoding makes messages.
+            chat_message = new(ChatMessage)
+            set_fields(
+                chat_message,
+                "__dict__",
+                {"role": role, "content": content, "name": name, "tool_call": None},
+            )
+            structured.append(chat_message)
         messages = structured
     target = body.get("target")
     if target is not None:

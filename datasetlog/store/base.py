@@ -6,6 +6,7 @@ serialization, so a new backend never touches cattrs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -82,7 +83,7 @@ def commit_hash(parent_hash: str, commit: NewCommit | StoredCommit) -> str:
         digest.update(part.encode())
         digest.update(b"\x00")
     for event in commit.events:
-        digest.update(f"{event.type}\x00{event.schema_version}\x00".encode())
+        digest.update(_event_header(event.type, event.schema_version))
         digest.update(event.payload.encode())
         digest.update(b"\x00")
     return digest.hexdigest()
@@ -94,9 +95,20 @@ def event_digest(event: EncodedEvent) -> str:
     The commit hash is what protects the log; these 64-bit digests only let
     :func:`~datasetlog.DatasetLog.verify` say which event of a commit changed.
     """
-    digest = hashlib.sha256(f"{event.type}\x00{event.schema_version}\x00".encode())
+    digest = _header_digest(event.type, event.schema_version).copy()
     digest.update(event.payload.encode())
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _event_header(type_: str, schema_version: int) -> bytes:
+    return f"{type_}\x00{schema_version}\x00".encode()
+
+
+@functools.cache
+def _header_digest(type_: str, schema_version: int) -> hashlib._Hash:
+    """A SHA-256 that has taken an event header in, to copy for each event of that kind."""
+    return hashlib.sha256(_event_header(type_, schema_version))
 
 
 class Cursor(Protocol):
