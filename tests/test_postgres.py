@@ -1,4 +1,4 @@
-"""What only the PostgreSQL backend has: URLs, schemas, lost connections, server errors.
+"""What only the PostgreSQL backend has: URLs, schemas, lost connections, streams, errors.
 
 Everything else runs against PostgreSQL through the backend-parametrized
 fixtures of conftest.py, in the same tests as SQLite.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -194,3 +195,28 @@ def test_without_chunked_rows_streams_go_through_a_server_side_cursor(
         assert next(dropped) == created[0]
         dropped.close()
         assert len(list(log.iter_datapoints_v4(dataset.id))) == 7
+
+
+def test_threads_share_one_stores_streams(postgres_url: str, schema: str) -> None:
+    """Threads streaming through one store each get whole versions; idle streams stay capped."""
+    store = PostgresEventStore(postgres_url, schema=schema)
+    with DatasetLog(store) as log:
+        dataset = log.create_dataset(project_id="p", name="threads")
+        first = log.create_datapoint(dataset.id, [{"inputs": {"q": f"{i}"}} for i in range(50)])
+        second = log.create_datapoint(dataset.id, [{"inputs": {"q": "more"}}] * 30)
+        expected = {1: [d.id for d in first], 2: [d.id for d in first + second]}
+        barrier = threading.Barrier(6)
+
+        def read(worker: int) -> list[bool]:
+            barrier.wait()
+            results = []
+            for round_ in range(10):
+                version = 1 + (worker + round_) % 2
+                ids = [d.id for d in log.iter_datapoints(dataset.id, version=version, batch=7)]
+                results.append(ids == expected[version])
+            return results
+
+        with ThreadPoolExecutor(6) as pool:
+            outcomes = [result for done in pool.map(read, range(6)) for result in done]
+        assert outcomes == [True] * 60
+        assert len(store._idle_streams) <= KEEP_IDLE_STREAMS
