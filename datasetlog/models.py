@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
+
+T = TypeVar("T")
 
 JSONValue = Any
 """Any value that JSON can carry: None, bool, int, float, str, list, dict."""
@@ -120,3 +122,15 @@ class Log:
     inputs: dict[str, str] | None = None
     messages: list[ChatMessage] | None = None
     output: str | None = None
+
+
+def assemble(cls: type[T], fields: dict[str, Any]) -> T:
+    """Make a model object from its complete, already-valid field dict, as unpickling does.
+
+    Skips the attrs-generated ``__init__`` (a frozen class sets each field
+    through ``object.__setattr__``): for values datasetlog has just checked or
+    reads back from its own store. ``fields`` must hold every field, in order.
+    """
+    made = object.__new__(cls)
+    object.__setattr__(made, "__dict__", fields)
+    return made

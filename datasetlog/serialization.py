@@ -21,7 +21,7 @@ from datasetlog.events import (
     IdempotencyStamp,
     VersionStamp,
 )
-from datasetlog.models import ChatMessage, Datapoint, JSONValue, Role, ToolCall
+from datasetlog.models import ChatMessage, Datapoint, JSONValue, Role, ToolCall, assemble
 from datasetlog.store.base import EncodedEvent, NewCommit, StoredCommit
 
 
@@ -161,6 +161,7 @@ def datapoints_from_json(
     without running ``__init__`` (about a tenth of the cost of a version read).
     """
     loads, roles, parse, tool_call = orjson.loads, _ROLES, _parse_datetime, _structure_tool_call
+    # models.assemble, inlined: this loop runs once per datapoint of a version.
     new, set_fields = object.__new__, object.__setattr__  # frozen classes refuse plain setattr
     for chunk in chunks:
         for payload in chunk:
@@ -289,13 +290,11 @@ def decode_commit(stored: StoredCommit) -> Commit:
 def datapoint_from_record(dataset_id: str, record: DatapointRecord) -> Datapoint:
     """Make the user-facing datapoint of a record in a dataset.
 
-    A record's fields are already valid, so the datapoint is given its field
-    dict directly, as :func:`datapoints_from_json` makes them.
+    A record's fields are already valid, so the datapoint is assembled from
+    its field dict, as :func:`datapoints_from_json` makes them.
     """
-    datapoint = object.__new__(Datapoint)
-    object.__setattr__(
-        datapoint,
-        "__dict__",
+    return assemble(
+        Datapoint,
         {
             "id": record.id,
             "dataset_id": dataset_id,
@@ -307,7 +306,6 @@ def datapoint_from_record(dataset_id: str, record: DatapointRecord) -> Datapoint
             "source_project_data_id": record.source_project_data_id,
         },
     )
-    return datapoint
 
 
 def datapoint_from_json(dataset_id: str, payload: str | bytes) -> Datapoint:

@@ -25,7 +25,15 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn
 
 from datasetlog.errors import ErrorDetail, Loc, ValidationError
-from datasetlog.models import ChatMessage, DatapointRequest, Log, LogsRequest, Role, ToolCall
+from datasetlog.models import (
+    ChatMessage,
+    DatapointRequest,
+    Log,
+    LogsRequest,
+    Role,
+    ToolCall,
+    assemble,
+)
 from datasetlog.serialization import make_converter, type_is
 
 MAX_DATAPOINTS_PER_REQUEST = 100_000
@@ -212,7 +220,6 @@ def _fast_datapoint(body: object) -> DatapointRequest | None:
     """
     if type(body) is not dict or not _DATAPOINT_KEYS.issuperset(body):
         return None
-    new, set_fields = object.__new__, object.__setattr__
     inputs = body.get("inputs")
     if inputs is not None:
         if type(inputs) is not dict:
@@ -241,14 +248,8 @@ def _fast_datapoint(body: object) -> DatapointRequest | None:
                 return None
             if not (name is None or _plain_text(name)):
                 return None
-            # Checked above: made from its field dict, as decoding makes messages.
-            chat_message = new(ChatMessage)
-            set_fields(
-                chat_message,
-                "__dict__",
-                {"role": role, "content": content, "name": name, "tool_call": None},
-            )
-            structured.append(chat_message)
+            fields = {"role": role, "content": content, "name": name, "tool_call": None}
+            structured.append(assemble(ChatMessage, fields))  # every field checked above
         messages = structured
     target = body.get("target")
     if target is not None:
