@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from datasetlog.facade import DatasetLog
-from datasetlog.logs import SQLiteLogSource
 from datasetlog.models import Datapoint
+from datasetlog.sources.sqlite import SQLiteLogSource
 
 
 def _describe(datapoint: Datapoint | None) -> str:
@@ -19,19 +19,17 @@ def _describe(datapoint: Datapoint | None) -> str:
     return f"{question} -> {answer}"[:38]
 
 
-def demo(db: str) -> None:
-    """Commit datapoints over several versions, print the log, and rebuild an early version."""
-    with DatasetLog(db) as log:
-        logs = SQLiteLogSource(db)
-        log.logs = logs
-        name = f"arithmetic-{len(log.list_datasets('pr_demo')) + 1}"
-        dataset = log.create_dataset(project_id="pr_demo", name=name, description="Sums")
-        print(f"store {db}: dataset {dataset.id} ({name})\n")
+def demo(path: str) -> None:
+    """Commit datapoints over several versions, print the versions, and rebuild an early one."""
+    with DatasetLog(path) as db:
+        logs = SQLiteLogSource(path)
+        db.logs = logs
+        name = f"arithmetic-{len(db.list_datasets('pr_demo')) + 1}"
+        dataset = db.create_dataset(project_id="pr_demo", name=name, description="Sums")
+        print(f"store {path}: dataset {dataset.id} ({name})\n")
 
-        log.create_datapoint(
-            dataset.id, {"inputs": {"question": "2+2?"}, "target": {"answer": "4"}}
-        )
-        added = log.create_datapoint(
+        db.create_datapoint(dataset.id, {"inputs": {"question": "2+2?"}, "target": {"answer": "4"}})
+        added = db.create_datapoint(
             dataset.id,
             [
                 {"inputs": {"question": f"{n}+{n}?"}, "target": {"answer": str(2 * n)}}
@@ -46,25 +44,25 @@ def demo(db: str) -> None:
             ).id
             for question, answer in (("9+9?", "18"), ("1+1?", "2"))
         ]
-        log.create_datapoint(dataset.id, {"log_ids": log_ids})
-        log.update_datapoint(added[1].id, target={"answer": "10", "checked": True})
-        log.delete_datapoints([added[0].id, added[2].id])
+        db.create_datapoint(dataset.id, {"log_ids": log_ids})
+        db.update_datapoint(added[1].id, target={"answer": "10", "checked": True})
+        db.delete_datapoints([added[0].id, added[2].id])
 
         print(f"{'ver':>3}  {'id':<28}  {'rows':>4}  message")
-        for version in log.list_versions(dataset.id):
+        for version in db.list_versions(dataset.id):
             print(
                 f"{version.number:>3}  {version.id:<28}  {version.datapoint_count:>4}  "
                 f"{version.message}"
             )
 
-        early = list(log.iter_datapoints(dataset.id, version=2))
-        latest = list(log.iter_datapoints(dataset.id))
+        early = list(db.iter_datapoints(dataset.id, version=2))
+        latest = list(db.iter_datapoints(dataset.id))
         print(f"\n{'version 2 (rebuilt)':<40}  latest version")
         for row in range(max(len(early), len(latest))):
             left = _describe(early[row]) if row < len(early) else ""
             right = _describe(latest[row]) if row < len(latest) else ""
             print(f"{left:<40}  {right}")
-        report = log.verify()
+        report = db.verify()
         print(f"\nverify: {'ok' if report else report}")
         logs.close()
 

@@ -2,91 +2,32 @@
 
 from __future__ import annotations
 
-import gc
-import hashlib
-import random
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
-import orjson
-
-from datasetlog import integrity
-from datasetlog.errors import (
-    ConflictError,
-    ErrorDetail,
-    NotFoundError,
-    StoreError,
-    ValidationError,
-)
-from datasetlog.events import (
-    Commit,
-    DatapointAdded,
-    DatapointsDeleted,
-    DatapointUpdated,
-    DatasetCreated,
-    DatasetDeleted,
-    DatasetUpdated,
-    Event,
-    IdempotencyStamp,
-    VersionStamp,
-)
-from datasetlog.ids import DATAPOINT_PREFIX, DATASET_PREFIX, VERSION_PREFIX, new_id, new_ids
-from datasetlog.logs import LogSource
-from datasetlog.models import Datapoint, DatapointRequest, Dataset, LogsRequest, Version
-from datasetlog.readmodels import DatasetRow, ReadModels
-from datasetlog.reads import DatasetReads
-from datasetlog.serialization import (
-    converter,
-    datapoint_from_json,
-    datapoint_from_record,
-    decode_commit,
-    encode_commit,
-)
-from datasetlog.store import Durability, EventStore, VersionConflictError, open_store
-from datasetlog.store.base import Transaction
-from datasetlog.validation import (
-    check_description,
-    parse_create_request,
-    parse_datapoint_fields,
-    require_id,
-    require_text,
-)
-
-T = TypeVar("T")
-Build = Callable[[Any], tuple[list[Commit], T]]
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large request is materialized.
-
-    Building a hundred thousand acyclic objects that all survive triggers
-    repeated full collections, which then cost about as much as the building
-    itself; nothing made here is cyclic, so pausing frees no less memory.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+from datasetlog.integrity.report import VerifyReport
+from datasetlog.integrity.verify import verify
+from datasetlog.models import Datapoint, Dataset, Page, Version
+from datasetlog.readmodels.access import ReadModels
+from datasetlog.readmodels.replay import open_read_models, rebuild
+from datasetlog.reads.datapoints import DatapointReads
+from datasetlog.reads.datasets import DatasetReads
+from datasetlog.reads.resolve import VersionRef
+from datasetlog.sources.base import LogSource
+from datasetlog.store import Durability, SQLStore, open_store
+from datasetlog.writes.datapoints import CreateBody, DatapointWrites
+from datasetlog.writes.datasets import DatasetWrites
+from datasetlog.writes.loop import Writer
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-class DatasetLog(DatasetReads):
+class DatasetLog:
     """Versioned datasets with the v4 Datasets API's operations, as a library.
 
     Every content change appends one commit: a new version ``n + 1`` with an
@@ -105,33 +46,25 @@ class DatasetLog(DatasetReads):
 
     def __init__(
         self,
-        store: EventStore | str | Path = ":memory:",
+        store: SQLStore | str | Path = ":memory:",
         *,
         logs: LogSource | None = None,
         durability: Durability = "normal",
         max_retries: int = 8,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        self.store: EventStore = (
+        self.store: SQLStore = (
             open_store(store, durability=durability) if isinstance(store, str | Path) else store
         )
         self.logs = logs
-        self.max_retries = max_retries
-        self._clock = clock
-        self._models = ReadModels(postgres=self.store.dialect == "postgres")
-        with self.store.reading() as conn:
-            current = self._models.current(conn)
-        if current:
-            return
-        if self.store.read_only:
-            raise StoreError(
-                "the store's read models are missing or outdated; "
-                "open it writable once to rebuild them"
-            )
-        # Another process may be doing the same: ensure() re-checks under the write lock.
-        with self.store.write() as tx:
-            if self._models.ensure(tx.connection):
-                self._replay(tx)
+        models = ReadModels(self.store.dialect)
+        self._schema = models.schema
+        open_read_models(self.store, models.schema)
+        writer = Writer(self.store, models.lookups, max_retries=max_retries, clock=clock)
+        self._dataset_writes = DatasetWrites(writer)
+        self._datapoint_writes = DatapointWrites(writer)
+        self._dataset_reads = DatasetReads(self.store, models)
+        self._datapoint_reads = DatapointReads(self.store, models)
 
     def __enter__(self) -> DatasetLog:
         return self
@@ -148,43 +81,7 @@ class DatasetLog(DatasetReads):
         """Close the store."""
         self.store.close()
 
-    # -- writing ---------------------------------------------------------------------------
-
-    def _write(self, build: Build[T]) -> T:
-        """Run read-check-append in one transaction, retrying lost races with backoff."""
-        for attempt in range(self.max_retries + 1):
-            try:
-                with self.store.write() as tx:
-                    commits, result = build(tx.connection)
-                    stored = self.store.append(tx, [encode_commit(c) for c in commits])
-                    for commit, done in zip(commits, stored, strict=True):
-                        self._models.apply(tx.connection, commit, done.position, done.first_event)
-                    return result
-            except VersionConflictError as error:
-                if attempt == self.max_retries:
-                    raise ConflictError(
-                        f"lost {attempt + 1} races to concurrent writers; retrying is safe"
-                    ) from error
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))
-        raise AssertionError("unreachable")
-
-    def _content_commit(
-        self,
-        row: DatasetRow,
-        events: tuple[Event, ...],
-        message: str,
-        now: datetime,
-        idempotency: IdempotencyStamp | None = None,
-        version_id: str | None = None,
-    ) -> Commit:
-        return Commit(
-            dataset_id=row.id,
-            sequence=row.sequence + 1,
-            recorded_at=now,
-            events=events,
-            version=VersionStamp(row.version + 1, version_id or new_id(VERSION_PREFIX), message),
-            idempotency=idempotency,
-        )
+    # -- datasets --------------------------------------------------------------------------
 
     def create_dataset(
         self, *, project_id: str, name: str, description: str | None = None
@@ -195,24 +92,26 @@ class DatasetLog(DatasetReads):
             ValidationError: A field is empty or not a string.
             ConflictError: The project already has a live dataset of that name.
         """
-        errors = [
-            *require_text(project_id, ("body", "project_id")),
-            *require_text(name, ("body", "name")),
-            *check_description(description, ("body", "description")),
-        ]
-        if errors:
-            raise ValidationError(errors)
-        dataset_id = new_id(DATASET_PREFIX)
+        dataset_id = self._dataset_writes.create(
+            project_id=project_id, name=name, description=description
+        )
+        return self._dataset_reads.get_dataset(dataset_id)
 
-        def build(conn: Any) -> tuple[list[Commit], None]:
-            if self._models.name_taken(conn, project_id, name):
-                raise ConflictError(f"project {project_id!r} already has a dataset {name!r}")
-            event = DatasetCreated(project_id=project_id, name=name, description=description)
-            stamp = VersionStamp(0, new_id(VERSION_PREFIX), "Create dataset")
-            return [Commit(dataset_id, 1, self._clock(), (event,), version=stamp)], None
+    def list_datasets(self, project_id: str) -> list[Dataset]:
+        """Return a project's live datasets, oldest first.
 
-        self._write(build)
-        return self.get_dataset(dataset_id)
+        Raises:
+            ValidationError: ``project_id`` is not a non-empty string.
+        """
+        return self._dataset_reads.list_datasets(project_id)
+
+    def get_dataset(self, dataset_id: str) -> Dataset:
+        """Return a live dataset and the size of its latest version.
+
+        Raises:
+            NotFoundError: No live dataset has this id.
+        """
+        return self._dataset_reads.get_dataset(dataset_id)
 
     def update_dataset(
         self, dataset_id: str, *, name: str | None = None, description: str | None = None
@@ -224,26 +123,8 @@ class DatasetLog(DatasetReads):
             NotFoundError: No live dataset has this id.
             ConflictError: The new name is taken in the project.
         """
-        errors = [
-            *(require_text(name, ("body", "name")) if name is not None else []),
-            *check_description(description, ("body", "description")),
-        ]
-        if name is None and description is None:
-            errors.append(ErrorDetail(("body",), "give a name or a description", "missing"))
-        if errors:
-            raise ValidationError(errors)
-
-        def build(conn: Any) -> tuple[list[Commit], None]:
-            row = self._live(conn, dataset_id)
-            if name is not None and self._models.name_taken(
-                conn, row.project_id, name, other_than=dataset_id
-            ):
-                raise ConflictError(f"project {row.project_id!r} already has a dataset {name!r}")
-            event = DatasetUpdated(name=name, description=description)
-            return [Commit(dataset_id, row.sequence + 1, self._clock(), (event,))], None
-
-        self._write(build)
-        return self.get_dataset(dataset_id)
+        self._dataset_writes.update(dataset_id, name=name, description=description)
+        return self._dataset_reads.get_dataset(dataset_id)
 
     def delete_dataset(self, dataset_id: str) -> None:
         """Delete a dataset: it is no longer listed or found; its history stays in the log.
@@ -251,19 +132,30 @@ class DatasetLog(DatasetReads):
         Raises:
             NotFoundError: No live dataset has this id.
         """
+        self._dataset_writes.delete(dataset_id)
 
-        def build(conn: Any) -> tuple[list[Commit], None]:
-            row = self._live(conn, dataset_id)
-            return [Commit(dataset_id, row.sequence + 1, self._clock(), (DatasetDeleted(),))], None
+    # -- versions --------------------------------------------------------------------------
 
-        self._write(build)
+    def get_version(self, dataset_id: str, version: int | str) -> Version:
+        """Return one committed version, by number or by ``dsv_…`` id.
+
+        Raises:
+            NotFoundError: No such dataset or version.
+        """
+        return self._dataset_reads.get_version(dataset_id, version)
+
+    def list_versions(self, dataset_id: str) -> list[Version]:
+        """Return every committed version of a dataset, oldest (version 0) first.
+
+        Raises:
+            NotFoundError: No live dataset has this id.
+        """
+        return self._dataset_reads.list_versions(dataset_id)
+
+    # -- datapoints: writes ----------------------------------------------------------------
 
     def create_datapoint(
-        self,
-        dataset_id: str,
-        body: Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest,
-        *,
-        idempotency_key: str | None = None,
+        self, dataset_id: str, body: CreateBody, *, idempotency_key: str | None = None
     ) -> list[Datapoint]:
         """Add datapoints as a new committed version and return them in request order.
 
@@ -280,110 +172,12 @@ class DatasetLog(DatasetReads):
         return self.commit_datapoints(dataset_id, body, idempotency_key=idempotency_key)[1]
 
     def commit_datapoints(
-        self,
-        dataset_id: str,
-        body: Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest,
-        *,
-        idempotency_key: str | None = None,
+        self, dataset_id: str, body: CreateBody, *, idempotency_key: str | None = None
     ) -> tuple[Version, list[Datapoint]]:
         """Like :meth:`create_datapoint`, but also return the version committed."""
-        with _collector_paused():
-            return self._commit_datapoints(dataset_id, body, idempotency_key)
-
-    def _commit_datapoints(
-        self,
-        dataset_id: str,
-        body: Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest,
-        idempotency_key: str | None,
-    ) -> tuple[Version, list[Datapoint]]:
-        request = parse_create_request(body)
-        if isinstance(request, LogsRequest):
-            contents = self._from_logs(request.log_ids)
-            message = f"Add {_plural(len(contents), 'datapoint')} from logs"
-        else:
-            contents = [(r, None) for r in request]
-            message = f"Add {_plural(len(contents), 'datapoint')}"
-        stamp = None
-        if idempotency_key is not None:
-            errors = require_text(idempotency_key, ("idempotency_key",))
-            if errors:
-                raise ValidationError(errors)
-            digest = hashlib.sha256(
-                orjson.dumps(converter.unstructure(request), option=orjson.OPT_SORT_KEYS)
-            ).hexdigest()
-            stamp = IdempotencyStamp(idempotency_key, digest)
-
-        def build(conn: Any) -> tuple[list[Commit], tuple[Version, list[Datapoint]]]:
-            row = self._live(conn, dataset_id)
-            if stamp is not None:
-                seen = self._models.idempotent_version(conn, row.key, stamp.key)
-                if seen is not None:
-                    if seen[0] != stamp.request_hash:
-                        raise ConflictError(
-                            f"idempotency key {stamp.key!r} was used with a different request"
-                        )
-                    payloads = self._models.added_in(conn, row.key, seen[1])
-                    first = self._committed_version(conn, row, seen[1])
-                    return [], (first, [datapoint_from_json(row.id, p) for p in payloads])
-            now = self._clock()
-            events = [
-                DatapointAdded(
-                    id=datapoint_id,
-                    created_at=now,
-                    updated_at=now,
-                    inputs=content.inputs,
-                    messages=content.messages,
-                    target=content.target,
-                    source_project_data_id=source,
-                )
-                for datapoint_id, (content, source) in zip(
-                    new_ids(DATAPOINT_PREFIX, len(contents)), contents, strict=True
-                )
-            ]
-            version_id = new_id(VERSION_PREFIX)
-            commit = self._content_commit(
-                row, tuple(events), message, now, idempotency=stamp, version_id=version_id
-            )
-            datapoints = [datapoint_from_record(row.id, event) for event in events]
-            version = Version(
-                dataset_id=row.id,
-                number=row.version + 1,
-                id=version_id,
-                parent=row.version,
-                message=message,
-                created_at=now,
-                datapoint_count=row.datapoint_count + len(datapoints),
-            )
-            return [commit], (version, datapoints)
-
-        return self._write(build)
-
-    def _from_logs(self, log_ids: list[str]) -> list[tuple[DatapointRequest, str | None]]:
-        if self.logs is None:
-            raise ValidationError(
-                [ErrorDetail(("body", "log_ids"), "no log source is configured", "no_log_source")]
-            )
-        found = self.logs.get_logs(log_ids)
-        errors = [
-            ErrorDetail(("body", "log_ids", i), f"no log {log_id!r}", "not_found")
-            for i, log_id in enumerate(log_ids)
-            if log_id not in found
-        ]
-        if errors:
-            raise ValidationError(errors)
-        contents: list[tuple[DatapointRequest, str | None]] = []
-        for i, log_id in enumerate(log_ids):
-            log = found[log_id]
-            fields = converter.unstructure(log)
-            content = {
-                "inputs": fields.get("inputs"),
-                "messages": fields.get("messages"),
-                "target": {"output": log.output} if log.output is not None else None,
-            }
-            content = {k: v for k, v in content.items() if v is not None}
-            request = parse_datapoint_fields(content, ("body", "log_ids", i))
-            contents.append((request, log_id))
-        return contents
+        return self._datapoint_writes.commit(
+            dataset_id, body, idempotency_key=idempotency_key, logs=self.logs
+        )
 
     def update_datapoint(
         self,
@@ -401,39 +195,9 @@ class DatasetLog(DatasetReads):
             ValidationError: No field given, or a field is malformed.
             NotFoundError: No datapoint of a live dataset has this id.
         """
-        require_id(datapoint_id, ("path", "datapoint_id"))
-        fields = {
-            key: value
-            for key, value in (("inputs", inputs), ("messages", messages), ("target", target))
-            if value is not None
-        }
-        if not fields:
-            raise ValidationError(
-                [ErrorDetail(("body",), "give inputs, messages or target", "missing")]
-            )
-        change = parse_datapoint_fields(fields, ("body",))
-
-        def build(conn: Any) -> tuple[list[Commit], Datapoint]:
-            found = self._models.datapoint(conn, datapoint_id)
-            if found is None:
-                raise NotFoundError(f"no datapoint {datapoint_id!r}")
-            row = self._live(conn, found[0])
-            old = datapoint_from_json(row.id, found[1])
-            now = self._clock()
-            event = DatapointUpdated(
-                id=old.id,
-                created_at=old.created_at,
-                updated_at=now,
-                inputs=change.inputs if "inputs" in fields else old.inputs,
-                messages=change.messages if "messages" in fields else old.messages,
-                target=change.target if "target" in fields else old.target,
-                source_project_data_id=old.source_project_data_id,
-            )
-            message = f"Update datapoint {datapoint_id}"
-            commit = self._content_commit(row, (event,), message, now)
-            return [commit], datapoint_from_record(row.id, event)
-
-        return self._write(build)
+        return self._datapoint_writes.update(
+            datapoint_id, inputs=inputs, messages=messages, target=target
+        )
 
     def delete_datapoints(self, datapoint_ids: Sequence[str]) -> None:
         """Delete datapoints: one new version of each dataset they belong to, atomically.
@@ -442,58 +206,99 @@ class DatasetLog(DatasetReads):
             ValidationError: The list is empty, holds a non-string or a duplicate.
             NotFoundError: An id names no datapoint of a live dataset; nothing is deleted.
         """
-        if isinstance(datapoint_ids, str) or not isinstance(datapoint_ids, Sequence):
-            raise ValidationError([ErrorDetail(("body",), "expected a list of ids", "list_type")])
-        errors: list[ErrorDetail] = []
-        seen: set[str] = set()
-        for i, value in enumerate(datapoint_ids):
-            problems = require_text(value, ("body", i))
-            if problems:
-                errors.extend(problems)
-            elif value in seen:
-                errors.append(ErrorDetail(("body", i), f"{value!r} given twice", "duplicate"))
-            else:
-                seen.add(value)
-        if not datapoint_ids:
-            errors.append(ErrorDetail(("body",), "give at least one id", "empty_list"))
-        if errors:
-            raise ValidationError(errors)
+        self._datapoint_writes.delete(datapoint_ids)
 
-        def build(conn: Any) -> tuple[list[Commit], None]:
-            by_dataset: dict[str, list[str]] = {}
-            for datapoint_id in datapoint_ids:
-                found = self._models.datapoint(conn, datapoint_id)
-                if found is None:
-                    raise NotFoundError(f"no datapoint {datapoint_id!r}")
-                by_dataset.setdefault(found[0], []).append(datapoint_id)
-            now = self._clock()
-            commits = []
-            for dataset_id, ids in by_dataset.items():
-                row = self._live(conn, dataset_id)
-                message = f"Delete {_plural(len(ids), 'datapoint')}"
-                events = (DatapointsDeleted(ids),)
-                commits.append(self._content_commit(row, events, message, now))
-            return commits, None
+    # -- datapoints: reads -----------------------------------------------------------------
 
-        self._write(build)
+    def get_datapoint(self, datapoint_id: str) -> Datapoint:
+        """Return a datapoint as it stands in its dataset's latest version.
+
+        Raises:
+            NotFoundError: No datapoint of a live dataset's latest version has this id.
+        """
+        return self._datapoint_reads.get_datapoint(datapoint_id)
+
+    def list_datapoints(
+        self, dataset_id: str, *, page: int = 1, size: int = 50, version: VersionRef = None
+    ) -> Page:
+        """Return one page of a version's datapoints (default: the latest version).
+
+        ``page`` counts from 1; ``size`` is at most 1,000. A page past the end is empty.
+
+        Raises:
+            ValidationError: ``page`` or ``size`` out of range.
+            NotFoundError: No such dataset or version.
+        """
+        return self._datapoint_reads.list_datapoints(
+            dataset_id, page=page, size=size, version=version
+        )
+
+    def list_datapoints_json(
+        self, dataset_id: str, *, page: int = 1, size: int = 50, version: VersionRef = None
+    ) -> bytes:
+        """Return the page :meth:`list_datapoints` returns, rendered as v4 JSON bytes.
+
+        The stored JSON is copied, not decoded: the bytes parse to the same
+        value as ``to_v4_json`` of that page, for a service to send as is.
+
+        Raises:
+            ValidationError: ``page`` or ``size`` out of range.
+            NotFoundError: No such dataset or version.
+        """
+        return self._datapoint_reads.list_datapoints_json(
+            dataset_id, page=page, size=size, version=version
+        )
+
+    def iter_datapoints(
+        self, dataset_id: str, *, version: VersionRef = None, batch: int = 2000
+    ) -> Generator[Datapoint, None, None]:
+        """Stream a version's datapoints in order, in constant memory, however many.
+
+        SQLite reads ``batch`` rows a query; PostgreSQL streams the version from
+        one query on a connection of its own, so other calls can run between
+        rows. Closing the generator (or dropping it) ends the read early.
+
+        Raises:
+            NotFoundError: No such dataset or version (raised at the call).
+        """
+        return self._datapoint_reads.iter_datapoints(dataset_id, version=version, batch=batch)
+
+    def iter_datapoints_v4(
+        self, dataset_id: str, *, version: VersionRef = None, batch: int = 2000
+    ) -> Generator[dict[str, Any], None, None]:
+        """Stream a version's datapoints as v4 JSON dicts, skipping model objects.
+
+        Each dict equals ``to_v4`` of the datapoint :meth:`iter_datapoints` yields.
+
+        Raises:
+            NotFoundError: No such dataset or version (raised at the call).
+        """
+        return self._datapoint_reads.iter_datapoints_v4(dataset_id, version=version, batch=batch)
+
+    def iter_datapoints_json(
+        self, dataset_id: str, *, version: VersionRef = None, batch: int = 2000
+    ) -> Generator[bytes, None, None]:
+        """Stream a version's datapoints as one v4 JSON array, in pieces of up to ``batch``.
+
+        The stored JSON is copied, not decoded, so this is the fastest way to
+        serve a version: the pieces joined parse to the same value as
+        ``to_v4_json`` of the datapoints :meth:`iter_datapoints` yields.
+
+        Raises:
+            NotFoundError: No such dataset or version (raised at the call).
+        """
+        return self._datapoint_reads.iter_datapoints_json(dataset_id, version=version, batch=batch)
 
     # -- maintenance -----------------------------------------------------------------------
 
-    def _replay(self, tx: Transaction) -> None:
-        for stored in self.store.read_all():
-            commit = decode_commit(stored)
-            self._models.apply(tx.connection, commit, stored.position, stored.first_event)
-
     def rebuild(self) -> None:
         """Drop every read model and rebuild it from the event log, atomically."""
-        with self.store.write() as tx:
-            self._models.drop(tx.connection)
-            self._models.ensure(tx.connection)
-            self._replay(tx)
+        rebuild(self.store, self._schema)
 
-    def verify(self) -> integrity.VerifyReport:
-        """Check the log, its hash chains and the read models against each other (one snapshot).
+    def verify(self) -> VerifyReport:
+        """Check the log, its hash chains and the read models against each other.
 
-        See :mod:`datasetlog.integrity`; the report is true when nothing is wrong.
+        Reads one snapshot; see :func:`datasetlog.integrity.verify`. The
+        report is true when nothing is wrong.
         """
-        return integrity.verify(self)
+        return verify(self.store)

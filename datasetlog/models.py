@@ -88,6 +88,31 @@ class Version:
     datapoint_count: int
 
 
+def make_version(
+    *,
+    dataset_id: str,
+    number: int,
+    id: str,
+    message: str,
+    created_at: datetime,
+    datapoint_count: int,
+) -> Version:
+    """Make a committed version; its ``parent`` is derived here, and only here.
+
+    History is linear: version ``n`` was committed on version ``n - 1``, and
+    version 0, the empty dataset, has no parent.
+    """
+    return Version(
+        dataset_id=dataset_id,
+        number=number,
+        id=id,
+        parent=number - 1 if number else None,
+        message=message,
+        created_at=created_at,
+        datapoint_count=datapoint_count,
+    )
+
+
 @attrs.frozen
 class Page:
     """One page of a version's datapoints (v4 PaginatedDataDatapointResponse)."""
@@ -96,22 +121,6 @@ class Page:
     page: int
     size: int
     total: int
-
-
-@attrs.frozen
-class DatapointRequest:
-    """A request to add one datapoint; every field is optional, as in v4."""
-
-    inputs: dict[str, str] | None = None
-    messages: list[ChatMessage] | None = None
-    target: dict[str, JSONValue] | None = None
-
-
-@attrs.frozen
-class LogsRequest:
-    """A request to add one datapoint from each of the given stored logs."""
-
-    log_ids: list[str]
 
 
 @attrs.frozen

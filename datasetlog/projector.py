@@ -23,8 +23,8 @@ from datasetlog.events import (
     DatasetDeleted,
     DatasetUpdated,
 )
-from datasetlog.models import Datapoint, Dataset, Version
-from datasetlog.serialization import datapoint_from_record
+from datasetlog.models import Datapoint, Dataset, Version, make_version
+from datasetlog.serialization.decode import datapoint_from_record
 
 
 @attrs.define
@@ -95,13 +95,11 @@ def apply(state: DatasetState | None, commit: Commit) -> DatasetState:
         raise StoreError(f"commit {commit.sequence} of {commit.dataset_id} holds no events")
     state.updated_at = commit.recorded_at
     if commit.version is not None:
-        parent = state.versions[-1].number if state.versions else None
         state.versions.append(
-            Version(
+            make_version(
                 dataset_id=state.id,
                 number=commit.version.number,
                 id=commit.version.id,
-                parent=parent,
                 message=commit.version.message,
                 created_at=commit.recorded_at,
                 datapoint_count=len(state.records),

@@ -4,7 +4,7 @@ Choose a profile with ``HYPOTHESIS_PROFILE``: ``dev`` (the default), ``ci``
 (derandomized, no deadline; ``.ci/run`` sets it) or ``nightly`` (many more
 examples and longer stateful runs).
 
-The contract suite runs once per backend: ``log`` is a fresh DatasetLog on an
+The contract suite runs once per backend: ``db`` is a fresh DatasetLog on an
 in-memory SQLite store, an SQLite file and a PostgreSQL schema in turn, and
 ``location`` the place to open one (a file path or a PostgreSQL URL). The
 PostgreSQL server is started once per session (see postgres_server.py).
@@ -60,7 +60,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatasetLog]:
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatasetLog]:
     """A fresh DatasetLog on each backend in turn, closed after the test."""
     where = {"memory": ":memory:", "sqlite": str(tmp_path / "store.db")}.get(request.param)
     if where is None:
@@ -70,7 +70,7 @@ def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatasetLog]:
 
 
 @pytest.fixture
-def file_log(tmp_path: Path) -> Iterator[DatasetLog]:
+def file_db(tmp_path: Path) -> Iterator[DatasetLog]:
     """A fresh DatasetLog on an SQLite file in the test's temporary folder."""
     with DatasetLog(tmp_path / "store.db") as fresh:
         yield fresh

@@ -11,9 +11,9 @@ from datasetlog import DatasetLog
 
 def test_demo_commits_versions_and_rebuilds_an_early_one(tmp_path: Path) -> None:
     """`python -m datasetlog demo` writes six versions and prints the log and verification."""
-    db = tmp_path / "demo.db"
+    path = tmp_path / "demo.db"
     result = subprocess.run(
-        [sys.executable, "-m", "datasetlog", "demo", "--db", str(db)],
+        [sys.executable, "-m", "datasetlog", "demo", "--db", str(path)],
         capture_output=True,
         text=True,
         check=True,
@@ -21,23 +21,23 @@ def test_demo_commits_versions_and_rebuilds_an_early_one(tmp_path: Path) -> None
     assert "Add 2 datapoints from logs" in result.stdout
     assert "version 2 (rebuilt)" in result.stdout
     assert "verify: ok" in result.stdout
-    with DatasetLog(db) as log:
-        [dataset] = log.list_datasets("pr_demo")
-        counts = [v.datapoint_count for v in log.list_versions(dataset.id)]
+    with DatasetLog(path) as db:
+        [dataset] = db.list_datasets("pr_demo")
+        counts = [v.datapoint_count for v in db.list_versions(dataset.id)]
     assert counts == [0, 1, 4, 6, 6, 4]
 
 
 def test_demo_can_run_twice_on_one_file(tmp_path: Path) -> None:
     """A second demo run on the same file adds a second dataset beside the first."""
-    db = tmp_path / "demo.db"
+    path = tmp_path / "demo.db"
     for _ in range(2):
         subprocess.run(
-            [sys.executable, "-m", "datasetlog", "demo", "--db", str(db)],
+            [sys.executable, "-m", "datasetlog", "demo", "--db", str(path)],
             capture_output=True,
             check=True,
         )
-    with DatasetLog(db) as log:
-        assert len(log.list_datasets("pr_demo")) == 2
+    with DatasetLog(path) as db:
+        assert len(db.list_datasets("pr_demo")) == 2
 
 
 def test_help_lists_the_demo_command() -> None:

@@ -30,8 +30,8 @@ import attrs
 import pytest
 
 from datasetlog import ConflictError, DatasetLog
-from datasetlog.store import SQLiteEventStore, VersionConflictError
-from datasetlog.store._sql import SQLEventStore
+from datasetlog.store import SQLiteEventStore, StreamConflictError
+from datasetlog.store._sql import CommitTables
 
 STRESS = os.environ.get("DATASETLOG_STRESS") == "1"
 COMMITS = 250 if STRESS else 50
@@ -75,14 +75,14 @@ def _write(
     """Commit ``commits`` versions of 1-5 datapoints each; return what was acknowledged."""
     rng = random.Random(writer)
     acks = []
-    with DatasetLog(path, clock=clock) as log:
+    with DatasetLog(path, clock=clock) as db:
         for commit in range(commits):
             size = rng.randint(1, 5)
             body = [
                 {"inputs": {"writer": str(writer), "commit": str(commit), "size": str(size)}}
                 for _ in range(size)
             ]
-            version, added = log.commit_datapoints(dataset_id, body)
+            version, added = db.commit_datapoints(dataset_id, body)
             acks.append((version.number, [d.id for d in added]))
     return acks
 
@@ -92,12 +92,12 @@ def _write_in_process(path: str, dataset_id: str, writer: int, commits: int) -> 
 
 
 def _new_dataset(path: str, name: str = "shared") -> str:
-    with DatasetLog(path) as log:
-        return log.create_dataset(project_id="pr", name=name).id
+    with DatasetLog(path) as db:
+        return db.create_dataset(project_id="pr", name=name).id
 
 
-def _ids(log: DatasetLog, dataset_id: str, version: int) -> list[str]:
-    return [d["id"] for d in log.iter_datapoints_v4(dataset_id, version=version)]
+def _ids(db: DatasetLog, dataset_id: str, version: int) -> list[str]:
+    return [d["id"] for d in db.iter_datapoints_v4(dataset_id, version=version)]
 
 
 def _check_history(path: str, dataset_id: str, per_writer: list[list[Ack]]) -> None:
@@ -107,20 +107,20 @@ def _check_history(path: str, dataset_id: str, per_writer: list[list[Ack]]) -> N
     added = dict(ack for acks in per_writer for ack in acks)
     total = sum(len(acks) for acks in per_writer)
     assert sorted(added) == list(range(1, total + 1))
-    with DatasetLog(path) as log:
-        versions = log.list_versions(dataset_id)
+    with DatasetLog(path) as db:
+        versions = db.list_versions(dataset_id)
         assert [v.number for v in versions] == list(range(total + 1))
         expected: list[str] = []
         for version in versions:
             expected += added.get(version.number, [])
             assert version.datapoint_count == len(expected)
-            assert _ids(log, dataset_id, version.number) == expected
-        assert log.verify()
+            assert _ids(db, dataset_id, version.number) == expected
+        assert db.verify()
 
 
 def _check_commit_order(path: str) -> None:
     """Positions are 1..n and rise in commit order: the logical times rise with them."""
-    with DatasetLog(path) as log, log.store.reading() as conn:
+    with DatasetLog(path) as db, db.store.reading() as conn:
         rows = conn.execute(
             "SELECT position, recorded_at FROM dl_commits WHERE recorded_at >= ? ORDER BY position",
             (EPOCH.isoformat(),),
@@ -159,13 +159,13 @@ def test_processes_committing_to_one_dataset_lose_nothing(location: str) -> None
     _check_commit_order(path)
 
 
-def _check_whole_commits(log: DatasetLog, dataset_id: str) -> int:
+def _check_whole_commits(db: DatasetLog, dataset_id: str) -> int:
     """Read the latest version a reader can see; assert it holds only whole commits."""
-    version = log.list_versions(dataset_id)[-1]
-    datapoints = list(log.iter_datapoints(dataset_id, version=version.number))
+    version = db.list_versions(dataset_id)[-1]
+    datapoints = list(db.iter_datapoints(dataset_id, version=version.number))
     assert len(datapoints) == version.datapoint_count
-    assert log.get_version(dataset_id, version.id).datapoint_count == version.datapoint_count
-    page = log.list_datapoints(dataset_id, version=version.number, size=1000)
+    assert db.get_version(dataset_id, version.id).datapoint_count == version.datapoint_count
+    page = db.list_datapoints(dataset_id, version=version.number, size=1000)
     assert page.total == version.datapoint_count
     assert len(page.records) == min(1000, version.datapoint_count)
     commits = Counter(
@@ -189,10 +189,10 @@ def test_readers_never_see_half_a_commit(location: str) -> None:
     def read(reader: int) -> int:
         rng = random.Random(reader)
         seen = 0
-        with DatasetLog(path) as log:
+        with DatasetLog(path) as db:
             while not done.is_set() or seen < READS:
                 seen += 1
-                _check_whole_commits(log, rng.choice([shared, *own]))
+                _check_whole_commits(db, rng.choice([shared, *own]))
         return seen
 
     with ThreadPoolExecutor(7) as pool:
@@ -220,23 +220,23 @@ class LostRaces:
 
 @pytest.fixture
 def lost_races(monkeypatch: pytest.MonkeyPatch) -> LostRaces:
-    """Make the store's next ``to_lose`` appends raise VersionConflictError, as a lost race."""
+    """Make the store's next ``to_lose`` appends raise StreamConflictError, as a lost race."""
     races = LostRaces()
-    append = SQLEventStore.append
+    append = CommitTables.append
 
-    def flaky(self: SQLEventStore, tx: Any, commits: Any) -> Any:
+    def flaky(self: CommitTables, conn: Any, commits: Any) -> Any:
         races.tried += 1
         if races.to_lose > 0:
             races.to_lose -= 1
-            raise VersionConflictError("forced: another writer committed first")
-        return append(self, tx, commits)
+            raise StreamConflictError("forced: another writer committed first")
+        return append(self, conn, commits)
 
-    monkeypatch.setattr(SQLEventStore, "append", flaky)
+    monkeypatch.setattr(CommitTables, "append", flaky)
     return races
 
 
-def _event_count(log: DatasetLog) -> int:
-    with log.store.reading() as conn:
+def _event_count(db: DatasetLog) -> int:
+    with db.store.reading() as conn:
         return int(conn.execute("SELECT count(*) FROM dl_events").fetchone()[0])
 
 
@@ -244,27 +244,27 @@ def test_lost_race_without_retries_is_a_conflict_and_writes_nothing(
     location: str, lost_races: LostRaces
 ) -> None:
     """With max_retries=0, a lost race raises ConflictError and commits nothing."""
-    with DatasetLog(location, max_retries=0) as log:
-        dataset = log.create_dataset(project_id="pr", name="n")
-        events = _event_count(log)
+    with DatasetLog(location, max_retries=0) as db:
+        dataset = db.create_dataset(project_id="pr", name="n")
+        events = _event_count(db)
         lost_races.to_lose = 1
         with pytest.raises(ConflictError, match="retrying is safe"):
-            log.create_datapoint(dataset.id, [{}, {}])
-        assert _event_count(log) == events
-        assert [v.number for v in log.list_versions(dataset.id)] == [0]
-        assert log.verify()
+            db.create_datapoint(dataset.id, [{}, {}])
+        assert _event_count(db) == events
+        assert [v.number for v in db.list_versions(dataset.id)] == [0]
+        assert db.verify()
 
 
 def test_lost_races_within_the_retries_commit_once(location: str, lost_races: LostRaces) -> None:
     """With retries, lost races are retried and the datapoints are committed exactly once."""
-    with DatasetLog(location, max_retries=2) as log:
-        dataset = log.create_dataset(project_id="pr", name="n")
+    with DatasetLog(location, max_retries=2) as db:
+        dataset = db.create_dataset(project_id="pr", name="n")
         lost_races.to_lose, lost_races.tried = 2, 0
-        added = log.create_datapoint(dataset.id, [{}, {}])
+        added = db.create_datapoint(dataset.id, [{}, {}])
         assert lost_races.tried == 3
-        assert [v.number for v in log.list_versions(dataset.id)] == [0, 1]
-        assert [d.id for d in log.iter_datapoints(dataset.id)] == [d.id for d in added]
-        assert log.verify()
+        assert [v.number for v in db.list_versions(dataset.id)] == [0, 1]
+        assert [d.id for d in db.iter_datapoints(dataset.id)] == [d.id for d in added]
+        assert db.verify()
 
 
 def test_writer_locked_out_beyond_its_timeout_gets_a_conflict(tmp_path: Path) -> None:
@@ -272,18 +272,18 @@ def test_writer_locked_out_beyond_its_timeout_gets_a_conflict(tmp_path: Path) ->
     path = str(tmp_path / "store.db")
     dataset_id = _new_dataset(path)
     store = SQLiteEventStore(path, busy_timeout=0.05)
-    with DatasetLog(store, max_retries=1) as log:
+    with DatasetLog(store, max_retries=1) as db:
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         try:
             with pytest.raises(ConflictError):
-                log.create_datapoint(dataset_id, {})
+                db.create_datapoint(dataset_id, {})
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
-        assert log.get_dataset(dataset_id).datapoint_count == 0
-        log.create_datapoint(dataset_id, {})
-        assert log.verify()
+        assert db.get_dataset(dataset_id).datapoint_count == 0
+        db.create_datapoint(dataset_id, {})
+        assert db.verify()
 
 
 def test_postgres_writer_locked_out_beyond_its_timeout_gets_a_conflict(postgres_url: str) -> None:
@@ -294,13 +294,13 @@ def test_postgres_writer_locked_out_beyond_its_timeout_gets_a_conflict(postgres_
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
     store = PostgresEventStore(postgres_url, schema=schema, lock_timeout=0.05)
-    with DatasetLog(store, max_retries=1) as log:
-        dataset_id = log.create_dataset(project_id="pr", name="n").id
+    with DatasetLog(store, max_retries=1) as db:
+        dataset_id = db.create_dataset(project_id="pr", name="n").id
         with psycopg.connect(postgres_url) as blocker:
             blocker.execute(f"LOCK TABLE {schema}.dl_commits IN EXCLUSIVE MODE")
             with pytest.raises(ConflictError):
-                log.create_datapoint(dataset_id, {})
+                db.create_datapoint(dataset_id, {})
             blocker.rollback()
-        assert log.get_dataset(dataset_id).datapoint_count == 0
-        log.create_datapoint(dataset_id, {})
-        assert log.verify()
+        assert db.get_dataset(dataset_id).datapoint_count == 0
+        db.create_datapoint(dataset_id, {})
+        assert db.verify()

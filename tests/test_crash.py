@@ -23,8 +23,9 @@ import attrs
 import pytest
 
 from datasetlog import DatasetLog, StoreError
-from datasetlog.readmodels import ReadModels
-from datasetlog.store import SQLiteEventStore
+from datasetlog.readmodels.apply import apply_commit
+from datasetlog.store._sql import CommitTables
+from datasetlog.writes import loop
 
 STRESS = os.environ.get("DATASETLOG_STRESS") == "1"
 KILLS = 300 if STRESS else 40
@@ -35,7 +36,7 @@ from datasetlog import DatasetLog
 
 path, dataset_id, seed, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rng = random.Random(seed)
-with DatasetLog(path) as log:
+with DatasetLog(path) as db:
     print(json.dumps({"ready": True}), flush=True)
     for commit in range(limit):
         inputs = {"seed": str(seed), "commit": str(commit)}
@@ -43,7 +44,7 @@ with DatasetLog(path) as log:
             {"inputs": inputs, "target": {"pad": "x" * rng.randint(0, 4000)}}
             for _ in range(rng.randint(1, 5))
         ]
-        version, added = log.commit_datapoints(dataset_id, body)
+        version, added = db.commit_datapoints(dataset_id, body)
         print(json.dumps({"version": version.number, "ids": [d.id for d in added]}), flush=True)
 """
 
@@ -96,21 +97,21 @@ def _check_after_crash(path: Path, dataset_id: str, checked: int, run: Run) -> i
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         conn.close()
-    with DatasetLog(path) as log:
-        versions = log.list_versions(dataset_id)
+    with DatasetLog(path) as db:
+        versions = db.list_versions(dataset_id)
         latest = versions[-1].number
         assert [v.number for v in versions] == list(range(latest + 1))
         acked = sorted(run.acks)
         assert acked == list(range(checked + 1, checked + 1 + len(acked)))
         assert latest - checked - len(acked) in (0, 1), "more than one unacknowledged commit"
-        ids = [d["id"] for d in log.iter_datapoints_v4(dataset_id)]
+        ids = [d["id"] for d in db.iter_datapoints_v4(dataset_id)]
         for version in versions[checked:]:
-            held = [d.id for d in log.iter_datapoints(dataset_id, version=version.number)]
+            held = [d.id for d in db.iter_datapoints(dataset_id, version=version.number)]
             assert held == ids[: version.datapoint_count]
             if version.number in run.acks:
                 before = versions[version.number - 1].datapoint_count
                 assert held[before:] == run.acks[version.number]
-        report = log.verify()
+        report = db.verify()
         assert report, str(report)
     return latest
 
@@ -118,8 +119,8 @@ def _check_after_crash(path: Path, dataset_id: str, checked: int, run: Run) -> i
 def test_sigkilled_writers_leave_only_whole_commits(tmp_path: Path) -> None:
     """After each SIGKILL the file is intact, acknowledged commits are whole, at most one more."""
     path, errors = tmp_path / "store.db", tmp_path / "stderr.txt"
-    with DatasetLog(path) as log:
-        dataset_id = log.create_dataset(project_id="pr", name="crash").id
+    with DatasetLog(path) as db:
+        dataset_id = db.create_dataset(project_id="pr", name="crash").id
     rng = random.Random(20260101)
     checked = 0
     kills = 0
@@ -133,8 +134,8 @@ def test_sigkilled_writers_leave_only_whole_commits(tmp_path: Path) -> None:
     assert kills >= KILLS * 3 // 4
 
 
-def _counts(log: DatasetLog) -> tuple[int, int, int]:
-    with log.store.reading() as conn:
+def _counts(db: DatasetLog) -> tuple[int, int, int]:
+    with db.store.reading() as conn:
         events = conn.execute("SELECT count(*) FROM dl_events").fetchone()[0]
         commits = conn.execute("SELECT count(*) FROM dl_commits").fetchone()[0]
         rows = conn.execute("SELECT count(*) FROM dl_rows").fetchone()[0]
@@ -144,78 +145,78 @@ def _counts(log: DatasetLog) -> tuple[int, int, int]:
 @pytest.fixture
 def two_datasets(tmp_path: Path) -> tuple[DatasetLog, list[str], list[str]]:
     """A file store with two datasets of two datapoints each."""
-    log = DatasetLog(tmp_path / "store.db")
-    first = log.create_dataset(project_id="pr", name="one").id
-    second = log.create_dataset(project_id="pr", name="two").id
-    ids = [d.id for d in log.create_datapoint(first, [{}, {}])]
-    ids += [d.id for d in log.create_datapoint(second, [{}, {}])]
-    return log, [first, second], ids
+    db = DatasetLog(tmp_path / "store.db")
+    first = db.create_dataset(project_id="pr", name="one").id
+    second = db.create_dataset(project_id="pr", name="two").id
+    ids = [d.id for d in db.create_datapoint(first, [{}, {}])]
+    ids += [d.id for d in db.create_datapoint(second, [{}, {}])]
+    return db, [first, second], ids
 
 
 def test_read_model_failure_after_append_commits_nothing(
     two_datasets: tuple[DatasetLog, list[str], list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A read model that fails after the events were appended rolls the whole commit back."""
-    log, datasets, _ = two_datasets
-    before = (_counts(log), log.list_versions(datasets[0]))
-    apply = ReadModels.apply
+    db, datasets, _ = two_datasets
+    before = (_counts(db), db.list_versions(datasets[0]))
+    apply = apply_commit
 
-    def apply_then_fail(self: ReadModels, *args: Any) -> None:
-        apply(self, *args)
+    def apply_then_fail(*args: Any) -> None:
+        apply(*args)
         raise RuntimeError("read model failed")
 
-    monkeypatch.setattr(ReadModels, "apply", apply_then_fail)
+    monkeypatch.setattr(loop, "apply_commit", apply_then_fail)
     with pytest.raises(RuntimeError, match="read model failed"):
-        log.create_datapoint(datasets[0], [{}, {"inputs": {"a": "b"}}])
+        db.create_datapoint(datasets[0], [{}, {"inputs": {"a": "b"}}])
     monkeypatch.undo()
-    assert (_counts(log), log.list_versions(datasets[0])) == before
-    assert log.verify()
-    log.create_datapoint(datasets[0], {})
-    assert log.verify()
-    log.close()
+    assert (_counts(db), db.list_versions(datasets[0])) == before
+    assert db.verify()
+    db.create_datapoint(datasets[0], {})
+    assert db.verify()
+    db.close()
 
 
 def test_failure_on_the_second_dataset_of_a_delete_commits_neither(
     two_datasets: tuple[DatasetLog, list[str], list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A delete spanning two datasets that fails on the second commits nothing to the first."""
-    log, datasets, ids = two_datasets
-    before = (_counts(log), [log.list_versions(d) for d in datasets])
-    apply = ReadModels.apply
+    db, datasets, ids = two_datasets
+    before = (_counts(db), [db.list_versions(d) for d in datasets])
+    apply = apply_commit
     calls: list[int] = []
 
-    def fail_second(self: ReadModels, *args: Any) -> None:
+    def fail_second(*args: Any) -> None:
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("second read model update failed")
-        apply(self, *args)
+        apply(*args)
 
-    monkeypatch.setattr(ReadModels, "apply", fail_second)
+    monkeypatch.setattr(loop, "apply_commit", fail_second)
     with pytest.raises(RuntimeError, match="second"):
-        log.delete_datapoints([ids[0], ids[2]])
+        db.delete_datapoints([ids[0], ids[2]])
     monkeypatch.undo()
-    assert (_counts(log), [log.list_versions(d) for d in datasets]) == before
-    assert [log.get_dataset(d).datapoint_count for d in datasets] == [2, 2]
-    assert log.verify()
-    log.close()
+    assert (_counts(db), [db.list_versions(d) for d in datasets]) == before
+    assert [db.get_dataset(d).datapoint_count for d in datasets] == [2, 2]
+    assert db.verify()
+    db.close()
 
 
 def test_driver_failure_mid_append_is_a_store_error_and_commits_nothing(
     two_datasets: tuple[DatasetLog, list[str], list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An SQLite error after the events were inserted is a StoreError, and nothing is kept."""
-    log, datasets, _ = two_datasets
-    before = (_counts(log), log.list_versions(datasets[1]))
-    append = SQLiteEventStore.append
+    db, datasets, _ = two_datasets
+    before = (_counts(db), db.list_versions(datasets[1]))
+    append = CommitTables.append
 
-    def append_then_fail(self: SQLiteEventStore, tx: Any, commits: Any) -> Any:
-        append(self, tx, commits)
+    def append_then_fail(self: CommitTables, conn: Any, commits: Any) -> Any:
+        append(self, conn, commits)
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(SQLiteEventStore, "append", append_then_fail)
+    monkeypatch.setattr(CommitTables, "append", append_then_fail)
     with pytest.raises(StoreError, match="disk I/O error"):
-        log.create_datapoint(datasets[1], {})
+        db.create_datapoint(datasets[1], {})
     monkeypatch.undo()
-    assert (_counts(log), log.list_versions(datasets[1])) == before
-    assert log.verify()
-    log.close()
+    assert (_counts(db), db.list_versions(datasets[1])) == before
+    assert db.verify()
+    db.close()

@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from datasetlog import DatasetLog, NotFoundError, SQLiteEventStore, StoreError, to_v4
-from datasetlog.readmodels import SCHEMA_VERSION
+from datasetlog.readmodels.schema import FORMAT
 from datasetlog.store.sqlite import MIGRATIONS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -49,15 +49,15 @@ def test_golden_store_is_small() -> None:
 
 def _read_everything(path: Path) -> list[dict[str, Any]]:
     """Every live dataset of the store with every version and its datapoints, as v4 JSON."""
-    with DatasetLog(path) as log:
+    with DatasetLog(path) as db:
         found = [
             {**to_v4(dataset), "versions": []}
             for project in sorted({d["project_id"] for d in EXPECTED["datasets"]})
-            for dataset in log.list_datasets(project)
+            for dataset in db.list_datasets(project)
         ]
         for dataset in found:
-            for version in log.list_versions(dataset["id"]):
-                datapoints = list(log.iter_datapoints(dataset["id"], version=version.number))
+            for version in db.list_versions(dataset["id"]):
+                datapoints = list(db.iter_datapoints(dataset["id"], version=version.number))
                 dataset["versions"].append({**to_v4(version), "datapoints": to_v4(datapoints)})
     return found
 
@@ -69,14 +69,12 @@ def test_golden_store_reads_every_version_exactly(golden: Path) -> None:
 
 def test_golden_store_renders_every_version_as_v4_json(golden: Path) -> None:
     """The JSON read paths copy golden payloads into exactly the v4 shapes golden-v1.json holds."""
-    with DatasetLog(golden) as log:
+    with DatasetLog(golden) as db:
         for dataset in EXPECTED["datasets"]:
             for version in dataset["versions"]:
-                pieces = log.iter_datapoints_json(dataset["id"], version=version["number"], batch=2)
+                pieces = db.iter_datapoints_json(dataset["id"], version=version["number"], batch=2)
                 assert orjson.loads(b"".join(pieces)) == version["datapoints"]
-                page = log.list_datapoints_json(
-                    dataset["id"], page=2, size=2, version=version["id"]
-                )
+                page = db.list_datapoints_json(dataset["id"], page=2, size=2, version=version["id"])
                 assert orjson.loads(page) == {
                     "records": version["datapoints"][2:4],
                     "page": 2,
@@ -87,36 +85,36 @@ def test_golden_store_renders_every_version_as_v4_json(golden: Path) -> None:
 
 def test_golden_store_serves_pages_and_single_datapoints(golden: Path) -> None:
     """Pages, version ids and single datapoints of the golden store match golden-v1.json."""
-    with DatasetLog(golden) as log:
+    with DatasetLog(golden) as db:
         for dataset in EXPECTED["datasets"]:
             latest = dataset["versions"][-1]
-            page = log.list_datapoints(dataset["id"], page=1, size=2, version=latest["id"])
+            page = db.list_datapoints(dataset["id"], page=1, size=2, version=latest["id"])
             assert to_v4(page.records) == latest["datapoints"][:2]
             assert page.total == latest["datapoint_count"]
             for datapoint in latest["datapoints"]:
-                assert to_v4(log.get_datapoint(datapoint["id"])) == datapoint
+                assert to_v4(db.get_datapoint(datapoint["id"])) == datapoint
 
 
 def test_golden_store_keeps_its_deleted_dataset_deleted(golden: Path) -> None:
     """The dataset deleted in the golden history is still not found."""
-    with DatasetLog(golden) as log:
+    with DatasetLog(golden) as db:
         for dataset_id in EXPECTED["deleted"]:
             with pytest.raises(NotFoundError):
-                log.get_dataset(dataset_id)
+                db.get_dataset(dataset_id)
 
 
 def test_golden_store_verifies(golden: Path) -> None:
     """The golden store's log, hash chains and read models verify ok."""
-    with DatasetLog(golden) as log:
-        report = log.verify()
+    with DatasetLog(golden) as db:
+        report = db.verify()
     assert report, str(report)
 
 
 def test_golden_store_rebuilds_to_the_same_content(golden: Path) -> None:
     """Rebuilding the golden store's read models from its events changes nothing readable."""
-    with DatasetLog(golden) as log:
-        log.rebuild()
-        assert log.verify()
+    with DatasetLog(golden) as db:
+        db.rebuild()
+        assert db.verify()
     assert _read_everything(golden) == EXPECTED["datasets"]
 
 
@@ -129,19 +127,19 @@ def upgraded(golden: Path) -> Path:
 
 def test_the_golden_store_gets_this_versions_read_models(golden: Path) -> None:
     """The golden store predates this read-model schema: opening it rebuilds them from events."""
-    with DatasetLog(golden) as log, log.store.reading() as conn:
-        schema = conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'schema'").fetchone()[0]
-        assert schema == SCHEMA_VERSION > 1
-        assert log.verify()
+    with DatasetLog(golden) as db, db.store.reading() as conn:
+        found = conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'format'").fetchone()[0]
+        assert found == FORMAT > 1
+        assert db.verify()
     assert _read_everything(golden) == EXPECTED["datasets"]
 
 
 def test_reading_a_current_store_leaves_its_bytes_unchanged(upgraded: Path) -> None:
     """Opening, reading and closing a store at the current format does not rewrite its file."""
     before = upgraded.read_bytes()
-    with DatasetLog(upgraded) as log:
+    with DatasetLog(upgraded) as db:
         for dataset in EXPECTED["datasets"]:
-            list(log.iter_datapoints(dataset["id"]))
+            list(db.iter_datapoints(dataset["id"]))
     assert upgraded.read_bytes() == before
 
 
@@ -189,16 +187,16 @@ def test_a_store_opened_read_only_reads_everything_and_refuses_writes(upgraded: 
     """With read_only=True every version reads back, writes are StoreErrors, bytes unchanged."""
     golden = upgraded
     before = golden.read_bytes()
-    with DatasetLog(SQLiteEventStore(golden, read_only=True)) as log:
+    with DatasetLog(SQLiteEventStore(golden, read_only=True)) as db:
         for dataset in EXPECTED["datasets"]:
             for version in dataset["versions"]:
-                found = log.iter_datapoints(dataset["id"], version=version["number"])
+                found = db.iter_datapoints(dataset["id"], version=version["number"])
                 assert to_v4(list(found)) == version["datapoints"]
         with pytest.raises(StoreError, match="read-only"):
-            log.create_datapoint(EXPECTED["datasets"][0]["id"], {})
+            db.create_datapoint(EXPECTED["datasets"][0]["id"], {})
         with pytest.raises(StoreError, match="read-only"):
-            log.rebuild()
-        assert log.verify()
+            db.rebuild()
+        assert db.verify()
     assert golden.read_bytes() == before
 
 

@@ -27,9 +27,13 @@ from datasetlog import (
     NotFoundError,
     ValidationError,
 )
-from datasetlog.readmodels import ReadModels
-from datasetlog.strategies import datapoint_bodies, invalid_requests
-from datasetlog.validation import MAX_DATAPOINTS_PER_REQUEST, MAX_JSON_DEPTH, MAX_STRING_LENGTH
+from datasetlog.readmodels.schema import TABLES, Schema
+from datasetlog.testing.strategies import datapoint_bodies, invalid_requests
+from datasetlog.validation.limits import (
+    MAX_DATAPOINTS_PER_REQUEST,
+    MAX_JSON_DEPTH,
+    MAX_STRING_LENGTH,
+)
 
 SQL = "'; DROP TABLE dl_events; --"
 HUGE = "x" * (MAX_STRING_LENGTH + 1)  # built once: 10 MB
@@ -67,7 +71,7 @@ class Opaque:
 class World:
     """A store with a few datasets, and the ids in it."""
 
-    log: DatasetLog
+    db: DatasetLog
     dataset: str
     datapoints: tuple[str, ...]
     gone: str  # a deleted dataset
@@ -79,21 +83,21 @@ class World:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     """One in-memory store shared by every example of this module (none may change it)."""
-    with DatasetLog(":memory:") as log:
-        dataset = log.create_dataset(project_id="pr", name="main").id
-        added = log.create_datapoint(dataset, [{"inputs": {"q": "1"}}, {"target": {"a": 1}}])
-        log.update_datapoint(added[0].id, target={"b": [1, 2]})
-        gone = log.create_dataset(project_id="pr", name="gone").id
-        log.delete_dataset(gone)
-        yield World(log, dataset, tuple(d.id for d in added), gone)
+    with DatasetLog(":memory:") as db:
+        dataset = db.create_dataset(project_id="pr", name="main").id
+        added = db.create_datapoint(dataset, [{"inputs": {"q": "1"}}, {"target": {"a": 1}}])
+        db.update_datapoint(added[0].id, target={"b": [1, 2]})
+        gone = db.create_dataset(project_id="pr", name="gone").id
+        db.delete_dataset(gone)
+        yield World(db, dataset, tuple(d.id for d in added), gone)
 
 
-def _fingerprint(log: DatasetLog) -> tuple[object, ...]:
+def _fingerprint(db: DatasetLog) -> tuple[object, ...]:
     """Everything stored: commit hashes (which cover every event) and every read-model row."""
-    with log.store.reading() as conn:
+    with db.store.reading() as conn:
         hashes = conn.execute("SELECT hash FROM dl_commits ORDER BY position").fetchall()
         events = conn.execute("SELECT count(*), max(position) FROM dl_events").fetchone()
-        models = list(ReadModels().dump(conn))
+        models = [list(Schema.dump(conn, table)) for table in TABLES]
     return tuple(hashes), tuple(events), tuple(models)
 
 
@@ -107,10 +111,10 @@ def _rejects(
         if isinstance(result, Iterator):
             list(itertools.islice(result, 10))
 
-    before = _fingerprint(world.log)
+    before = _fingerprint(world.db)
     with pytest.raises(error) as raised:
         drained()
-    assert _fingerprint(world.log) == before
+    assert _fingerprint(world.db) == before
     return raised.value
 
 
@@ -257,7 +261,7 @@ def test_create_dataset_rejects_hostile_fields(world: World, field: str, bad: An
     """create_dataset with one hostile field raises ValidationError and writes nothing."""
     fields: dict[str, Any] = {"project_id": "pr", "name": "new", "description": None}
     fields[field] = bad
-    _rejects(world, lambda: world.log.create_dataset(**fields))
+    _rejects(world, lambda: world.db.create_dataset(**fields))
 
 
 @FUZZ
@@ -265,7 +269,7 @@ def test_create_dataset_rejects_hostile_fields(world: World, field: str, bad: An
 def test_create_dataset_rejects_blank_names(world: World, field: str, blank: str) -> None:
     """create_dataset with a blank project id or name raises ValidationError."""
     fields = {"project_id": "pr", "name": "new", field: blank}
-    _rejects(world, lambda: world.log.create_dataset(**fields))
+    _rejects(world, lambda: world.db.create_dataset(**fields))
 
 
 @FUZZ
@@ -273,7 +277,7 @@ def test_create_dataset_rejects_blank_names(world: World, field: str, blank: str
 def test_update_dataset_rejects_hostile_fields(world: World, field: str, bad: Any) -> None:
     """update_dataset with a hostile field, or none given, raises ValidationError."""
     fields = {} if field == "neither" else {field: bad}
-    _rejects(world, lambda: world.log.update_dataset(world.dataset, **fields))
+    _rejects(world, lambda: world.db.update_dataset(world.dataset, **fields))
 
 
 @FUZZ
@@ -281,7 +285,7 @@ def test_update_dataset_rejects_hostile_fields(world: World, field: str, bad: An
 def test_create_datapoint_rejects_invalid_bodies(world: World, case: tuple[Any, Any]) -> None:
     """Each invalid body of datasetlog.strategies raises ValidationError naming its loc."""
     body, loc = case
-    error = _rejects(world, lambda: world.log.create_datapoint(world.dataset, body))
+    error = _rejects(world, lambda: world.db.create_datapoint(world.dataset, body))
     assert isinstance(error, ValidationError)
     assert loc in [detail.loc for detail in error.details]
 
@@ -290,14 +294,14 @@ def test_create_datapoint_rejects_invalid_bodies(world: World, case: tuple[Any, 
 @given(body=hostile_bodies())
 def test_create_datapoint_rejects_hostile_bodies(world: World, body: Any) -> None:
     """A body with a hostile part anywhere raises ValidationError and writes nothing."""
-    _rejects(world, lambda: world.log.create_datapoint(world.dataset, body))
+    _rejects(world, lambda: world.db.create_datapoint(world.dataset, body))
 
 
 @FUZZ
 @given(key=st.one_of(bad_text(), st.just("")))
 def test_create_datapoint_rejects_hostile_idempotency_keys(world: World, key: Any) -> None:
     """A hostile idempotency key raises ValidationError and writes nothing."""
-    _rejects(world, lambda: world.log.create_datapoint(world.dataset, {}, idempotency_key=key))
+    _rejects(world, lambda: world.db.create_datapoint(world.dataset, {}, idempotency_key=key))
 
 
 @FUZZ
@@ -311,7 +315,7 @@ def test_create_datapoint_rejects_hostile_idempotency_keys(world: World, key: An
 )
 def test_update_datapoint_rejects_hostile_fields(world: World, fields: dict[str, Any]) -> None:
     """update_datapoint with a hostile field, or none given, raises ValidationError."""
-    _rejects(world, lambda: world.log.update_datapoint(world.datapoints[0], **fields))
+    _rejects(world, lambda: world.db.update_datapoint(world.datapoints[0], **fields))
 
 
 @FUZZ
@@ -329,7 +333,7 @@ def test_update_datapoint_rejects_hostile_fields(world: World, fields: dict[str,
 )
 def test_delete_datapoints_rejects_hostile_lists(world: World, ids: Any) -> None:
     """delete_datapoints with a non-list, an empty list, a non-string or a repeat is rejected."""
-    _rejects(world, lambda: world.log.delete_datapoints(ids))
+    _rejects(world, lambda: world.db.delete_datapoints(ids))
 
 
 def _not_int() -> st.SearchStrategy[Any]:
@@ -349,7 +353,7 @@ def _not_int() -> st.SearchStrategy[Any]:
 )
 def test_list_datapoints_rejects_hostile_paging(world: World, paging: dict[str, Any]) -> None:
     """list_datapoints with a hostile page, size or version raises ValidationError."""
-    _rejects(world, lambda: world.log.list_datapoints(world.dataset, **paging))
+    _rejects(world, lambda: world.db.list_datapoints(world.dataset, **paging))
 
 
 @FUZZ
@@ -359,7 +363,7 @@ def test_list_datapoints_rejects_hostile_paging(world: World, paging: dict[str, 
 )
 def test_version_readers_reject_hostile_versions(world: World, read: str, bad: Any) -> None:
     """Reading a version given as neither a number nor an id raises ValidationError."""
-    method = getattr(world.log, read)
+    method = getattr(world.db, read)
     call = (
         (lambda: method(world.dataset, bad))
         if read == "get_version"
@@ -368,25 +372,25 @@ def test_version_readers_reject_hostile_versions(world: World, read: str, bad: A
     _rejects(world, call)
 
 
-def _by_dataset(log: DatasetLog, dataset_id: str) -> list[Callable[[], object]]:
+def _by_dataset(db: DatasetLog, dataset_id: str) -> list[Callable[[], object]]:
     return [
-        lambda: log.get_dataset(dataset_id),
-        lambda: log.update_dataset(dataset_id, name="renamed"),
-        lambda: log.delete_dataset(dataset_id),
-        lambda: log.create_datapoint(dataset_id, {}),
-        lambda: log.list_versions(dataset_id),
-        lambda: log.get_version(dataset_id, 0),
-        lambda: log.list_datapoints(dataset_id),
-        lambda: log.iter_datapoints(dataset_id),
-        lambda: log.iter_datapoints_v4(dataset_id),
+        lambda: db.get_dataset(dataset_id),
+        lambda: db.update_dataset(dataset_id, name="renamed"),
+        lambda: db.delete_dataset(dataset_id),
+        lambda: db.create_datapoint(dataset_id, {}),
+        lambda: db.list_versions(dataset_id),
+        lambda: db.get_version(dataset_id, 0),
+        lambda: db.list_datapoints(dataset_id),
+        lambda: db.iter_datapoints(dataset_id),
+        lambda: db.iter_datapoints_v4(dataset_id),
     ]
 
 
-def _by_datapoint(log: DatasetLog, datapoint_id: str) -> list[Callable[[], object]]:
+def _by_datapoint(db: DatasetLog, datapoint_id: str) -> list[Callable[[], object]]:
     return [
-        lambda: log.get_datapoint(datapoint_id),
-        lambda: log.update_datapoint(datapoint_id, target={"a": 1}),
-        lambda: log.delete_datapoints([datapoint_id]),
+        lambda: db.get_datapoint(datapoint_id),
+        lambda: db.update_datapoint(datapoint_id, target={"a": 1}),
+        lambda: db.delete_datapoints([datapoint_id]),
     ]
 
 
@@ -396,7 +400,7 @@ def test_unknown_ids_are_not_found(world: World, data: st.DataObject, unknown: s
     """Any well-formed id that names nothing raises NotFoundError and writes nothing."""
     if unknown in world.known():
         return
-    calls = _by_dataset(world.log, unknown) + _by_datapoint(world.log, unknown)
+    calls = _by_dataset(world.db, unknown) + _by_datapoint(world.db, unknown)
     _rejects(world, data.draw(st.sampled_from(calls)), NotFoundError)
 
 
@@ -404,7 +408,7 @@ def test_unknown_ids_are_not_found(world: World, data: st.DataObject, unknown: s
 @given(data=st.data())
 def test_deleted_dataset_is_not_found(world: World, data: st.DataObject) -> None:
     """Every call naming a deleted dataset raises NotFoundError and writes nothing."""
-    _rejects(world, data.draw(st.sampled_from(_by_dataset(world.log, world.gone))), NotFoundError)
+    _rejects(world, data.draw(st.sampled_from(_by_dataset(world.db, world.gone))), NotFoundError)
 
 
 @FUZZ
@@ -417,7 +421,7 @@ def test_deleted_dataset_is_not_found(world: World, data: st.DataObject) -> None
 )
 def test_unknown_versions_are_not_found(world: World, version: int | str) -> None:
     """A version number or id the dataset never had raises NotFoundError."""
-    _rejects(world, lambda: world.log.get_version(world.dataset, version), NotFoundError)
+    _rejects(world, lambda: world.db.get_version(world.dataset, version), NotFoundError)
 
 
 # -- the extremes, once each ---------------------------------------------------------------
@@ -427,7 +431,7 @@ def test_more_datapoints_than_the_limit_are_too_many(world: World) -> None:
     """A request of MAX_DATAPOINTS_PER_REQUEST + 1 datapoints is rejected as too_many."""
     body: list[dict[str, Any]] = [{}] * (MAX_DATAPOINTS_PER_REQUEST + 1)
     assert len(body) == 100_001
-    error = _rejects(world, lambda: world.log.create_datapoint(world.dataset, body))
+    error = _rejects(world, lambda: world.db.create_datapoint(world.dataset, body))
     assert isinstance(error, ValidationError)
     assert [(d.loc, d.type) for d in error.details] == [(("body",), "too_many")]
 
@@ -435,7 +439,7 @@ def test_more_datapoints_than_the_limit_are_too_many(world: World) -> None:
 def test_one_bad_item_in_ten_thousand_is_named(world: World) -> None:
     """In a 10,000-item request, the one bad item is named by its index."""
     body: list[Any] = [{"inputs": {"q": "ok"}}] * 9_999 + [{"inputs": {"q": b"bytes"}}]
-    error = _rejects(world, lambda: world.log.create_datapoint(world.dataset, body))
+    error = _rejects(world, lambda: world.db.create_datapoint(world.dataset, body))
     assert isinstance(error, ValidationError)
     assert [(d.loc, d.type) for d in error.details] == [
         (("body", 9_999, "inputs", "q"), "string_type")
@@ -450,7 +454,7 @@ def test_ten_thousand_levels_of_nesting_are_too_deep(world: World, where: str) -
         if where == "target"
         else {"messages": [{"role": "tool", "tool_call": {"name": "f", "arguments": DEEP}}]}
     )
-    error = _rejects(world, lambda: world.log.create_datapoint(world.dataset, body))
+    error = _rejects(world, lambda: world.db.create_datapoint(world.dataset, body))
     assert isinstance(error, ValidationError)
     assert [d.type for d in error.details] == ["too_deep"]
 
@@ -458,7 +462,7 @@ def test_ten_thousand_levels_of_nesting_are_too_deep(world: World, where: str) -
 def test_string_over_the_limit_is_too_long(world: World) -> None:
     """A string one character over MAX_STRING_LENGTH is rejected as too_long."""
     error = _rejects(
-        world, lambda: world.log.create_datapoint(world.dataset, {"inputs": {"q": HUGE}})
+        world, lambda: world.db.create_datapoint(world.dataset, {"inputs": {"q": HUGE}})
     )
     assert isinstance(error, ValidationError)
     assert [(d.loc, d.type) for d in error.details] == [(("body", "inputs", "q"), "too_long")]
@@ -466,19 +470,19 @@ def test_string_over_the_limit_is_too_long(world: World) -> None:
 
 def test_sql_looking_text_is_stored_verbatim() -> None:
     """SQL-looking names, keys and values are data: stored and read back as given."""
-    with DatasetLog(":memory:") as log:
-        dataset = log.create_dataset(project_id=SQL, name=SQL, description=SQL)
+    with DatasetLog(":memory:") as db:
+        dataset = db.create_dataset(project_id=SQL, name=SQL, description=SQL)
         body = {
             "inputs": {SQL: SQL},
             "target": {SQL: [SQL, {SQL: SQL}]},
             "messages": [{"role": "user", "content": SQL, "name": SQL}],
         }
-        [added] = log.create_datapoint(dataset.id, body, idempotency_key=SQL)
-        assert log.get_datapoint(added.id) == added
+        [added] = db.create_datapoint(dataset.id, body, idempotency_key=SQL)
+        assert db.get_datapoint(added.id) == added
         assert added.inputs == {SQL: SQL}
         assert added.target == {SQL: [SQL, {SQL: SQL}]}
-        assert [d.name for d in log.list_datasets(SQL)] == [SQL]
-        assert log.verify()
+        assert [d.name for d in db.list_datasets(SQL)] == [SQL]
+        assert db.verify()
 
 
 # -- cases found by fuzzing, kept as explicit examples ---------------------------------------
@@ -489,77 +493,77 @@ MALFORMED_IDS: tuple[object, ...] = (5, None, b"evts_x", ["evts_x"], Opaque(), "
 def test_malformed_dataset_ids_are_validation_errors(world: World) -> None:
     """A dataset id that is not a string is a ValidationError."""
     for bad in MALFORMED_IDS:
-        for call in _by_dataset(world.log, bad):  # type: ignore[arg-type]
+        for call in _by_dataset(world.db, bad):  # type: ignore[arg-type]
             _rejects(world, call)
 
 
 def test_malformed_datapoint_ids_are_validation_errors(world: World) -> None:
     """A datapoint id that is not a string is a ValidationError."""
     for bad in MALFORMED_IDS:
-        for call in _by_datapoint(world.log, bad):  # type: ignore[arg-type]
+        for call in _by_datapoint(world.db, bad):  # type: ignore[arg-type]
             _rejects(world, call)
 
 
 def test_malformed_project_id_is_a_validation_error(world: World) -> None:
     """list_datasets of a project id that is not a string is a ValidationError."""
-    _rejects(world, lambda: world.log.list_datasets(5))  # type: ignore[arg-type]
+    _rejects(world, lambda: world.db.list_datasets(5))  # type: ignore[arg-type]
 
 
 def test_lone_surrogate_ids_are_datasetlog_errors(world: World) -> None:
     """An id holding a lone surrogate is a ValidationError."""
-    for call in _by_dataset(world.log, "\ud800") + _by_datapoint(world.log, "\ud800"):
+    for call in _by_dataset(world.db, "\ud800") + _by_datapoint(world.db, "\ud800"):
         _rejects(world, call)
 
 
 def test_version_number_beyond_64_bits_is_not_found(world: World) -> None:
     """A version number past SQLite's integers is not found."""
-    _rejects(world, lambda: world.log.get_version(world.dataset, 2**64), NotFoundError)
+    _rejects(world, lambda: world.db.get_version(world.dataset, 2**64), NotFoundError)
 
 
 def test_integer_beyond_64_bits_in_a_target_is_a_validation_error(world: World) -> None:
     """A target integer JSON cannot store is a ValidationError."""
-    _rejects(world, lambda: world.log.create_datapoint(world.dataset, {"target": {"n": 2**64}}))
+    _rejects(world, lambda: world.db.create_datapoint(world.dataset, {"target": {"n": 2**64}}))
 
 
 def test_overlong_inputs_key_is_too_long(world: World) -> None:
     """An inputs key over MAX_STRING_LENGTH is rejected."""
-    _rejects(world, lambda: world.log.create_datapoint(world.dataset, {"inputs": {HUGE: "x"}}))
+    _rejects(world, lambda: world.db.create_datapoint(world.dataset, {"inputs": {HUGE: "x"}}))
 
 
 def test_unhashable_role_is_a_validation_error(world: World) -> None:
     """A message role that is a list is a ValidationError."""
     body = {"messages": [{"role": ["user"]}]}
-    _rejects(world, lambda: world.log.create_datapoint(world.dataset, body))
+    _rejects(world, lambda: world.db.create_datapoint(world.dataset, body))
 
 
 def test_unhashable_ids_in_a_delete_are_validation_errors(world: World) -> None:
     """delete_datapoints([[...]]) is a ValidationError."""
-    _rejects(world, lambda: world.log.delete_datapoints([["dp_x"]]))  # type: ignore[list-item]
+    _rejects(world, lambda: world.db.delete_datapoints([["dp_x"]]))  # type: ignore[list-item]
 
 
 def test_request_objects_with_wrong_contents_are_validation_errors(world: World) -> None:
     """A DatapointRequest holding a non-message is a ValidationError."""
     body = DatapointRequest(messages=[Opaque()])  # type: ignore[list-item]
-    _rejects(world, lambda: world.log.create_datapoint(world.dataset, body))
+    _rejects(world, lambda: world.db.create_datapoint(world.dataset, body))
 
 
 def test_request_objects_with_unknown_roles_are_validation_errors(world: World) -> None:
     """A ChatMessage with an unknown role is a ValidationError."""
     body = DatapointRequest(messages=[ChatMessage(role="admin")])  # type: ignore[arg-type]
-    _rejects(world, lambda: world.log.create_datapoint(world.dataset, body))
+    _rejects(world, lambda: world.db.create_datapoint(world.dataset, body))
 
 
 @pytest.mark.parametrize("batch", [0, -1, "10"])
 def test_iter_datapoints_rejects_a_bad_batch(world: World, batch: object) -> None:
     """iter_datapoints(batch=...) below 1 or not an int is a ValidationError at the call."""
     with pytest.raises(ValidationError):
-        world.log.iter_datapoints(world.dataset, batch=batch)  # type: ignore[arg-type]
+        world.db.iter_datapoints(world.dataset, batch=batch)  # type: ignore[arg-type]
 
 
 def test_store_keeps_its_tables_after_hostile_input(world: World) -> None:
     """After all of the above, the shared store still verifies and has its tables."""
-    with world.log.store.reading() as conn:
+    with world.db.store.reading() as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema").fetchall()}
     assert {"dl_events", "dl_commits", "dl_rows"} <= tables
-    assert world.log.verify()
+    assert world.db.verify()
     assert isinstance(sqlite3.sqlite_version, str)

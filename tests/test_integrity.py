@@ -16,9 +16,9 @@ from typing import Any
 import attrs
 import pytest
 
-from datasetlog import DatasetLog
-from datasetlog.integrity import MAX_PROBLEMS, Problem, VerifyReport
-from datasetlog.readmodels import ReadModels
+from datasetlog import DatasetLog, verify
+from datasetlog.integrity.report import MAX_PROBLEMS, Problem, VerifyReport
+from datasetlog.readmodels.schema import ReadModelTable, Schema
 
 GUARDS = (
     "dl_events_no_update",
@@ -44,22 +44,22 @@ class Store:
 def store(tmp_path: Path) -> Store:
     """A file store with several datasets, adds, updates, deletes, renames and a deletion."""
     path = tmp_path / "store.db"
-    with DatasetLog(path) as log:
-        main = log.create_dataset(project_id="pr", name="main", description="d").id
-        other = log.create_dataset(project_id="pr", name="other").id
-        deleted = log.create_dataset(project_id="pr", name="gone").id
-        empty = log.create_dataset(project_id="pr2", name="empty").id
-        first = log.create_datapoint(main, [{"inputs": {"q": str(i)}} for i in range(3)])
-        log.create_datapoint(other, {"target": {"a": [1, 2.5, None, {"b": True}]}})
-        second = log.create_datapoint(
+    with DatasetLog(path) as db:
+        main = db.create_dataset(project_id="pr", name="main", description="d").id
+        other = db.create_dataset(project_id="pr", name="other").id
+        deleted = db.create_dataset(project_id="pr", name="gone").id
+        empty = db.create_dataset(project_id="pr2", name="empty").id
+        first = db.create_datapoint(main, [{"inputs": {"q": str(i)}} for i in range(3)])
+        db.create_datapoint(other, {"target": {"a": [1, 2.5, None, {"b": True}]}})
+        second = db.create_datapoint(
             main, [{"messages": [{"role": "user", "content": "hi"}]}, {"target": {"n": 1}}]
         )
-        log.create_datapoint(deleted, [{}, {}])
-        log.update_datapoint(first[1].id, target={"fixed": True})
-        log.delete_datapoints([first[0].id])
-        log.update_dataset(main, name="main-renamed")
-        log.update_dataset(other, description="more")
-        log.delete_dataset(deleted)
+        db.create_datapoint(deleted, [{}, {}])
+        db.update_datapoint(first[1].id, target={"fixed": True})
+        db.delete_datapoints([first[0].id])
+        db.update_dataset(main, name="main-renamed")
+        db.update_dataset(other, description="more")
+        db.delete_dataset(deleted)
     added = tuple(d.id for d in [*first, *second])
     return Store(path, main, other, deleted, empty, added)
 
@@ -113,8 +113,8 @@ def _event_of(path: Path, datapoint_id: str) -> tuple[int, int, int]:
 
 
 def _verify(path: Path) -> VerifyReport:
-    with DatasetLog(path) as log:
-        return log.verify()
+    with DatasetLog(path) as db:
+        return db.verify()
 
 
 def _first(path: Path) -> Problem:
@@ -124,14 +124,14 @@ def _first(path: Path) -> Problem:
     return report.first
 
 
-def _snapshot(log: DatasetLog) -> Iterator[object]:
+def _snapshot(db: DatasetLog) -> Iterator[object]:
     """Everything a reader can see: datasets, versions and every version's datapoints."""
     for project in ("pr", "pr2"):
-        for dataset in log.list_datasets(project):
+        for dataset in db.list_datasets(project):
             yield dataset
-            for version in log.list_versions(dataset.id):
+            for version in db.list_versions(dataset.id):
                 yield version
-                yield list(log.iter_datapoints(dataset.id, version=version.number))
+                yield list(db.iter_datapoints(dataset.id, version=version.number))
 
 
 def test_intact_store_verifies_ok(store: Store) -> None:
@@ -146,10 +146,10 @@ def test_intact_store_verifies_ok(store: Store) -> None:
 
 def test_in_memory_store_verifies_ok() -> None:
     """An in-memory store verifies ok too."""
-    with DatasetLog(":memory:") as log:
-        dataset = log.create_dataset(project_id="pr", name="n")
-        log.create_datapoint(dataset.id, [{}, {"inputs": {"a": "b"}}])
-        assert log.verify()
+    with DatasetLog(":memory:") as db:
+        dataset = db.create_dataset(project_id="pr", name="n")
+        db.create_datapoint(dataset.id, [{}, {"inputs": {"a": "b"}}])
+        assert db.verify()
 
 
 def test_edited_event_payload_is_named_and_fails_its_commit(store: Store) -> None:
@@ -340,42 +340,42 @@ def test_verify_reads_one_snapshot_while_a_writer_commits(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A commit landing between verify's reads of the log and of the read models is not seen."""
-    dump = ReadModels.dump
+    dump = Schema.dump
     commits: list[int] = []
 
-    def dump_after_a_commit(self: ReadModels, conn: Any) -> Any:
+    def dump_after_a_commit(conn: Any, table: ReadModelTable) -> Any:
         if not commits:
             with DatasetLog(store.path) as writer:
                 writing = threading.Thread(target=writer.create_datapoint, args=(store.other, {}))
                 writing.start()
                 writing.join()
             commits.append(1)
-        return dump(self, conn)
+        return dump(conn, table)
 
-    monkeypatch.setattr(ReadModels, "dump", dump_after_a_commit)
-    with DatasetLog(store.path) as log:
-        report = log.verify()
+    monkeypatch.setattr(Schema, "dump", staticmethod(dump_after_a_commit))
+    with DatasetLog(store.path) as db:
+        report = db.verify()
         assert commits == [1]
         assert report, str(report)
         assert report.commits == 13
-        assert log.verify().commits == 14
+        assert db.verify().commits == 14
 
 
 def test_rebuild_after_read_model_tampering_restores_every_version(store: Store) -> None:
     """rebuild() repairs tampered read models: verify passes and every version reads as before."""
-    with DatasetLog(store.path) as log:
-        before = list(_snapshot(log))
+    with DatasetLog(store.path) as db:
+        before = list(_snapshot(db))
     _tamper(
         store.path,
         ("DELETE FROM dl_rows WHERE datapoint_id = ?", (store.added[1],)),
         "UPDATE dl_versions SET datapoint_count = 0",
         "UPDATE dl_datasets SET name = 'forged'",
     )
-    with DatasetLog(store.path) as log:
-        assert not log.verify()
-        log.rebuild()
-        assert log.verify()
-        assert list(_snapshot(log)) == before
+    with DatasetLog(store.path) as db:
+        assert not db.verify()
+        db.rebuild()
+        assert db.verify()
+        assert list(_snapshot(db)) == before
 
 
 def _postgres_log(url: str) -> DatasetLog:
@@ -386,31 +386,51 @@ def _postgres_log(url: str) -> DatasetLog:
 
 def test_postgres_store_verifies_ok(postgres_url: str) -> None:
     """A PostgreSQL store written through DatasetLog verifies ok."""
-    with _postgres_log(postgres_url) as log:
-        dataset = log.create_dataset(project_id="pr", name="n").id
-        added = log.create_datapoint(dataset, [{"inputs": {"q": "1"}}, {"target": {"a": 1.5}}])
-        log.update_datapoint(added[0].id, target={"b": True})
-        log.delete_datapoints([added[1].id])
-        report = log.verify()
+    with _postgres_log(postgres_url) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        added = db.create_datapoint(dataset, [{"inputs": {"q": "1"}}, {"target": {"a": 1.5}}])
+        db.update_datapoint(added[0].id, target={"b": True})
+        db.delete_datapoints([added[1].id])
+        report = db.verify()
         assert report, str(report)
 
 
 def test_postgres_tampering_is_named(postgres_url: str) -> None:
     """On PostgreSQL too, an edited event and an edited dataset name are named."""
-    with _postgres_log(postgres_url) as log:
-        dataset = log.create_dataset(project_id="pr", name="n").id
-        log.create_datapoint(dataset, [{"inputs": {"q": "1"}}])
-        with log.store.reading() as conn:
+    with _postgres_log(postgres_url) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        db.create_datapoint(dataset, [{"inputs": {"q": "1"}}])
+        with db.store.reading() as conn:
             conn.execute("ALTER TABLE dl_events DISABLE TRIGGER dl_events_no_change")
             conn.execute(
                 "UPDATE dl_events SET payload = replace(payload, ?, ?) WHERE position = 2",
                 ('"q":"1"', '"q":"X"'),
             )
             conn.execute("UPDATE dl_datasets SET name = 'forged'")
-        report = log.verify()
+        report = db.verify()
     assert [(p.what, p.dataset_id, p.version) for p in report.problems[:3]] == [
         ("event_changed", dataset, 1),
         ("hash", dataset, 1),
         ("read_model", dataset, None),
     ]
     assert "name: expected 'n', found 'forged'" in report.problems[2].detail
+
+
+@pytest.mark.parametrize("table", ["dl_rows", "dl_versions", "dl_rm_meta"])
+def test_a_dropped_read_model_table_is_a_problem_on_every_backend(
+    location: str, table: str
+) -> None:
+    """verify(store) reports a missing read-model table as a problem, on SQLite and PostgreSQL."""
+    with DatasetLog(location) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        db.create_datapoint(dataset, [{"inputs": {"q": "1"}}, {}])
+        with db.store.reading() as conn:
+            conn.execute(f"DROP TABLE {table}")
+        report = verify(db.store)
+    assert not report
+    assert [(p.what, p.detail) for p in report.problems] == [
+        ("read_model", f"the read-model table {table} is missing")
+    ]
+    with DatasetLog(location) as reopened:  # opening derives the missing table again
+        assert reopened.verify()
+        assert reopened.get_dataset(dataset).datapoint_count == 2

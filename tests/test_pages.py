@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from datasetlog import DatasetLog
 from datasetlog.projector import project
-from datasetlog.readmodels import ReadModels
-from datasetlog.serialization import decode_commit
+from datasetlog.readmodels import paging
+from datasetlog.serialization.codec import decode_commit
 
 # Each step: add n datapoints, or delete the live datapoints at these positions.
 Step = tuple[str, int | list[int]]
@@ -30,27 +30,25 @@ def test_every_page_of_every_version_is_a_slice_of_the_projection(
     block: int, few: int, history: list[Step], size: int
 ) -> None:
     """Pages of every version equal the projector's rows cut into pages, whatever the deletions."""
-    with pytest.MonkeyPatch.context() as patch, DatasetLog(":memory:") as log:
-        patch.setattr(ReadModels, "BLOCK", block)
-        patch.setattr(ReadModels, "FEW_DELETIONS", few)
-        dataset = log.create_dataset(project_id="pr", name="pages")
+    with pytest.MonkeyPatch.context() as patch, DatasetLog(":memory:") as db:
+        patch.setattr(paging, "BLOCK", block)
+        patch.setattr(paging, "FEW_DELETIONS", few)
+        dataset = db.create_dataset(project_id="pr", name="pages")
         for kind, arg in history:
-            live = [d.id for d in log.iter_datapoints(dataset.id)]
+            live = [d.id for d in db.iter_datapoints(dataset.id)]
             if kind == "add":
                 assert isinstance(arg, int)
-                log.create_datapoint(dataset.id, [{"inputs": {"n": str(i)}} for i in range(arg)])
+                db.create_datapoint(dataset.id, [{"inputs": {"n": str(i)}} for i in range(arg)])
             elif live:
                 assert isinstance(arg, list)
                 doomed = sorted({live[i % len(live)] for i in arg})
-                log.delete_datapoints(doomed)
-        commits = [decode_commit(c) for c in log.store.read_stream(dataset.id)]
-        for version in log.list_versions(dataset.id):
+                db.delete_datapoints(doomed)
+        commits = [decode_commit(c) for c in db.store.read_stream(dataset.id)]
+        for version in db.list_versions(dataset.id):
             expected = [d.id for d in project(commits, version=version.number).datapoints()]
             pages = -(-len(expected) // size) + 1  # one past the end, which must be empty
             for page in range(1, pages + 1):
-                found = log.list_datapoints(
-                    dataset.id, page=page, size=size, version=version.number
-                )
+                found = db.list_datapoints(dataset.id, page=page, size=size, version=version.number)
                 assert found.total == len(expected)
                 offset = (page - 1) * size
                 assert [d.id for d in found.records] == expected[offset : offset + size]

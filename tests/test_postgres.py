@@ -16,9 +16,11 @@ import psycopg
 import pytest
 
 from datasetlog import DatasetLog, StoreError
-from datasetlog.readmodels import ReadModels
-from datasetlog.store import postgres as postgres_module
-from datasetlog.store.postgres import COPY_ABOVE, KEEP_IDLE_STREAMS, PostgresEventStore
+from datasetlog.readmodels.apply import apply_commit
+from datasetlog.store import postgres_streams
+from datasetlog.store.postgres import COPY_ABOVE, PostgresEventStore
+from datasetlog.store.postgres_streams import KEEP_IDLE_STREAMS
+from datasetlog.writes import loop
 
 
 @pytest.fixture
@@ -30,30 +32,42 @@ def schema(postgres_url: str) -> Iterator[str]:
         admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
-def _event_count(log: DatasetLog) -> int:
-    return sum(len(commit.events) for commit in log.store.read_all())
+def _event_count(db: DatasetLog) -> int:
+    return sum(len(commit.events) for commit in db.store.read_all())
 
 
 def test_a_postgresql_url_selects_the_postgres_store(postgres_url: str) -> None:
     """DatasetLog("postgresql://…") opens a PostgresEventStore and works as with SQLite."""
-    with DatasetLog(postgres_url) as log:
-        assert isinstance(log.store, PostgresEventStore)
-        dataset = log.create_dataset(project_id=f"pr_{uuid.uuid4().hex}", name="qa")
-        [datapoint] = log.create_datapoint(dataset.id, {"inputs": {"q": "2+2?"}})
-        assert log.get_datapoint(datapoint.id) == datapoint
+    with DatasetLog(postgres_url) as db:
+        assert isinstance(db.store, PostgresEventStore)
+        dataset = db.create_dataset(project_id=f"pr_{uuid.uuid4().hex}", name="qa")
+        [datapoint] = db.create_datapoint(dataset.id, {"inputs": {"q": "2+2?"}})
+        assert db.get_datapoint(datapoint.id) == datapoint
 
 
-def test_large_commits_go_as_copy_and_read_back_exactly(postgres_url: str, schema: str) -> None:
+def test_large_commits_go_as_copy_and_read_back_exactly(
+    postgres_url: str, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Commits past COPY_ABOVE rows load by COPY: the same rows, chain and reads as inserts."""
     awkward = 'tab\there, line\nbreak, back\\slash, quote" and \u00e9\U0001f600 \\N'
     bodies = [{"inputs": {"q": f"{awkward} {i}"}, "target": {"n": i}} for i in range(COPY_ABOVE)]
-    with DatasetLog(PostgresEventStore(postgres_url, schema=schema)) as log:
-        dataset = log.create_dataset(project_id="p", name="copy")
-        copied = log.create_datapoint(dataset.id, bodies)
-        inserted = log.create_datapoint(dataset.id, bodies[:2])
-        assert list(log.iter_datapoints(dataset.id)) == copied + inserted
+    copies: list[str] = []
+    copy = psycopg.Cursor.copy
+
+    def spy(cursor: psycopg.Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Any:
+        copies.append(str(statement))
+        return copy(cursor, statement, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", spy)
+    with DatasetLog(PostgresEventStore(postgres_url, schema=schema)) as db:
+        dataset = db.create_dataset(project_id="p", name="copy")
+        copied = db.create_datapoint(dataset.id, bodies)
+        assert [c.split(" (")[0] for c in copies] == ["COPY dl_events", "COPY dl_rows"]
+        inserted = db.create_datapoint(dataset.id, bodies[:2])
+        assert len(copies) == 2  # two rows go as plain inserts
+        assert list(db.iter_datapoints(dataset.id)) == copied + inserted
         assert copied[0].inputs == {"q": f"{awkward} 0"}
-        assert log.verify()
+        assert db.verify()
 
 
 def test_an_unreachable_server_is_a_store_error() -> None:
@@ -75,41 +89,41 @@ def test_a_connection_killed_mid_commit_leaves_nothing_and_recovers(
     postgres_url: str, schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """pg_terminate_backend during a commit: StoreError, no trace of it, next write works."""
-    log = DatasetLog(PostgresEventStore(postgres_url, schema=schema))
-    dataset = log.create_dataset(project_id="pr_x", name="qa")
-    log.create_datapoint(dataset.id, [{"inputs": {"q": str(n)}} for n in range(3)])
-    before = (log.list_versions(dataset.id), _event_count(log))
-    original = ReadModels.apply
+    db = DatasetLog(PostgresEventStore(postgres_url, schema=schema))
+    dataset = db.create_dataset(project_id="pr_x", name="qa")
+    db.create_datapoint(dataset.id, [{"inputs": {"q": str(n)}} for n in range(3)])
+    before = (db.list_versions(dataset.id), _event_count(db))
+    original = apply_commit
 
-    def killed(self: ReadModels, conn: Any, *args: Any) -> None:
+    def killed(conn: Any, *args: Any) -> None:
         pid = conn.raw.info.backend_pid
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        original(self, conn, *args)
+        original(conn, *args)
 
-    monkeypatch.setattr(ReadModels, "apply", killed)
+    monkeypatch.setattr(loop, "apply_commit", killed)
     with pytest.raises(StoreError, match="connection"):
-        log.create_datapoint(dataset.id, [{"inputs": {"q": "lost"}}] * 5)
-    monkeypatch.setattr(ReadModels, "apply", original)
-    assert (log.list_versions(dataset.id), _event_count(log)) == before
-    log.create_datapoint(dataset.id, {"inputs": {"q": "after"}})
-    assert [v.datapoint_count for v in log.list_versions(dataset.id)] == [0, 3, 4]
-    assert log.verify()
-    log.close()
+        db.create_datapoint(dataset.id, [{"inputs": {"q": "lost"}}] * 5)
+    monkeypatch.setattr(loop, "apply_commit", original)
+    assert (db.list_versions(dataset.id), _event_count(db)) == before
+    db.create_datapoint(dataset.id, {"inputs": {"q": "after"}})
+    assert [v.datapoint_count for v in db.list_versions(dataset.id)] == [0, 3, 4]
+    assert db.verify()
+    db.close()
 
 
 def test_writers_survive_connections_killed_at_random(postgres_url: str, schema: str) -> None:
     """Backends terminated while a writer commits: every acknowledged commit stays whole."""
     store = PostgresEventStore(postgres_url, schema=schema)
-    log = DatasetLog(store)
-    dataset = log.create_dataset(project_id="pr_x", name="qa")
+    db = DatasetLog(store)
+    dataset = db.create_dataset(project_id="pr_x", name="qa")
     acknowledged: list[list[str]] = []
     stop = threading.Event()
 
     def write() -> None:
         while not stop.is_set():
             try:
-                made = log.create_datapoint(dataset.id, [{"inputs": {"q": "x" * 200}}] * 20)
+                made = db.create_datapoint(dataset.id, [{"inputs": {"q": "x" * 200}}] * 20)
             except StoreError:
                 continue
             acknowledged.append([d.id for d in made])
@@ -126,15 +140,15 @@ def test_writers_survive_connections_killed_at_random(postgres_url: str, schema:
             stop.wait(0.05)
     stop.set()
     writer.join()
-    versions = log.list_versions(dataset.id)
+    versions = db.list_versions(dataset.id)
     assert [v.number for v in versions] == list(range(len(versions)))
     # A kill after the commit but before its answer leaves a whole, unacknowledged version.
     assert len(acknowledged) <= len(versions) - 1 <= len(acknowledged) + 15
-    latest = {d.id for d in log.iter_datapoints(dataset.id)}
+    latest = {d.id for d in db.iter_datapoints(dataset.id)}
     assert {i for ids in acknowledged for i in ids} <= latest
     assert all(v.datapoint_count == 20 * v.number for v in versions)
-    assert log.verify()
-    log.close()
+    assert db.verify()
+    db.close()
 
 
 def _backends_of(store: PostgresEventStore) -> int:
@@ -151,15 +165,15 @@ def _backends_of(store: PostgresEventStore) -> int:
 def test_long_reads_stream_on_a_few_reused_connections(postgres_url: str, schema: str) -> None:
     """Streams take pooled connections of their own, give them back idle, and cap the pool."""
     store = PostgresEventStore(postgres_url, schema=schema)
-    with DatasetLog(store) as log:
-        dataset = log.create_dataset(project_id="p", name="streams")
-        created = log.create_datapoint(dataset.id, [{"inputs": {"q": f"{i}"}} for i in range(9)])
-        streams = [log.iter_datapoints(dataset.id, batch=2) for _ in range(KEEP_IDLE_STREAMS + 3)]
+    with DatasetLog(store) as db:
+        dataset = db.create_dataset(project_id="p", name="streams")
+        created = db.create_datapoint(dataset.id, [{"inputs": {"q": f"{i}"}} for i in range(9)])
+        streams = [db.iter_datapoints(dataset.id, batch=2) for _ in range(KEEP_IDLE_STREAMS + 3)]
         assert all(next(stream) == created[0] for stream in streams)  # all open at once
         assert all(len(list(stream)) == 8 for stream in streams)
-        assert len(store._idle_streams) == KEEP_IDLE_STREAMS
+        assert store._streams.idle == KEEP_IDLE_STREAMS
         for _ in range(20):
-            assert [d.id for d in log.iter_datapoints(dataset.id)] == [d.id for d in created]
+            assert [d.id for d in db.iter_datapoints(dataset.id)] == [d.id for d in created]
         assert _backends_of(store) == 1 + KEEP_IDLE_STREAMS  # the thread's, and the pool
 
 
@@ -168,14 +182,15 @@ def test_a_stream_whose_connection_the_server_closed_reconnects(
 ) -> None:
     """Idle streaming connections terminated by the server are replaced, not used."""
     store = PostgresEventStore(postgres_url, schema=schema)
-    with DatasetLog(store) as log:
-        dataset = log.create_dataset(project_id="p", name="streams")
-        created = log.create_datapoint(dataset.id, [{"inputs": {"q": "x"}}] * 5)
-        assert len(list(log.iter_datapoints(dataset.id))) == 5
-        [idle] = store._idle_streams
+    with DatasetLog(store) as db:
+        dataset = db.create_dataset(project_id="p", name="streams")
+        created = db.create_datapoint(dataset.id, [{"inputs": {"q": "x"}}] * 5)
+        assert len(list(db.iter_datapoints(dataset.id))) == 5
+        [idle] = store._streams._idle
         with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (idle.info.backend_pid,))
-        assert list(log.iter_datapoints(dataset.id)) == created
+            # Waits until the backend has exited: its goodbye has then reached the socket.
+            admin.execute("SELECT pg_terminate_backend(%s, 10000)", (idle.info.backend_pid,))
+        assert list(db.iter_datapoints(dataset.id)) == created
 
 
 @pytest.mark.parametrize("as_bytes", [False, True])
@@ -184,26 +199,26 @@ def test_without_chunked_rows_streams_go_through_a_server_side_cursor(
 ) -> None:
     """With a libpq older than 17 the same reads stream through a named cursor."""
     store = PostgresEventStore(postgres_url, schema=schema)
-    with DatasetLog(store) as log:
-        dataset = log.create_dataset(project_id="p", name="cursor")
-        created = log.create_datapoint(dataset.id, [{"inputs": {"q": f"é{i}"}} for i in range(7)])
-        chunked = list(log.iter_datapoints_json(dataset.id, batch=3))
-        monkeypatch.setattr(postgres_module, "CHUNKED_ROWS", False)
-        assert list(log.iter_datapoints(dataset.id, batch=3)) == created
-        assert list(log.iter_datapoints_json(dataset.id, batch=3)) == chunked
-        dropped = log.iter_datapoints(dataset.id, batch=2)
+    with DatasetLog(store) as db:
+        dataset = db.create_dataset(project_id="p", name="cursor")
+        created = db.create_datapoint(dataset.id, [{"inputs": {"q": f"é{i}"}} for i in range(7)])
+        chunked = list(db.iter_datapoints_json(dataset.id, batch=3))
+        monkeypatch.setattr(postgres_streams, "CHUNKED_ROWS", False)
+        assert list(db.iter_datapoints(dataset.id, batch=3)) == created
+        assert list(db.iter_datapoints_json(dataset.id, batch=3)) == chunked
+        dropped = db.iter_datapoints(dataset.id, batch=2)
         assert next(dropped) == created[0]
         dropped.close()
-        assert len(list(log.iter_datapoints_v4(dataset.id))) == 7
+        assert len(list(db.iter_datapoints_v4(dataset.id))) == 7
 
 
 def test_threads_share_one_stores_streams(postgres_url: str, schema: str) -> None:
     """Threads streaming through one store each get whole versions; idle streams stay capped."""
     store = PostgresEventStore(postgres_url, schema=schema)
-    with DatasetLog(store) as log:
-        dataset = log.create_dataset(project_id="p", name="threads")
-        first = log.create_datapoint(dataset.id, [{"inputs": {"q": f"{i}"}} for i in range(50)])
-        second = log.create_datapoint(dataset.id, [{"inputs": {"q": "more"}}] * 30)
+    with DatasetLog(store) as db:
+        dataset = db.create_dataset(project_id="p", name="threads")
+        first = db.create_datapoint(dataset.id, [{"inputs": {"q": f"{i}"}} for i in range(50)])
+        second = db.create_datapoint(dataset.id, [{"inputs": {"q": "more"}}] * 30)
         expected = {1: [d.id for d in first], 2: [d.id for d in first + second]}
         barrier = threading.Barrier(6)
 
@@ -212,11 +227,11 @@ def test_threads_share_one_stores_streams(postgres_url: str, schema: str) -> Non
             results = []
             for round_ in range(10):
                 version = 1 + (worker + round_) % 2
-                ids = [d.id for d in log.iter_datapoints(dataset.id, version=version, batch=7)]
+                ids = [d.id for d in db.iter_datapoints(dataset.id, version=version, batch=7)]
                 results.append(ids == expected[version])
             return results
 
         with ThreadPoolExecutor(6) as pool:
             outcomes = [result for done in pool.map(read, range(6)) for result in done]
         assert outcomes == [True] * 60
-        assert len(store._idle_streams) <= KEEP_IDLE_STREAMS
+        assert store._streams.idle <= KEEP_IDLE_STREAMS

@@ -42,17 +42,12 @@ from datasetlog.events import (
     IdempotencyStamp,
     VersionStamp,
 )
-from datasetlog.serialization import (
-    converter,
-    datapoint_from_json,
-    decode_commit,
-    decode_event,
-    encode_commit,
-    encode_event,
-)
+from datasetlog.serialization.codec import decode_commit, decode_event, encode_commit, encode_event
+from datasetlog.serialization.converter import converter
+from datasetlog.serialization.decode import datapoint_from_json
 from datasetlog.store import EncodedEvent, StoredCommit
-from datasetlog.strategies import datapoint_bodies, texts
-from datasetlog.validation import parse_create_request
+from datasetlog.testing.strategies import datapoint_bodies, texts
+from datasetlog.validation.requests import parse_create_request
 
 ISO_WITH_OFFSET = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?[+-]\d\d:\d\d")
 
@@ -209,7 +204,7 @@ def test_commits_round_trip_through_the_store_format(commit: Commit) -> None:
     stored = StoredCommit(
         position=1,
         stream_id=new.stream_id,
-        stream_version=new.stream_version,
+        sequence=new.sequence,
         recorded_at=new.recorded_at,
         metadata=new.metadata,
         events=new.events,

@@ -12,7 +12,7 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from datasetlog import DatapointRequest, LogsRequest, ValidationError
-from datasetlog.strategies import (
+from datasetlog.testing.strategies import (
     ROLES,
     create_requests,
     datapoint_bodies,
@@ -23,7 +23,7 @@ from datasetlog.strategies import (
     target_values,
     texts,
 )
-from datasetlog.validation import parse_create_request
+from datasetlog.validation.requests import parse_create_request
 
 T = TypeVar("T")
 Loc = tuple[str | int, ...]

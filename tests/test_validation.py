@@ -12,13 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from datasetlog import DatasetLog, ValidationError
-from datasetlog.strategies import datapoint_bodies, invalid_datapoint_bodies, invalid_requests
-from datasetlog.validation import (
+from datasetlog.testing.strategies import (
+    datapoint_bodies,
+    invalid_datapoint_bodies,
+    invalid_requests,
+)
+from datasetlog.validation.limits import (
     MAX_DATAPOINTS_PER_REQUEST,
     MAX_JSON_DEPTH,
     MAX_STRING_LENGTH,
-    parse_create_request,
 )
+from datasetlog.validation.requests import parse_create_request
 
 Loc = tuple[str | int, ...]
 Shared = tuple[DatasetLog, str, str]
@@ -28,15 +32,15 @@ FIELDS = ("inputs", "messages", "target")
 @pytest.fixture(scope="module")
 def shared() -> Iterator[Shared]:
     """One log, with a dataset holding one datapoint, reused by every example of a module."""
-    with DatasetLog(":memory:") as log:
-        ds = log.create_dataset(project_id="pr_1", name="qa")
-        [dp] = log.create_datapoint(ds.id, {"inputs": {"q": "1"}})
-        yield log, ds.id, dp.id
+    with DatasetLog(":memory:") as db:
+        ds = db.create_dataset(project_id="pr_1", name="qa")
+        [dp] = db.create_datapoint(ds.id, {"inputs": {"q": "1"}})
+        yield db, ds.id, dp.id
 
 
-def state(log: DatasetLog, dataset_id: str) -> tuple[int, list[Any]]:
+def state(db: DatasetLog, dataset_id: str) -> tuple[int, list[Any]]:
     """The commit count and the dataset's versions, to show nothing changed."""
-    return len(list(log.store.read_all())), log.list_versions(dataset_id)
+    return len(list(db.store.read_all())), db.list_versions(dataset_id)
 
 
 def details_of(body: Any) -> list[tuple[Loc, str]]:
@@ -59,13 +63,13 @@ def test_invalid_create_fails_at_its_loc_and_writes_nothing(
     shared: Shared, bad: tuple[Any, Loc]
 ) -> None:
     """Every invalid body is a ValidationError that names its loc, and nothing changes."""
-    log, dataset_id, _ = shared
+    db, dataset_id, _ = shared
     body, loc = bad
-    before = state(log, dataset_id)
+    before = state(db, dataset_id)
     with pytest.raises(ValidationError) as error:
-        log.create_datapoint(dataset_id, body)
+        db.create_datapoint(dataset_id, body)
     assert loc in [d.loc for d in error.value.details]
-    assert state(log, dataset_id) == before
+    assert state(db, dataset_id) == before
 
 
 @given(bad=invalid_requests())
@@ -95,14 +99,14 @@ def test_invalid_update_fails_at_its_loc_and_writes_nothing(
     shared: Shared, bad: tuple[Any, Loc]
 ) -> None:
     """An update with a bad field is a ValidationError at that field's loc; nothing changes."""
-    log, dataset_id, datapoint_id = shared
+    db, dataset_id, datapoint_id = shared
     body, loc = bad
     fields = {key: body[key] for key in FIELDS if key in body}
-    before = state(log, dataset_id)
+    before = state(db, dataset_id)
     with pytest.raises(ValidationError) as error:
-        log.update_datapoint(datapoint_id, **fields)
+        db.update_datapoint(datapoint_id, **fields)
     assert ("body", *loc) in [d.loc for d in error.value.details]
-    assert state(log, dataset_id) == before
+    assert state(db, dataset_id) == before
 
 
 @given(body=datapoint_bodies())

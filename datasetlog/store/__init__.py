@@ -1,4 +1,4 @@
-"""Event store backends and the contract they share."""
+"""Event store backends, the contracts they share, and :func:`open_store`."""
 
 from __future__ import annotations
 
@@ -6,18 +6,21 @@ from pathlib import Path
 
 from datasetlog.errors import StoreError
 from datasetlog.store.base import (
-    EncodedEvent,
+    Connection,
     EventStore,
-    NewCommit,
-    StoredCommit,
+    SQLStore,
+    SQLTransaction,
+    StreamConflictError,
     StreamingStore,
-    VersionConflictError,
-    commit_hash,
+    Transaction,
 )
+from datasetlog.store.chain import GENESIS_HASH, commit_hash, event_digest
+from datasetlog.store.dialect import Dialect
+from datasetlog.store.records import EncodedEvent, NewCommit, RawCommit, RawEvent, StoredCommit
 from datasetlog.store.sqlite import Durability, SQLiteEventStore
 
 
-def open_store(url: str | Path, *, durability: Durability = "normal") -> EventStore:
+def open_store(url: str | Path, *, durability: Durability = "normal") -> SQLStore:
     """Open the store a URL or path names.
 
     ``postgresql://…`` (or ``postgres://…``) opens a PostgreSQL store (needs the
@@ -44,14 +47,23 @@ def open_store(url: str | Path, *, durability: Durability = "normal") -> EventSt
 
 
 __all__ = [
+    "GENESIS_HASH",
+    "Connection",
+    "Dialect",
     "Durability",
     "EncodedEvent",
     "EventStore",
     "NewCommit",
+    "RawCommit",
+    "RawEvent",
+    "SQLStore",
+    "SQLTransaction",
     "SQLiteEventStore",
     "StoredCommit",
+    "StreamConflictError",
     "StreamingStore",
-    "VersionConflictError",
+    "Transaction",
     "commit_hash",
+    "event_digest",
     "open_store",
 ]

@@ -1,93 +1,93 @@
-"""What SQL backends share: the append and read logic over two tables.
+"""The commit and event tables, in SQL both backends share: append, read and scan.
 
-Subclasses bring connections, transactions, migrations and error translation;
-SQL here uses ``?`` placeholders, which a backend's connection adapts.
+Each backend brings its connections, transactions, migrations and error
+translation, and delegates here; SQL here uses ``?`` placeholders, which a
+backend's connection takes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from datasetlog.store.base import (
-    GENESIS_HASH,
-    Connection,
+from datasetlog.store.base import Connection, StreamConflictError
+from datasetlog.store.chain import GENESIS_HASH, commit_hash, event_digest
+from datasetlog.store.records import (
     EncodedEvent,
     NewCommit,
+    RawCommit,
+    RawEvent,
     StoredCommit,
-    Transaction,
-    VersionConflictError,
-    commit_hash,
-    event_digest,
 )
 
-_COMMIT_COLUMNS = "position, stream_id, stream_version, recorded_at, metadata, hash"
+COMMITS = "dl_commits"
+EVENTS = "dl_events"
+READ_BATCH = 500
+"""Commits read per query by :meth:`CommitTables.read_stream` and ``read_all``."""
+
+_COMMIT_COLUMNS = (
+    "position, stream_id, sequence, recorded_at, metadata, first_event, event_count, hash"
+)
+_EVENT_COLUMNS = ("position", "commit_position", "type", "schema_version", "payload", "digest")
 _SELECT_STREAM = (
-    f"SELECT {_COMMIT_COLUMNS}, first_event, event_count FROM dl_commits "
-    "WHERE stream_id = ? AND stream_version > ? AND stream_version <= ? ORDER BY stream_version"
+    f"SELECT {_COMMIT_COLUMNS} FROM {COMMITS} "
+    "WHERE stream_id = ? AND sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?"
 )
 _SELECT_ALL = (
-    f"SELECT {_COMMIT_COLUMNS}, first_event, event_count FROM dl_commits "
-    "WHERE position > ? ORDER BY position LIMIT ?"
+    f"SELECT {_COMMIT_COLUMNS} FROM {COMMITS} WHERE position > ? ORDER BY position LIMIT ?"
 )
 _SELECT_EVENTS = (
-    "SELECT type, schema_version, payload FROM dl_events "
+    f"SELECT type, schema_version, payload FROM {EVENTS} "
     "WHERE position >= ? AND position < ? ORDER BY position"
 )
+_SCAN_EVENTS = (
+    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM {EVENTS} WHERE position > ? ORDER BY position LIMIT ?"
+)
 _SELECT_LAST_POSITIONS = (
-    "SELECT (SELECT coalesce(max(position), 0) FROM dl_commits), "
-    "(SELECT coalesce(max(position), 0) FROM dl_events)"
+    f"SELECT (SELECT coalesce(max(position), 0) FROM {COMMITS}), "
+    f"(SELECT coalesce(max(position), 0) FROM {EVENTS})"
 )
 _SELECT_HEAD = (
-    "SELECT stream_version, hash FROM dl_commits WHERE stream_id = ? "
-    "ORDER BY stream_version DESC LIMIT 1"
+    f"SELECT sequence, hash FROM {COMMITS} WHERE stream_id = ? ORDER BY sequence DESC LIMIT 1"
 )
-_INSERT_COMMIT = (
-    "INSERT INTO dl_commits (position, stream_id, stream_version, recorded_at, metadata, "
-    "first_event, event_count, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_EVENT = (
-    "INSERT INTO dl_events (position, commit_position, type, schema_version, payload, digest) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
+_INSERT_COMMIT = f"INSERT INTO {COMMITS} ({_COMMIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_UNBOUNDED = 2**62  # an upper bound above every position and sequence a store reaches
 
 
-class SQLEventStore:
-    """The :class:`~datasetlog.store.base.EventStore` logic shared by SQL backends.
+class CommitTables:
+    """The log kept in two tables, over the connections a backend gives.
 
-    Tables: ``dl_commits`` (one row a commit: global ``position``, per-stream
-    ``stream_version``, time, metadata, event range, chained ``hash``) and
-    ``dl_events`` (one row an event: ``position``, ``commit_position``, type,
-    schema version, JSON payload).
+    ``dl_commits`` has one row a commit: its global ``position``, its
+    ``sequence`` in its stream, time, metadata, event range and chained
+    ``hash``; ``dl_events`` one row an event: ``position``, ``commit_position``,
+    type, schema version, JSON payload and a short digest.
+
+    Args:
+        reading: Gives a connection for one short read (the backend's ``reading()``).
     """
 
-    def reading(self) -> AbstractContextManager[Connection]:
-        """Give a connection for a short read."""
-        raise NotImplementedError
+    def __init__(self, reading: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self._reading = reading
 
-    def write(self) -> AbstractContextManager[Transaction]:
-        """Open a write transaction that holds the store's append lock."""
-        raise NotImplementedError
-
-    def append(self, tx: Transaction, commits: Sequence[NewCommit]) -> list[StoredCommit]:
-        """Append commits inside ``tx``; see :class:`~datasetlog.store.base.EventStore`."""
-        conn = tx.connection
+    def append(self, conn: Connection, commits: Sequence[NewCommit]) -> list[StoredCommit]:
+        """Append commits on a connection inside a write transaction (see EventStore)."""
         stored = []
         position, event_position = conn.execute(_SELECT_LAST_POSITIONS).fetchone()
         for commit in commits:
             row = conn.execute(_SELECT_HEAD, (commit.stream_id,)).fetchone()
             head, parent_hash = row if row else (0, GENESIS_HASH)
-            if commit.stream_version != head + 1:
-                raise VersionConflictError(
+            if commit.sequence != head + 1:
+                raise StreamConflictError(
                     f"stream {commit.stream_id} is at {head}, "
-                    f"not {commit.stream_version - 1} as the writer read"
+                    f"not {commit.sequence - 1} as the writer read"
                 )
             position += 1
             digest = commit_hash(parent_hash, commit)
             first_event = event_position + 1
-            conn.executemany(
-                _INSERT_EVENT,
+            conn.insert_rows(
+                EVENTS,
+                _EVENT_COLUMNS,
                 [
                     (
                         first_event + i,
@@ -106,7 +106,7 @@ class SQLEventStore:
                 (
                     position,
                     commit.stream_id,
-                    commit.stream_version,
+                    commit.sequence,
                     commit.recorded_at,
                     commit.metadata,
                     first_event,
@@ -118,7 +118,7 @@ class SQLEventStore:
                 StoredCommit(
                     position=position,
                     stream_id=commit.stream_id,
-                    stream_version=commit.stream_version,
+                    sequence=commit.sequence,
                     recorded_at=commit.recorded_at,
                     metadata=commit.metadata,
                     events=commit.events,
@@ -128,55 +128,59 @@ class SQLEventStore:
             )
         return stored
 
-    def _load(self, conn: Connection, rows: list[Any]) -> list[StoredCommit]:
-        commits = []
-        for position, stream_id, version, recorded_at, metadata, digest, first, count in rows:
-            events = conn.execute(_SELECT_EVENTS, (first, first + count)).fetchall()
-            commits.append(
-                StoredCommit(
-                    position=position,
-                    stream_id=stream_id,
-                    stream_version=version,
-                    recorded_at=recorded_at,
-                    metadata=metadata,
-                    events=tuple(EncodedEvent(*event) for event in events),
-                    hash=digest,
-                    first_event=first,
-                )
-            )
-        return commits
-
     def read_stream(
-        self, stream_id: str, *, after: int = 0, upto: int | None = None, batch: int = 500
+        self, stream_id: str, *, after: int = 0, upto: int | None = None
     ) -> Iterator[StoredCommit]:
-        """Yield a stream's commits with ``after < stream_version <= upto``, in order."""
-        last = upto if upto is not None else 2**62
+        """Yield a stream's commits with ``after < sequence <= upto``, in order."""
+        last = _UNBOUNDED if upto is None else upto
         while True:
-            with self.reading() as conn:
-                rows = conn.execute(
-                    _SELECT_STREAM + " LIMIT ?", (stream_id, after, last, batch)
-                ).fetchall()
-                commits = self._load(conn, rows)
+            with self._reading() as conn:
+                rows = conn.execute(_SELECT_STREAM, (stream_id, after, last, READ_BATCH)).fetchall()
+                commits = _load(conn, rows)
             yield from commits
-            if len(rows) < batch:
+            if len(rows) < READ_BATCH:
                 return
-            after = commits[-1].stream_version
+            after = commits[-1].sequence
 
     def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[StoredCommit]:
-        """Yield all commits with global position above ``after``, in order."""
-        remaining = limit if limit is not None else 2**62
+        """Yield up to ``limit`` commits with position above ``after``, in order."""
+        remaining = _UNBOUNDED if limit is None else limit
         while remaining > 0:
-            with self.reading() as conn:
-                rows = conn.execute(_SELECT_ALL, (after, min(remaining, 500))).fetchall()
-                commits = self._load(conn, rows)
+            with self._reading() as conn:
+                rows = conn.execute(_SELECT_ALL, (after, min(remaining, READ_BATCH))).fetchall()
+                commits = _load(conn, rows)
             yield from commits
             if not rows:
                 return
             remaining -= len(rows)
             after = commits[-1].position
 
-    def head(self, stream_id: str) -> int:
-        """Return the stream's last stream version, 0 for a stream never written."""
-        with self.reading() as conn:
-            row = conn.execute(_SELECT_HEAD, (stream_id,)).fetchone()
-        return int(row[0]) if row else 0
+    @staticmethod
+    def scan_commits(conn: Connection, *, after: int, limit: int) -> list[RawCommit]:
+        """Up to ``limit`` commit rows with position above ``after``, unchecked."""
+        return [RawCommit(*row) for row in conn.execute(_SELECT_ALL, (after, limit)).fetchall()]
+
+    @staticmethod
+    def scan_events(conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
+        """Up to ``limit`` event rows with position above ``after``, unchecked."""
+        return [RawEvent(*row) for row in conn.execute(_SCAN_EVENTS, (after, limit)).fetchall()]
+
+
+def _load(conn: Connection, rows: list[Any]) -> list[StoredCommit]:
+    """The commits of ``dl_commits`` rows, each with its events."""
+    commits = []
+    for position, stream_id, sequence, recorded_at, metadata, first, count, digest in rows:
+        events = conn.execute(_SELECT_EVENTS, (first, first + count)).fetchall()
+        commits.append(
+            StoredCommit(
+                position=position,
+                stream_id=stream_id,
+                sequence=sequence,
+                recorded_at=recorded_at,
+                metadata=metadata,
+                events=tuple(EncodedEvent(*event) for event in events),
+                hash=digest,
+                first_event=first,
+            )
+        )
+    return commits

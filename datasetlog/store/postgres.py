@@ -3,31 +3,36 @@
 For services that outgrow one machine: many writers on many hosts share one
 history, and the server brings replication and backups. One connection per
 thread, opened lazily and reopened after a failure; long reads stream on
-connections of their own.
+connections of their own (:mod:`datasetlog.store.postgres_streams`).
 """
 
 from __future__ import annotations
 
-import re
-import select
+import functools
 import threading
-from collections.abc import Generator, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from itertools import islice
-from typing import Any, ClassVar
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import attrs
 import psycopg
 import psycopg.errors
 from psycopg import sql
-from psycopg.rows import scalar_row
 from psycopg.types.string import ByteaBinaryLoader
 
 from datasetlog.errors import DatasetLogError, StoreError
-from datasetlog.store._sql import SQLEventStore
-from datasetlog.store.base import Cursor, VersionConflictError
+from datasetlog.store._sql import CommitTables
+from datasetlog.store.base import Connection, Cursor, StreamConflictError
+from datasetlog.store.dialect import POSTGRES, Dialect
+from datasetlog.store.postgres_streams import (
+    PLACEHOLDER,
+    RawConnection,
+    StreamPool,
+    idle_and_alive,
+)
+from datasetlog.store.records import NewCommit, RawCommit, RawEvent, StoredCommit
 
-_MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "0001_commits_and_events",
         (
@@ -55,81 +60,62 @@ _MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("0003_event_digests", ("ALTER TABLE dl_events ADD COLUMN digest TEXT",)),
+    (
+        "0004_stream_sequence",
+        (
+            # "version" is the content version; a commit's place in its stream is its sequence.
+            "ALTER TABLE dl_commits RENAME COLUMN stream_version TO sequence",
+            "ALTER INDEX idx_dl_commits_stream_id_stream_version "
+            "RENAME TO idx_dl_commits_stream_id_sequence",
+        ),
+    ),
 )
-"""Named schema migrations; ``dl_migrations`` records those applied."""
+"""Named schema migrations; ``dl_migrations`` records those applied (their count is the format)."""
 
 _MIGRATION_LOCK = 0x64736C67  # advisory lock key: one process migrates at a time
-_PLACEHOLDER = re.compile(r"\?")
-_PLAIN_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(\?(?:, \?)*\)")
 COPY_ABOVE = 64
 """Inserts of at least this many rows go as COPY (fewer: COPY's set-up costs more)."""
-CHUNKED_ROWS = psycopg.pq.version() >= 170000
-"""Whether libpq streams rows in chunks (17+); older ones stream through a server-side cursor."""
-KEEP_IDLE_STREAMS = 4
-"""Idle streaming connections a store keeps for the next long read."""
-_STREAM_SETTINGS = (
-    # A stream's rows should leave as the server finds them: plans that must
-    # finish first (a sort, a hash or merge join's build, a parallel gather) or
-    # that compile (JIT) would hold back the first row until the last is found.
-    "SET enable_sort = off",
-    "SET enable_hashjoin = off",
-    "SET enable_mergejoin = off",
-    "SET max_parallel_workers_per_gather = 0",
-    "SET jit = off",
-    # Payloads read as bytes are the server's bytes: make them UTF-8.
-    "SET client_encoding = 'UTF8'",
-)
+
+
+@functools.cache
+def _statement(shared: str) -> str:
+    """Shared SQL with ``?`` placeholders, as psycopg takes it (``%s``)."""
+    return PLACEHOLDER.sub("%s", shared)
 
 
 class PostgresConnection:
-    """A psycopg connection that takes the ``?`` placeholders of the shared SQL."""
+    """A psycopg connection as the read models use it (see ``store.base.Connection``)."""
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+    def __init__(self, raw: RawConnection) -> None:
         self.raw = raw
-        self._translated: dict[str, str] = {}
 
-    def _translate(self, statement: str) -> str:
-        translated = self._translated.get(statement)
-        if translated is None:
-            translated = self._translated[statement] = _PLACEHOLDER.sub("%s", statement)
-        return translated
-
-    def execute(self, statement: str, parameters: Any = (), /) -> Cursor:
+    def execute(self, statement: str, parameters: Sequence[Any] = (), /) -> Cursor:
         """Run one statement."""
-        return self.raw.execute(self._translate(statement), parameters or None)
+        return self.raw.execute(_statement(statement), parameters or None)
 
-    def executemany(self, statement: str, parameters: Any, /) -> None:
-        """Run one statement once per parameter row.
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert rows: many as one ``COPY ... FROM STDIN``, a few as plain inserts.
 
-        Many rows for a plain ``INSERT INTO t (columns) VALUES (?, ...)`` go as
-        one ``COPY t (columns) FROM STDIN``, which PostgreSQL loads several
-        times faster than the pipelined statements psycopg sends otherwise;
-        triggers and constraints apply to both alike.
+        PostgreSQL loads a COPY several times faster than the pipelined
+        statements psycopg sends otherwise; triggers and constraints apply to both.
         """
-        rows = list(parameters)
-        insert = _PLAIN_INSERT.fullmatch(statement) if len(rows) >= COPY_ABOVE else None
+        names = ", ".join(columns)
         with self.raw.cursor() as cursor:
-            if insert is not None:
-                table, columns = insert.groups()
-                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            if len(rows) >= COPY_ABOVE:
+                with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
             elif rows:
-                cursor.executemany(self._translate(statement), rows)
+                marks = ", ".join("%s" for _ in columns)
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
-
-def _idle_and_alive(raw: psycopg.Connection[Any]) -> bool:
-    """Whether an idle connection is still usable, without a round trip.
-
-    A server that ends a session (a restart, ``pg_terminate_backend``, an idle
-    timeout) sends its goodbye and closes the socket, so an idle connection
-    with anything to read is gone: finding out here, before a statement, lets
-    the caller's next call simply reconnect instead of failing.
-    """
-    if raw.closed or raw.broken:
-        return False
-    readable, _, _ = select.select([raw.fileno()], [], [], 0)
-    return not readable
+    def fetch_bytes(self, statement: str, parameters: Sequence[Any] = (), /) -> list[Any]:
+        """Run a query; text values arrive as the server's UTF-8 bytes, never decoded."""
+        with self.raw.cursor(binary=True) as cursor:
+            cursor.adapters.register_loader("text", ByteaBinaryLoader)
+            return cursor.execute(_statement(statement), parameters or None).fetchall()
 
 
 @attrs.frozen
@@ -137,22 +123,27 @@ class PostgresTransaction:
     """A write transaction on one PostgreSQL connection."""
 
     connection: PostgresConnection
+    tables: CommitTables
+
+    def append(self, commits: Sequence[NewCommit]) -> list[StoredCommit]:
+        """Append commits (see ``store.base.Transaction``)."""
+        return self.tables.append(self.connection, commits)
 
 
 def translate_error(error: psycopg.Error) -> DatasetLogError:
     """Map a driver error to the datasetlog error a caller can act on."""
     if isinstance(error, psycopg.errors.UniqueViolation):
-        return VersionConflictError("another writer committed to this dataset first")
+        return StreamConflictError("another writer committed to this dataset first")
     if isinstance(error, psycopg.errors.LockNotAvailable | psycopg.errors.SerializationFailure):
-        return VersionConflictError(f"the store stayed busy: {error}")
+        return StreamConflictError(f"the store stayed busy: {error}")
     lost = error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))  # gone, shut down
     if isinstance(error, psycopg.OperationalError) and lost:
         return StoreError(f"lost the PostgreSQL connection; nothing was committed: {error}")
     return StoreError(f"PostgreSQL failed: {error}")
 
 
-class PostgresEventStore(SQLEventStore):
-    """An :class:`~datasetlog.store.base.EventStore` in a PostgreSQL database.
+class PostgresEventStore:
+    """An :class:`~datasetlog.store.base.SQLStore` in a PostgreSQL database.
 
     Args:
         url: A libpq URL or conninfo string, e.g. ``postgresql://user@host:5432/db``.
@@ -167,7 +158,7 @@ class PostgresEventStore(SQLEventStore):
             newer datasetlog.
     """
 
-    dialect: ClassVar[str] = "postgres"
+    dialect: Dialect = POSTGRES
     read_only = False
 
     def __init__(
@@ -184,16 +175,21 @@ class PostgresEventStore(SQLEventStore):
         self.lock_timeout = lock_timeout
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[psycopg.Connection[Any]] = []
-        self._idle_streams: list[psycopg.Connection[Any]] = []
+        self._connections: list[RawConnection] = []
         self._closed = False
+        self._tables = CommitTables(self.reading)
+        self._streams = StreamPool(self._connect, self._forget, translate_error)
         try:
             self._migrate()
         except BaseException:
             self.close()
             raise
 
-    def _connect(self) -> PostgresConnection:
+    def __repr__(self) -> str:
+        schema = f", schema={self.schema!r}" if self.schema else ""
+        return f"PostgresEventStore({_without_password(self.url)!r}{schema})"
+
+    def _connect(self) -> RawConnection:
         try:
             raw = psycopg.connect(
                 self.url, autocommit=True, connect_timeout=max(1, round(self.connect_timeout))
@@ -207,17 +203,23 @@ class PostgresEventStore(SQLEventStore):
             raise StoreError(f"cannot connect to PostgreSQL: {error}") from error
         with self._lock:
             self._connections.append(raw)
-        return PostgresConnection(raw)
+        return raw
+
+    def _forget(self, raw: RawConnection) -> None:
+        raw.close()
+        with self._lock:
+            if raw in self._connections:
+                self._connections.remove(raw)
 
     def connection(self) -> PostgresConnection:
         """Return this thread's connection, reconnecting if the last one is gone."""
         if self._closed:
             raise StoreError("the store is closed")
         conn: PostgresConnection | None = getattr(self._local, "conn", None)
-        if conn is None or not _idle_and_alive(conn.raw):
+        if conn is None or not idle_and_alive(conn.raw):
             if conn is not None:
-                conn.raw.close()
-            conn = self._local.conn = self._connect()
+                self._forget(conn.raw)
+            conn = self._local.conn = PostgresConnection(self._connect())
         return conn
 
     def _migrate(self) -> None:
@@ -230,12 +232,12 @@ class PostgresEventStore(SQLEventStore):
                     "(number BIGINT PRIMARY KEY, name TEXT NOT NULL)"
                 )
                 applied = conn.execute("SELECT count(*) FROM dl_migrations").fetchone()[0]
-                if applied > len(_MIGRATIONS):
+                if applied > len(MIGRATIONS):
                     raise StoreError(
                         f"the database has format {applied}, newer than this datasetlog "
-                        f"understands ({len(_MIGRATIONS)}); upgrade datasetlog to open it"
+                        f"understands ({len(MIGRATIONS)}); upgrade datasetlog to open it"
                     )
-                for number, (name, statements) in enumerate(_MIGRATIONS[applied:], applied + 1):
+                for number, (name, statements) in enumerate(MIGRATIONS[applied:], applied + 1):
                     for statement in statements:
                         conn.raw.execute(statement)
                     conn.execute("INSERT INTO dl_migrations VALUES (?, ?)", (number, name))
@@ -247,78 +249,10 @@ class PostgresEventStore(SQLEventStore):
     ) -> Iterator[list[Any]]:
         """Yield the first column of one query's rows, in lists of up to ``size``.
 
-        The query runs on a connection of its own (kept for the next stream
-        when done), so the server sends rows while the caller works through
-        earlier ones, and the caller may run other reads meanwhile. The whole
-        stream is one snapshot. With ``as_bytes`` text arrives as its UTF-8
-        bytes, never decoded. A stream dropped early cancels its query.
+        The query runs on a pooled connection of its own, as one snapshot (see
+        :class:`~datasetlog.store.postgres_streams.StreamPool`).
         """
-        raw = self._streaming_connection()
-        query = _PLACEHOLDER.sub("%s", statement)
-        rows = self._stream_rows(raw, query, parameters, size, as_bytes)
-        try:
-            while chunk := list(islice(rows, size)):
-                yield chunk
-        except psycopg.Error as error:
-            raise translate_error(error) from error
-        finally:
-            with suppress(psycopg.Error):
-                rows.close()  # cancels an unfinished query, leaving the connection idle
-            self._release_streaming_connection(raw)
-
-    @staticmethod
-    def _stream_rows(
-        raw: psycopg.Connection[Any],
-        query: str,
-        parameters: Sequence[Any],
-        size: int,
-        as_bytes: bool,
-    ) -> Generator[Any, None, None]:
-        if CHUNKED_ROWS:
-            with raw.cursor(row_factory=scalar_row) as cursor:
-                if as_bytes:
-                    cursor.adapters.register_loader("text", ByteaBinaryLoader)
-                yield from cursor.stream(query, parameters, binary=True, size=size)
-            return
-        with raw.transaction(), raw.cursor("datasetlog_stream", row_factory=scalar_row) as named:
-            if as_bytes:
-                named.adapters.register_loader("text", ByteaBinaryLoader)
-            named.itersize = size
-            named.execute(query, parameters, binary=True)
-            yield from named
-
-    def _streaming_connection(self) -> psycopg.Connection[Any]:
-        if self._closed:
-            raise StoreError("the store is closed")
-        while True:
-            with self._lock:
-                raw = self._idle_streams.pop() if self._idle_streams else None
-            if raw is None:
-                raw = self._connect().raw
-                try:
-                    for setting in _STREAM_SETTINGS:
-                        raw.execute(setting)
-                except psycopg.Error as error:
-                    self._forget(raw)
-                    raise translate_error(error) from error
-                return raw
-            if _idle_and_alive(raw):
-                return raw
-            self._forget(raw)
-
-    def _release_streaming_connection(self, raw: psycopg.Connection[Any]) -> None:
-        idle = not raw.closed and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        with self._lock:
-            if idle and not self._closed and len(self._idle_streams) < KEEP_IDLE_STREAMS:
-                self._idle_streams.append(raw)
-                return
-        self._forget(raw)
-
-    def _forget(self, raw: psycopg.Connection[Any]) -> None:
-        raw.close()
-        with self._lock:
-            if raw in self._connections:
-                self._connections.remove(raw)
+        return self._streams.stream(statement, parameters, size=size, as_bytes=as_bytes)
 
     @contextmanager
     def reading(self) -> Iterator[PostgresConnection]:
@@ -328,6 +262,17 @@ class PostgresEventStore(SQLEventStore):
             yield conn
         except psycopg.Error as error:
             raise translate_error(error) from error
+
+    @contextmanager
+    def snapshot(self) -> Iterator[PostgresConnection]:
+        """Give this thread's connection inside one REPEATABLE READ, READ ONLY transaction."""
+        with self.reading() as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield conn
+            finally:
+                if conn.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")  # it only read: nothing to keep
 
     @contextmanager
     def write(self) -> Iterator[PostgresTransaction]:
@@ -344,15 +289,44 @@ class PostgresEventStore(SQLEventStore):
         try:
             with conn.raw.transaction():
                 conn.execute("LOCK TABLE dl_commits IN EXCLUSIVE MODE")
-                yield PostgresTransaction(conn)
+                yield PostgresTransaction(conn, self._tables)
         except psycopg.Error as error:
             raise translate_error(error) from error
 
+    def read_stream(
+        self, stream_id: str, *, after: int = 0, upto: int | None = None
+    ) -> Iterator[StoredCommit]:
+        """Yield a stream's commits with ``after < sequence <= upto``, in order."""
+        return self._tables.read_stream(stream_id, after=after, upto=upto)
+
+    def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[StoredCommit]:
+        """Yield up to ``limit`` commits with position above ``after``, in order."""
+        return self._tables.read_all(after=after, limit=limit)
+
+    def scan_commits(self, conn: Connection, *, after: int, limit: int) -> list[RawCommit]:
+        """Up to ``limit`` commit rows with position above ``after``, unchecked."""
+        return self._tables.scan_commits(conn, after=after, limit=limit)
+
+    def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
+        """Up to ``limit`` event rows with position above ``after``, unchecked."""
+        return self._tables.scan_events(conn, after=after, limit=limit)
+
     def close(self) -> None:
         """Close every connection this store opened."""
+        self._streams.close()
         with self._lock:
             self._closed = True
             for raw in self._connections:
                 raw.close()
             self._connections.clear()
-            self._idle_streams.clear()
+
+
+def _without_password(url: str) -> str:
+    """The URL with any password masked, for reprs and messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return "<unparsable URL>"
+    if "password" in info:
+        info["password"] = "***"  # noqa: S105 - a mask, not a password
+    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]

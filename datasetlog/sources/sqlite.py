@@ -1,58 +1,23 @@
-"""Log sources: where ``create_datapoint(..., {"log_ids": [...]})`` finds its logs."""
+"""Logs kept in a table of an SQLite file, which may be the store's own file."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import sqlite_utils
 
 from datasetlog.models import ChatMessage, Log
-from datasetlog.serialization import converter
-from datasetlog.validation import parse_log
-
-
-class LogSource(Protocol):
-    """Anything that can look logs up by id."""
-
-    def get_logs(self, log_ids: Sequence[str]) -> Mapping[str, Log]:
-        """Return the logs found, keyed by id; ids not found are simply absent."""
+from datasetlog.serialization.converter import converter
+from datasetlog.validation.requests import parse_log
 
 
 def new_log_id() -> str:
     """A fresh, URL-safe log id."""
     return "log_" + secrets.token_hex(12)
-
-
-class DictLogSource:
-    """Logs kept in a dict; handy for tests and for services that already hold them.
-
-    Args:
-        logs: Logs, as :class:`~datasetlog.models.Log` or as v4-shaped dicts
-            with ``id``, ``inputs``, ``messages`` and ``output``.
-    """
-
-    def __init__(self, logs: Iterable[Log | Mapping[str, Any]] = ()) -> None:
-        self._logs: dict[str, Log] = {}
-        for log in logs:
-            self.add(log)
-
-    def add(self, log: Log | Mapping[str, Any]) -> Log:
-        """Add or replace one log and return it.
-
-        Raises:
-            ValidationError: The log is malformed.
-        """
-        value = parse_log(log)
-        self._logs[value.id] = value
-        return value
-
-    def get_logs(self, log_ids: Sequence[str]) -> Mapping[str, Log]:
-        """Return the logs found, keyed by id."""
-        return {log_id: self._logs[log_id] for log_id in log_ids if log_id in self._logs}
 
 
 class SQLiteLogSource:

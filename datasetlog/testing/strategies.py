@@ -1,7 +1,7 @@
 """Hypothesis strategies for v4 request bodies, for use in your own tests.
 
-Hypothesis is an optional dependency (``pip install datasetlog[test]``); no
-runtime module of datasetlog imports this one. Every strategy produces plain
+Hypothesis is an optional dependency (``pip install "datasetlog[testing]"``);
+no runtime module of datasetlog imports this one. Every strategy produces plain
 JSON-like data (dicts, lists, strings, numbers) as a v4 client would send it,
 and keeps sizes small by default.
 
@@ -14,7 +14,12 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError as error:
+    raise ImportError(
+        "datasetlog.testing.strategies needs hypothesis: pip install 'datasetlog[testing]'"
+    ) from error
 
 __all__ = [
     "ROLES",

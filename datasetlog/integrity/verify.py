@@ -1,0 +1,64 @@
+"""``verify(store)``: every check of a store, in one snapshot, as one report."""
+
+from __future__ import annotations
+
+from datasetlog.errors import DatasetLogError
+from datasetlog.integrity.projection import compare_projection
+from datasetlog.integrity.replay import compare_read_models
+from datasetlog.integrity.report import (
+    MAX_PROBLEMS,
+    EnoughProblemsError,
+    Problem,
+    Problems,
+    VerifyReport,
+)
+from datasetlog.integrity.scan import LogScan
+from datasetlog.readmodels.access import ReadModels
+from datasetlog.readmodels.schema import Schema
+from datasetlog.store.base import SQLStore
+from datasetlog.store.sqlite import SQLiteEventStore
+
+
+def verify(store: SQLStore) -> VerifyReport:
+    """Check a store's commits, events, hash chains and read models against each other.
+
+    Reads one snapshot of the store; writers may carry on meanwhile. The same
+    checks run on every backend (see :mod:`datasetlog.integrity`).
+
+    Args:
+        store: The store to check.
+
+    Returns:
+        A report naming each problem found (up to ``MAX_PROBLEMS``) with its
+        dataset, version, commit and event where known; it is true when there
+        is none.
+    """
+    problems = Problems()
+    models = ReadModels(store.dialect)
+    scratch = SQLiteEventStore(":memory:")  # fresh read models, replayed from the log
+    scan = LogScan(problems, scratch.connection())
+    try:
+        with store.snapshot() as conn, scratch.write() as replay:
+            Schema(scratch.dialect).ensure(replay.connection)
+            try:
+                scan.run(store, conn)
+                missing = models.schema.missing(conn)
+                for table in missing:
+                    problems.add("read_model", detail=f"the read-model table {table} is missing")
+                if not missing:
+                    if scan.replayed:
+                        compare_read_models(
+                            problems, models.schema, conn, replay.connection, scan.last_position
+                        )
+                    for stream in scan.streams.values():
+                        if stream.state is not None and not (stream.failed or stream.state.deleted):
+                            compare_projection(problems, models, conn, stream.state)
+            except EnoughProblemsError:
+                pass
+    except DatasetLogError as error:
+        problems.found.append(Problem(what="unreadable", detail=str(error)))
+    finally:
+        scratch.close()
+    scan.name_gaps()
+    found = problems.found[:MAX_PROBLEMS]
+    return VerifyReport(not found, found, scan.commits, scan.events)

@@ -1,0 +1,32 @@
+"""Every automatic commit message, in one place.
+
+Messages are part of what a version is: they are stored with it and shown by
+``list_versions``, so changing one changes what new versions say (never what
+old ones said).
+"""
+
+from __future__ import annotations
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def create_dataset() -> str:
+    """The message of a dataset's version 0."""
+    return "Create dataset"
+
+
+def add_datapoints(count: int, *, from_logs: bool = False) -> str:
+    """The message of a version that adds ``count`` datapoints (made from logs, or not)."""
+    return f"Add {_counted(count, 'datapoint')}{' from logs' if from_logs else ''}"
+
+
+def update_datapoint(datapoint_id: str) -> str:
+    """The message of a version that replaces one datapoint's content."""
+    return f"Update datapoint {datapoint_id}"
+
+
+def delete_datapoints(count: int) -> str:
+    """The message of a version that deletes ``count`` datapoints."""
+    return f"Delete {_counted(count, 'datapoint')}"

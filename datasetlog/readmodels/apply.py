@@ -1,0 +1,146 @@
+"""A commit into the read models, inside the transaction that appends it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from datasetlog.errors import StoreError
+from datasetlog.events import (
+    Commit,
+    DatapointAdded,
+    DatapointsDeleted,
+    DatapointUpdated,
+    DatasetCreated,
+    DatasetDeleted,
+    DatasetUpdated,
+)
+from datasetlog.readmodels import paging
+from datasetlog.readmodels.lookups import Lookups
+from datasetlog.readmodels.rows import DatasetRow
+from datasetlog.store.base import Connection
+
+_SPAN_COLUMNS = ("dataset_key", "ordinal", "added_in", "datapoint_id", "event")
+_BLOCK_DELETED = (
+    "SELECT deleted FROM dl_deletion_blocks WHERE dataset_key = ? AND block = ? "
+    "AND version <= ? ORDER BY version DESC LIMIT 1"
+)
+
+
+def apply_commit(conn: Connection, commit: Commit, position: int, first_event: int) -> None:
+    """Apply one commit to the read models.
+
+    Args:
+        conn: The connection of the transaction that appends the commit (or
+            of a replay).
+        commit: The decoded commit.
+        position: Its global position.
+        first_event: The global position of its first event; a span points
+            at the event that states its content.
+
+    Raises:
+        StoreError: The commit does not follow from what the read models hold.
+    """
+    row = Lookups.dataset(conn, commit.dataset_id, include_deleted=True)
+    if row is None:
+        created = commit.events[0] if commit.events else None
+        if not isinstance(created, DatasetCreated):
+            raise StoreError(f"dataset {commit.dataset_id} changed before it was created")
+        row = _create(conn, commit, created)
+    version = commit.version.number if commit.version else row.version
+    spans = []
+    added = removed = 0
+    for index, event in enumerate(commit.events, start=first_event):
+        if isinstance(event, DatasetUpdated):
+            conn.execute(
+                "UPDATE dl_datasets SET name = coalesce(?, name), "
+                "description = coalesce(?, description) WHERE key = ?",
+                (event.name, event.description, row.key),
+            )
+        elif isinstance(event, DatasetDeleted):
+            conn.execute("UPDATE dl_datasets SET deleted = 1 WHERE key = ?", (row.key,))
+        elif isinstance(event, DatapointAdded):
+            spans.append((row.key, row.next_ordinal + added, version, event.id, index))
+            added += 1
+        elif isinstance(event, DatapointUpdated):
+            ordinal = _close_span(conn, event.id, version)
+            spans.append((row.key, ordinal, version, event.id, index))
+        elif isinstance(event, DatapointsDeleted):
+            ordinals = [_close_span(conn, i, version) for i in event.datapoint_ids]
+            _record_deletions(conn, row.key, version, ordinals)
+            removed += len(ordinals)
+    conn.insert_rows("dl_rows", _SPAN_COLUMNS, spans)
+    count = row.datapoint_count + added - removed
+    recorded_at = commit.recorded_at.isoformat()
+    conn.execute(
+        "UPDATE dl_datasets SET updated_at = ?, sequence = ?, version = ?, "
+        "datapoint_count = ?, next_ordinal = ? WHERE key = ?",
+        (recorded_at, commit.sequence, version, count, row.next_ordinal + added, row.key),
+    )
+    if commit.version is not None:
+        conn.execute(
+            "INSERT INTO dl_versions (dataset_key, number, id, message, created_at, "
+            "datapoint_count, ordinal_bound) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.key,
+                version,
+                commit.version.id,
+                commit.version.message,
+                recorded_at,
+                count,
+                row.next_ordinal + added,
+            ),
+        )
+    if commit.idempotency is not None:
+        conn.execute(
+            "INSERT INTO dl_idempotency (dataset_key, key, request_hash, version) "
+            "VALUES (?, ?, ?, ?)",
+            (row.key, commit.idempotency.key, commit.idempotency.request_hash, version),
+        )
+    conn.execute("UPDATE dl_rm_meta SET value = ? WHERE key = 'position'", (position,))
+
+
+def _create(conn: Connection, commit: Commit, event: DatasetCreated) -> DatasetRow:
+    created_at = commit.recorded_at.isoformat()
+    conn.execute(
+        "INSERT INTO dl_datasets (id, project_id, name, description, created_at, "
+        "updated_at, deleted, sequence, version, datapoint_count, next_ordinal) "
+        "VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0)",
+        (
+            commit.dataset_id,
+            event.project_id,
+            event.name,
+            event.description,
+            created_at,
+            created_at,
+        ),
+    )
+    row = Lookups.dataset(conn, commit.dataset_id, include_deleted=True)
+    if row is None:
+        raise StoreError(f"dataset {commit.dataset_id} was not recorded")
+    return row
+
+
+def _record_deletions(conn: Connection, key: int, version: int, ordinals: list[int]) -> None:
+    conn.insert_rows(
+        "dl_deletions", ("dataset_key", "ordinal", "version"), [(key, o, version) for o in ordinals]
+    )
+    per_block = Counter(ordinal // paging.BLOCK for ordinal in ordinals)
+    for block, count in sorted(per_block.items()):
+        before = conn.execute(_BLOCK_DELETED, (key, block, version)).fetchone()
+        conn.execute(
+            "INSERT INTO dl_deletion_blocks (dataset_key, block, version, deleted) "
+            "VALUES (?, ?, ?, ?)",
+            (key, block, version, (before[0] if before else 0) + count),
+        )
+
+
+def _close_span(conn: Connection, datapoint_id: str, version: int) -> int:
+    """End a datapoint's live span at ``version``; return its ordinal."""
+    found = conn.execute(
+        "UPDATE dl_rows SET removed_in = ? WHERE datapoint_id = ? "
+        "AND removed_in IS NULL RETURNING ordinal",
+        (version, datapoint_id),
+    ).fetchone()
+    if found is None:
+        raise StoreError(f"event names datapoint {datapoint_id}, which is not live")
+    return int(found[0])

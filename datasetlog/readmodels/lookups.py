@@ -1,0 +1,128 @@
+"""Point lookups: datasets, versions, a datapoint's latest content, idempotency keys."""
+
+from __future__ import annotations
+
+from datasetlog.errors import NotFoundError
+from datasetlog.readmodels.rows import DatapointRow, DatasetRow, IdempotencyRow, VersionRow
+from datasetlog.store.base import Connection
+from datasetlog.store.dialect import Dialect
+
+_DATASET_COLUMNS = (
+    "key, id, project_id, name, description, created_at, updated_at, deleted, sequence, "
+    "version, datapoint_count, next_ordinal"
+)
+_VERSION_COLUMNS = "number, id, message, created_at, datapoint_count, ordinal_bound"
+
+
+class Lookups:
+    """Point lookups in the read models of one store; each takes the connection to use."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        events = dialect.events
+        join = f"JOIN {events.table} e ON e.{events.position} = r.event"
+        self._datapoint = (
+            f"SELECT d.id, e.{events.payload} FROM dl_rows r "
+            f"JOIN dl_datasets d ON d.key = r.dataset_key {join} "
+            "WHERE r.datapoint_id = ? AND r.removed_in IS NULL AND d.deleted = 0"
+        )
+        self._added_in = (
+            f"SELECT e.{events.payload} FROM dl_rows r {join} "
+            "WHERE r.dataset_key = ? AND r.ordinal >= ? AND r.ordinal < ? AND r.added_in = ? "
+            "ORDER BY r.ordinal"
+        )
+
+    @staticmethod
+    def dataset(
+        conn: Connection, dataset_id: str, *, include_deleted: bool = False
+    ) -> DatasetRow | None:
+        """The dataset with this id, or None (also for a deleted one, unless asked)."""
+        row = conn.execute(
+            f"SELECT {_DATASET_COLUMNS} FROM dl_datasets WHERE id = ?", (dataset_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        found = DatasetRow(*row)
+        return found if include_deleted or not found.deleted else None
+
+    def live(self, conn: Connection, dataset_id: str) -> DatasetRow:
+        """The live dataset with this id.
+
+        Raises:
+            NotFoundError: There is none.
+        """
+        row = self.dataset(conn, dataset_id)
+        if row is None:
+            raise NotFoundError(f"no dataset {dataset_id!r}")
+        return row
+
+    @staticmethod
+    def datasets(conn: Connection, project_id: str) -> list[DatasetRow]:
+        """A project's live datasets, oldest first."""
+        rows = conn.execute(
+            f"SELECT {_DATASET_COLUMNS} FROM dl_datasets WHERE project_id = ? AND deleted = 0 "
+            "ORDER BY key",
+            (project_id,),
+        ).fetchall()
+        return [DatasetRow(*row) for row in rows]
+
+    @staticmethod
+    def name_taken(conn: Connection, project_id: str, name: str, *, other_than: str = "") -> bool:
+        """Whether a live dataset of the project other than ``other_than`` has this name."""
+        row = conn.execute(
+            "SELECT 1 FROM dl_datasets WHERE project_id = ? AND name = ? AND deleted = 0 "
+            "AND id != ?",
+            (project_id, name, other_than),
+        ).fetchone()
+        return row is not None
+
+    @staticmethod
+    def version(conn: Connection, key: int, number: int) -> VersionRow | None:
+        """Version ``number`` of the dataset with this key."""
+        row = conn.execute(
+            f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE dataset_key = ? AND number = ?",
+            (key, number),
+        ).fetchone()
+        return VersionRow(*row) if row else None
+
+    @staticmethod
+    def version_by_id(conn: Connection, key: int, version_id: str) -> VersionRow | None:
+        """The version of the dataset with this key that has this version id."""
+        row = conn.execute(
+            f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE id = ? AND dataset_key = ?",
+            (version_id, key),
+        ).fetchone()
+        return VersionRow(*row) if row else None
+
+    @staticmethod
+    def versions(conn: Connection, key: int) -> list[VersionRow]:
+        """Every version of the dataset with this key, oldest first."""
+        rows = conn.execute(
+            f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE dataset_key = ? ORDER BY number",
+            (key,),
+        ).fetchall()
+        return [VersionRow(*row) for row in rows]
+
+    def datapoint(self, conn: Connection, datapoint_id: str) -> DatapointRow | None:
+        """A datapoint's latest content in a live dataset, or None."""
+        row = conn.execute(self._datapoint, (datapoint_id,)).fetchone()
+        return DatapointRow(*row) if row else None
+
+    def added_in(self, conn: Connection, key: int, number: int) -> list[str]:
+        """Payloads of the datapoints first added in version ``number``, in order."""
+        before = self.version(conn, key, number - 1)
+        this = self.version(conn, key, number)
+        if before is None or this is None:
+            raise NotFoundError(f"no version {number} after a version {number - 1}")
+        rows = conn.execute(
+            self._added_in, (key, before.ordinal_bound, this.ordinal_bound, number)
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    @staticmethod
+    def idempotency(conn: Connection, key: int, idempotency_key: str) -> IdempotencyRow | None:
+        """The request and version an idempotency key was first used with, or None."""
+        row = conn.execute(
+            "SELECT request_hash, version FROM dl_idempotency WHERE dataset_key = ? AND key = ?",
+            (key, idempotency_key),
+        ).fetchone()
+        return IdempotencyRow(*row) if row else None

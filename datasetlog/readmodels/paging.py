@@ -1,0 +1,71 @@
+"""Where a page of a version starts, found without an ``OFFSET`` scan.
+
+Ordinals are dense and updates keep them, so the live datapoints below
+ordinal ``x`` in version ``k`` are ``x`` less the deletions below ``x`` up to
+``k`` (``dl_deletions``). ``dl_deletion_blocks`` keeps, per block of
+ordinals, the running count of its deletions at each version that deleted in
+it, so a page's block is found with one seek per block and its first ordinal
+by counting deletions within that block only.
+"""
+
+from __future__ import annotations
+
+from datasetlog.readmodels.rows import VersionRow
+from datasetlog.store.base import Connection
+
+BLOCK = 4096
+"""Ordinals per block of the deletion counts that paging uses."""
+FEW_DELETIONS = 1024
+"""Up to this many deletions in a version, pages are found by counting them directly."""
+
+_COUNT_DELETIONS = (
+    "SELECT count(*) FROM dl_deletions WHERE dataset_key = ? AND ordinal >= ? AND ordinal < ? "
+    "AND version <= ?"
+)
+# Deletions per block as of a version: one index seek per block, in one statement.
+_BLOCKS_DELETED = (
+    "WITH RECURSIVE blocks(block) AS (SELECT 0 UNION ALL SELECT block + 1 FROM blocks "
+    "WHERE block + 1 < ?) SELECT block, (SELECT deleted FROM dl_deletion_blocks d "
+    "WHERE d.dataset_key = ? AND d.block = blocks.block AND d.version <= ? "
+    "ORDER BY d.version DESC LIMIT 1) FROM blocks ORDER BY block"
+)
+
+
+def rank_start(conn: Connection, key: int, version: VersionRow, rank: int) -> int:
+    """The smallest ordinal with exactly ``rank`` live datapoints of ``version`` before it.
+
+    Costs nothing without deletions, a few counts over at most
+    ``FEW_DELETIONS`` rows with few, and otherwise one seek per block of
+    ``BLOCK`` ordinals plus counts within one block: never a scan of the rows
+    skipped.
+    """
+    deleted = version.ordinal_bound - version.datapoint_count
+    if deleted == 0 or rank == 0:
+        return rank
+    if deleted <= FEW_DELETIONS:
+        return _start_within(conn, key, version.number, 0, rank)
+    blocks = -(-version.ordinal_bound // BLOCK)
+    live_before = 0
+    for block, deleted_in_block in conn.execute(
+        _BLOCKS_DELETED, (blocks, key, version.number)
+    ).fetchall():
+        first = block * BLOCK
+        size = min(BLOCK, version.ordinal_bound - first)
+        live = size - (deleted_in_block or 0)
+        if live_before + live > rank:
+            return _start_within(conn, key, version.number, first, rank - live_before)
+        live_before += live
+    return version.ordinal_bound
+
+
+def _start_within(conn: Connection, key: int, version: int, first: int, rank: int) -> int:
+    """The smallest ordinal from ``first`` on with ``rank`` live ordinals in between.
+
+    Iterates to the fixed point of ``x = first + rank + deletions in [first, x)``.
+    """
+    start = first + rank
+    while True:
+        deleted = conn.execute(_COUNT_DELETIONS, (key, first, start, version)).fetchone()[0]
+        if first + rank + deleted == start:
+            return start
+        start = first + rank + deleted

@@ -1,0 +1,78 @@
+"""What the read-model lookups return: rows as named records, and the models they stand for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from datasetlog.models import Dataset, Version, make_version
+
+
+@attrs.frozen
+class DatasetRow:
+    """A dataset as the read model holds it; ``sequence`` is its stream's last commit."""
+
+    key: int
+    id: str
+    project_id: str
+    name: str
+    description: str | None
+    created_at: str
+    updated_at: str
+    deleted: int
+    sequence: int
+    version: int
+    datapoint_count: int
+    next_ordinal: int
+
+    def to_dataset(self) -> Dataset:
+        """The dataset as ``get_dataset`` returns it."""
+        return Dataset(
+            id=self.id,
+            project_id=self.project_id,
+            name=self.name,
+            description=self.description,
+            datapoint_count=self.datapoint_count,
+            created_at=datetime.fromisoformat(self.created_at),
+            updated_at=datetime.fromisoformat(self.updated_at),
+        )
+
+
+@attrs.frozen
+class VersionRow:
+    """A committed version as the read model holds it."""
+
+    number: int
+    id: str
+    message: str
+    created_at: str
+    datapoint_count: int
+    ordinal_bound: int
+
+    def to_version(self, dataset_id: str) -> Version:
+        """The version as ``get_version`` returns it."""
+        return make_version(
+            dataset_id=dataset_id,
+            number=self.number,
+            id=self.id,
+            message=self.message,
+            created_at=datetime.fromisoformat(self.created_at),
+            datapoint_count=self.datapoint_count,
+        )
+
+
+@attrs.frozen
+class DatapointRow:
+    """A datapoint's latest content in a live dataset: its dataset and stored JSON payload."""
+
+    dataset_id: str
+    payload: str
+
+
+@attrs.frozen
+class IdempotencyRow:
+    """The request an idempotency key was first used with, and the version it committed."""
+
+    request_hash: str
+    version: int

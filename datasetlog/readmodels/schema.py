@@ -1,0 +1,211 @@
+"""The one registry of read-model tables, and their life cycle: create, check, drop, dump.
+
+Every read-model table is declared here once; the store's dialect renders its
+DDL, and ``verify()`` takes from here how to order, compare and name its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import attrs
+
+from datasetlog.store.base import Connection
+from datasetlog.store.dialect import Column, Dialect, Index, Table
+
+FORMAT = 3
+"""The read models' layout; stored tables of another format are rebuilt from the events."""
+
+
+def _integer(name: str, *, nullable: bool = False) -> Column:
+    return Column(name, "integer", nullable)
+
+
+def _text(name: str, *, nullable: bool = False) -> Column:
+    return Column(name, "text", nullable)
+
+
+@attrs.frozen
+class ReadModelTable:
+    """A read-model table and what ``verify()`` needs to compare it with a replay.
+
+    Attributes:
+        table: The table's declaration.
+        order: The ``ORDER BY`` that lists its rows in a fixed order.
+        version_column: The column naming the content version a row belongs to.
+        subject: How to name one row for a reader, a format over its columns.
+    """
+
+    table: Table
+    order: str
+    version_column: str | None = None
+    subject: str = ""
+
+    @property
+    def name(self) -> str:
+        """The table's name."""
+        return self.table.name
+
+
+META = ReadModelTable(
+    Table("dl_rm_meta", (_text("key"), _integer("value")), ("key",), clustered=True), "1, 2"
+)
+DATASETS = ReadModelTable(
+    Table(
+        "dl_datasets",
+        (
+            _text("id"),
+            _text("project_id"),
+            _text("name"),
+            _text("description", nullable=True),
+            _text("created_at"),
+            _text("updated_at"),
+            _integer("deleted"),
+            _integer("sequence"),
+            _integer("version"),
+            _integer("datapoint_count"),
+            _integer("next_ordinal"),
+        ),
+        indexes=(
+            Index("dl_datasets_id", ("id",), unique=True),
+            Index("dl_datasets_project", ("project_id", "name")),
+        ),
+        key="key",
+    ),
+    "key",
+    subject="of dataset {id}",
+)
+VERSIONS = ReadModelTable(
+    Table(
+        "dl_versions",
+        (
+            _integer("dataset_key"),
+            _integer("number"),
+            _text("id"),
+            _text("message"),
+            _text("created_at"),
+            _integer("datapoint_count"),
+            _integer("ordinal_bound"),
+        ),
+        ("dataset_key", "number"),
+        (Index("dl_versions_id", ("id",), unique=True),),
+        clustered=True,
+    ),
+    "1, 2",
+    version_column="number",
+    subject="of version {number}",
+)
+ROWS = ReadModelTable(
+    Table(
+        "dl_rows",
+        (
+            _integer("dataset_key"),
+            _integer("ordinal"),
+            _integer("added_in"),
+            _integer("removed_in", nullable=True),
+            _text("datapoint_id"),
+            _integer("event"),
+        ),
+        indexes=(
+            # Covering: a version is read from this index alone, then each span's event.
+            Index("dl_rows_span", ("dataset_key", "ordinal", "added_in", "removed_in", "event")),
+            Index("dl_rows_datapoint", ("datapoint_id", "removed_in")),
+        ),
+    ),
+    "dataset_key, ordinal, added_in",
+    version_column="added_in",
+    subject="of datapoint {datapoint_id} at ordinal {ordinal}",
+)
+DELETIONS = ReadModelTable(
+    Table(
+        "dl_deletions",
+        (_integer("dataset_key"), _integer("ordinal"), _integer("version")),
+        ("dataset_key", "ordinal"),
+        clustered=True,
+    ),
+    "1, 2",
+    version_column="version",
+    subject="at ordinal {ordinal}",
+)
+DELETION_BLOCKS = ReadModelTable(
+    Table(
+        "dl_deletion_blocks",
+        (_integer("dataset_key"), _integer("block"), _integer("version"), _integer("deleted")),
+        ("dataset_key", "block", "version"),
+        clustered=True,
+    ),
+    "1, 2, 3",
+    version_column="version",
+    subject="of block {block}",
+)
+IDEMPOTENCY = ReadModelTable(
+    Table(
+        "dl_idempotency",
+        (_integer("dataset_key"), _text("key"), _text("request_hash"), _integer("version")),
+        ("dataset_key", "key"),
+        clustered=True,
+    ),
+    "1, 2",
+    version_column="version",
+    subject="of key {key!r}",
+)
+TABLES: tuple[ReadModelTable, ...] = (
+    DATASETS,
+    VERSIONS,
+    ROWS,
+    DELETIONS,
+    DELETION_BLOCKS,
+    IDEMPOTENCY,
+    META,
+)
+"""Every read-model table: the one registry."""
+
+
+class Schema:
+    """The read-model tables of one store: their creation, checks, removal and dumps."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._create = [s for t in TABLES for s in dialect.create_table(t.table)]
+
+    def missing(self, conn: Connection) -> list[str]:
+        """The registry's tables that the store does not have, in registry order."""
+        present = {row[0] for row in conn.execute(self._dialect.list_tables).fetchall()}
+        return [t.name for t in TABLES if t.name not in present]
+
+    def current(self, conn: Connection) -> bool:
+        """Whether every table exists in this format."""
+        if self.missing(conn):
+            return False
+        row = conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'format'").fetchone()
+        return bool(row and row[0] == FORMAT)
+
+    def ensure(self, conn: Connection) -> bool:
+        """Create the tables if missing or outdated; return True if they must be rebuilt."""
+        if self.current(conn):
+            return False
+        self.drop(conn)
+        for statement in self._create:
+            conn.execute(statement)
+        conn.execute("INSERT INTO dl_rm_meta VALUES ('format', ?), ('position', 0)", (FORMAT,))
+        return True
+
+    @staticmethod
+    def drop(conn: Connection) -> None:
+        """Drop every read-model table."""
+        for table in TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table.name}")
+
+    @staticmethod
+    def position(conn: Connection) -> int:
+        """The global position of the last commit applied."""
+        return int(
+            conn.execute("SELECT value FROM dl_rm_meta WHERE key = 'position'").fetchone()[0]
+        )
+
+    @staticmethod
+    def dump(conn: Connection, table: ReadModelTable) -> Iterator[tuple[object, ...]]:
+        """Every row of a table, in its fixed order, for comparisons."""
+        cursor = conn.execute(f"SELECT * FROM {table.name} ORDER BY {table.order}")
+        for row in iter(cursor.fetchone, None):
+            yield tuple(row)

@@ -1,0 +1,107 @@
+"""Reads of a version's datapoints: pages, whole versions streamed, and single datapoints."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import attrs
+
+from datasetlog.errors import NotFoundError
+from datasetlog.models import Datapoint, Page
+from datasetlog.readmodels.access import ReadModels
+from datasetlog.readmodels.paging import rank_start
+from datasetlog.reads.datasets import DATASET_ID
+from datasetlog.reads.resolve import VersionRef, resolve_version
+from datasetlog.serialization.decode import datapoint_from_json, datapoints_from_json
+from datasetlog.serialization.v4 import v4_dicts, v4_json_array, v4_json_page
+from datasetlog.store.base import SQLStore
+from datasetlog.validation.fields import require_batch, require_id, require_page
+
+
+@attrs.frozen
+class _PagePayloads:
+    """One page of a version: the version's datapoint count and the page's stored payloads."""
+
+    total: int
+    payloads: list[Any]
+
+
+class DatapointReads:
+    """Datapoints of any version, as the read models of one store hold them."""
+
+    def __init__(self, store: SQLStore, models: ReadModels) -> None:
+        self._store = store
+        self._lookups = models.lookups
+        self._spans = models.spans
+
+    def list_datapoints(
+        self, dataset_id: str, *, page: int, size: int, version: VersionRef
+    ) -> Page:
+        """One page of a version; see ``DatasetLog.list_datapoints``."""
+        found = self._page(dataset_id, page, size, version, as_bytes=False)
+        records = [datapoint_from_json(dataset_id, payload) for payload in found.payloads]
+        return Page(records=records, page=page, size=size, total=found.total)
+
+    def list_datapoints_json(
+        self, dataset_id: str, *, page: int, size: int, version: VersionRef
+    ) -> bytes:
+        """One page of a version as v4 JSON bytes; see ``DatasetLog.list_datapoints_json``."""
+        found = self._page(dataset_id, page, size, version, as_bytes=True)
+        records = b"".join(v4_json_array(dataset_id, [found.payloads]))
+        return v4_json_page(records, page=page, size=size, total=found.total)
+
+    def _page(
+        self, dataset_id: str, page: int, size: int, version: VersionRef, *, as_bytes: bool
+    ) -> _PagePayloads:
+        require_page(page, size)
+        require_id(dataset_id, DATASET_ID)
+        with self._store.reading() as conn:
+            dataset = self._lookups.live(conn, dataset_id)
+            found = resolve_version(self._lookups, conn, dataset, version)
+            if (page - 1) * size >= found.datapoint_count:
+                return _PagePayloads(found.datapoint_count, [])
+            start = rank_start(conn, dataset.key, found, (page - 1) * size)
+            spans = self._spans.page(
+                conn, dataset.key, found, start=start, limit=size, as_bytes=as_bytes
+            )
+        return _PagePayloads(found.datapoint_count, [span.payload for span in spans])
+
+    def iter_datapoints(
+        self, dataset_id: str, *, version: VersionRef, batch: int
+    ) -> Generator[Datapoint, None, None]:
+        """A version's datapoints, streamed; see ``DatasetLog.iter_datapoints``."""
+        return datapoints_from_json(dataset_id, self._chunks(dataset_id, version, batch))
+
+    def iter_datapoints_v4(
+        self, dataset_id: str, *, version: VersionRef, batch: int
+    ) -> Generator[dict[str, Any], None, None]:
+        """A version's datapoints as v4 dicts; see ``DatasetLog.iter_datapoints_v4``."""
+        return v4_dicts(dataset_id, self._chunks(dataset_id, version, batch))
+
+    def iter_datapoints_json(
+        self, dataset_id: str, *, version: VersionRef, batch: int
+    ) -> Generator[bytes, None, None]:
+        """A version as one v4 JSON array in pieces; see ``DatasetLog.iter_datapoints_json``."""
+        chunks = self._chunks(dataset_id, version, batch, as_bytes=True)
+        return v4_json_array(dataset_id, chunks)
+
+    def _chunks(
+        self, dataset_id: str, version: VersionRef, batch: int, *, as_bytes: bool = False
+    ) -> Iterator[list[Any]]:
+        """A version's stored payloads in chunks; argument and lookup errors raise here."""
+        require_batch(batch)
+        require_id(dataset_id, DATASET_ID)
+        with self._store.reading() as conn:
+            dataset = self._lookups.live(conn, dataset_id)
+            found = resolve_version(self._lookups, conn, dataset, version)
+        return self._spans.chunks(self._store, dataset.key, found, batch=batch, as_bytes=as_bytes)
+
+    def get_datapoint(self, datapoint_id: str) -> Datapoint:
+        """A datapoint of a latest version; see ``DatasetLog.get_datapoint``."""
+        require_id(datapoint_id, ("path", "datapoint_id"))
+        with self._store.reading() as conn:
+            found = self._lookups.datapoint(conn, datapoint_id)
+        if found is None:
+            raise NotFoundError(f"no datapoint {datapoint_id!r}")
+        return datapoint_from_json(found.dataset_id, found.payload)

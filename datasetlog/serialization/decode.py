@@ -1,0 +1,109 @@
+"""The hot read path: stored datapoint payloads to Datapoint objects, in one tight loop.
+
+Stored payloads were validated when written, so objects are made as unpickling
+makes them: a new instance given its complete field dict, without running
+``__init__`` (about a tenth of the cost of a version read).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Generator, Iterable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from datasetlog.events import DatapointRecord
+from datasetlog.models import ChatMessage, Datapoint, Role, ToolCall, assemble
+
+ROLES = {role.value: role for role in Role}
+"""Each role by its value: a dict lookup beats ``Role(value)``."""
+
+
+# The datapoints of one commit share their timestamps: convert each once.
+@functools.lru_cache(maxsize=4096)
+def parse_datetime(value: str) -> datetime:
+    """An ISO-8601 date-time as an aware datetime (cached: commits share theirs)."""
+    return datetime.fromisoformat(value)
+
+
+def structure_tool_call(data: dict[str, Any]) -> ToolCall:
+    """A stored tool call as a ToolCall."""
+    return ToolCall(data["name"], data.get("arguments"))
+
+
+def datapoints_from_json(
+    dataset_id: str, chunks: Iterable[Iterable[str | bytes | dict[str, Any]]]
+) -> Generator[Datapoint, None, None]:
+    """Decode stored datapoint payloads, chunk by chunk, into datapoints of a dataset.
+
+    The same result as structuring each payload with the converter, at a
+    fraction of the cost per row, its names bound locally. Payloads may also
+    be already-decoded dicts.
+    """
+    loads, roles, parse, tool_call = orjson.loads, ROLES, parse_datetime, structure_tool_call
+    # models.assemble, inlined: this loop runs once per datapoint of a version.
+    new, set_fields = object.__new__, object.__setattr__  # frozen classes refuse plain setattr
+    for chunk in chunks:
+        for payload in chunk:
+            data = payload if isinstance(payload, dict) else loads(payload)
+            messages = data.get("messages")
+            if messages is not None:
+                built = []
+                for m in messages:
+                    message = new(ChatMessage)
+                    set_fields(
+                        message,
+                        "__dict__",
+                        {
+                            "role": roles[m["role"]],
+                            "content": m.get("content"),
+                            "name": m.get("name"),
+                            "tool_call": tool_call(m["tool_call"]) if "tool_call" in m else None,
+                        },
+                    )
+                    built.append(message)
+                messages = built
+            datapoint = new(Datapoint)
+            set_fields(
+                datapoint,
+                "__dict__",
+                {
+                    "id": data["id"],
+                    "dataset_id": dataset_id,
+                    "created_at": parse(data["created_at"]),
+                    "updated_at": parse(data["updated_at"]),
+                    "inputs": data.get("inputs"),
+                    "messages": messages,
+                    "target": data.get("target"),
+                    "source_project_data_id": data.get("source_project_data_id"),
+                },
+            )
+            yield datapoint
+
+
+def datapoint_from_json(dataset_id: str, payload: str | bytes) -> Datapoint:
+    """Decode one stored datapoint payload: a ``datapoint_added`` or ``_updated`` event's."""
+    return next(datapoints_from_json(dataset_id, [[payload]]))
+
+
+def datapoint_from_record(dataset_id: str, record: DatapointRecord) -> Datapoint:
+    """Make the user-facing datapoint of a record in a dataset.
+
+    A record's fields are already valid, so the datapoint is assembled from
+    its field dict, as :func:`datapoints_from_json` makes them.
+    """
+    return assemble(
+        Datapoint,
+        {
+            "id": record.id,
+            "dataset_id": dataset_id,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+            "inputs": record.inputs,
+            "messages": record.messages,
+            "target": record.target,
+            "source_project_data_id": record.source_project_data_id,
+        },
+    )

@@ -1,0 +1,67 @@
+"""Results in the v4 JSON shape: rendered from objects, or copied from stored JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from typing import Any
+
+import orjson
+
+from datasetlog.errors import ValidationError
+from datasetlog.serialization.converter import converter
+
+
+def to_v4(value: Any) -> Any:
+    """Render a result, a list of results or a :class:`ValidationError` as v4 JSON data.
+
+    The result holds only JSON types (dicts, lists, strings, numbers, booleans,
+    null) and matches the v4 response shapes: date-times are ISO-8601 with
+    their offset and unset optional fields are omitted.
+    """
+    if isinstance(value, ValidationError):
+        return {
+            "detail": [{"loc": list(d.loc), "msg": d.msg, "type": d.type} for d in value.details]
+        }
+    return converter.unstructure(value)
+
+
+def to_v4_json(value: Any) -> bytes:
+    """Render like :func:`to_v4`, as compact UTF-8 JSON bytes."""
+    return orjson.dumps(to_v4(value))
+
+
+def v4_dicts(
+    dataset_id: str, chunks: Iterable[Iterable[str | bytes]]
+) -> Generator[dict[str, Any], None, None]:
+    """Decode stored datapoint payloads into v4 dicts of a dataset, skipping model objects."""
+    loads = orjson.loads
+    for chunk in chunks:
+        for payload in chunk:
+            data = loads(payload)
+            data["dataset_id"] = dataset_id
+            yield data
+
+
+def v4_json_array(dataset_id: str, chunks: Iterable[list[bytes]]) -> Generator[bytes, None, None]:
+    """Render stored datapoint payloads as one v4 JSON array, piece by piece, without decoding.
+
+    A datapoint event's payload is the datapoint's v4 JSON object without its
+    ``dataset_id``, so each is copied with ``"dataset_id"`` spliced in as its
+    first key. The pieces joined parse to the same value as ``to_v4_json`` of
+    the decoded datapoints; one piece per non-empty chunk, the last one
+    closing the array.
+    """
+    head = b'{"dataset_id":' + orjson.dumps(dataset_id) + b","
+    separator = b"," + head
+    opening = b"[" + head
+    for chunk in chunks:
+        if chunk:
+            yield opening + separator.join([payload[1:] for payload in chunk])
+            opening = separator
+    yield b"[]" if opening[0] == ord("[") else b"]"
+
+
+def v4_json_page(records: bytes, *, page: int, size: int, total: int) -> bytes:
+    """Render a v4 page of datapoints around its records (from :func:`v4_json_array`)."""
+    fields = orjson.dumps({"page": page, "size": size, "total": total})
+    return b'{"records":' + records + b"," + fields[1:]

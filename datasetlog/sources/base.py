@@ -1,0 +1,15 @@
+"""The log source contract."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from datasetlog.models import Log
+
+
+class LogSource(Protocol):
+    """Anything that can look logs up by id."""
+
+    def get_logs(self, log_ids: Sequence[str]) -> Mapping[str, Log]:
+        """Return the logs found, keyed by id; ids not found are simply absent."""

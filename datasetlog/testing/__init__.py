@@ -1,0 +1,29 @@
+"""The kit for testing datasetlog backends and services, shipped with the package.
+
+- ``datasetlog.testing.contract``: :class:`EventStoreContract`, the promises of
+  the event-store protocol as a pytest test class to subclass per backend.
+- ``datasetlog.testing.stateful``: :class:`DatasetLogMachine`, a hypothesis
+  state machine that checks every read path of a :class:`~datasetlog.DatasetLog`
+  against a plain model, over any backend you open it on.
+- ``datasetlog.testing.strategies``: hypothesis strategies for valid and
+  invalid v4 requests.
+- ``datasetlog.testing.postgres``: a throwaway PostgreSQL server
+  (:func:`postgres_server`), re-exported here.
+
+This package imports without hypothesis or pytest; the modules that need them
+say so when imported without them: ``pip install "datasetlog[testing]"``.
+"""
+
+from datasetlog.testing.postgres import (
+    PostgresUnavailableError,
+    drop_schema_of,
+    new_schema_location,
+    postgres_server,
+)
+
+__all__ = [
+    "PostgresUnavailableError",
+    "drop_schema_of",
+    "new_schema_location",
+    "postgres_server",
+]

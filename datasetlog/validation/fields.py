@@ -1,0 +1,82 @@
+"""Checks of single fields: names, ids, keys, descriptions, paging and batch arguments."""
+
+from __future__ import annotations
+
+from datasetlog.errors import ErrorDetail, Loc, ValidationError
+from datasetlog.validation.limits import MAX_NAME_LENGTH, MAX_PAGE, MAX_PAGE_SIZE, MAX_STRING_LENGTH
+from datasetlog.validation.values import InvalidValueError, require_string
+
+
+def text_problems(
+    value: object, loc: Loc, *, optional: bool = False, max_length: int = MAX_NAME_LENGTH
+) -> list[ErrorDetail]:
+    """The problems of a name-like field: a non-empty string (or ``None`` when optional).
+
+    Names, descriptions, ids and keys are stored as text columns, which
+    PostgreSQL cannot hold a NUL character in: they may not contain one on
+    any backend. (Datapoint content is stored as JSON, where NUL is escaped.)
+    """
+    if value is None and optional:
+        return []
+    try:
+        text = require_string(value)
+    except InvalidValueError as error:
+        return [ErrorDetail(loc, error.msg, error.type)]
+    if not text.strip() and not optional:
+        return [ErrorDetail(loc, "must not be empty", "string_too_short")]
+    if len(text) > max_length:
+        return [ErrorDetail(loc, f"longer than {max_length} characters", "too_long")]
+    if "\x00" in text:
+        return [ErrorDetail(loc, "must not contain a NUL character", "string_nul")]
+    return []
+
+
+def description_problems(value: object, loc: Loc) -> list[ErrorDetail]:
+    """The problems of a description: ``None`` or any storable string without NUL."""
+    return text_problems(value, loc, optional=True, max_length=MAX_STRING_LENGTH)
+
+
+def require_id(value: object, loc: Loc) -> str:
+    """Return ``value`` if it can be an id (a non-empty storable string).
+
+    Raises:
+        ValidationError: It is not.
+    """
+    problems = text_problems(value, loc)
+    if problems:
+        raise ValidationError(problems)
+    return value  # type: ignore[return-value]
+
+
+def require_batch(batch: object) -> int:
+    """Return a streaming batch size if it is an integer of at least 1.
+
+    Raises:
+        ValidationError: It is not.
+    """
+    if type(batch) is not int or batch < 1:
+        raise ValidationError(
+            [ErrorDetail(("query", "batch"), "batch must be an integer >= 1", "batch")]
+        )
+    return batch
+
+
+def require_page(page: object, size: object) -> None:
+    """Check pagination arguments: ``page`` from 1, ``size`` from 1 to ``MAX_PAGE_SIZE``.
+
+    Raises:
+        ValidationError: Naming each argument out of range.
+    """
+    problems = []
+    if type(page) is not int or not 1 <= page <= MAX_PAGE:
+        problems.append(
+            ErrorDetail(("query", "page"), f"page must be an integer from 1 to {MAX_PAGE}", "page")
+        )
+    if type(size) is not int or not 1 <= size <= MAX_PAGE_SIZE:
+        problems.append(
+            ErrorDetail(
+                ("query", "size"), f"size must be an integer from 1 to {MAX_PAGE_SIZE}", "size"
+            )
+        )
+    if problems:
+        raise ValidationError(problems)

@@ -1,0 +1,248 @@
+"""Datapoint writes: add (one, many, or from logs), update one, delete many; each a new version."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from datasetlog import messages as commit_messages
+from datasetlog.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
+from datasetlog.events import (
+    Commit,
+    DatapointAdded,
+    DatapointsDeleted,
+    DatapointUpdated,
+    Event,
+    IdempotencyStamp,
+    VersionStamp,
+)
+from datasetlog.ids import DATAPOINT_PREFIX, VERSION_PREFIX, new_id, new_ids
+from datasetlog.models import Datapoint, Version, make_version
+from datasetlog.readmodels.rows import DatasetRow
+from datasetlog.requests import DatapointRequest, LogsRequest
+from datasetlog.serialization.converter import converter
+from datasetlog.serialization.decode import datapoint_from_json, datapoint_from_record
+from datasetlog.sources.base import LogSource
+from datasetlog.validation.fields import require_id, text_problems
+from datasetlog.validation.requests import parse_create_request, parse_datapoint_fields
+from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
+
+CreateBody = Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest
+Content = tuple[DatapointRequest, str | None]  # a datapoint's content, and the log it came from
+_DATASET_ID = ("path", "dataset_id")
+_DATAPOINT_ID = ("path", "datapoint_id")
+
+
+def _content_commit(
+    row: DatasetRow,
+    events: tuple[Event, ...],
+    message: str,
+    now: datetime,
+    *,
+    version_id: str | None = None,
+    idempotency: IdempotencyStamp | None = None,
+) -> Commit:
+    """The commit of the dataset's next content version."""
+    stamp = VersionStamp(row.version + 1, version_id or new_id(VERSION_PREFIX), message)
+    return Commit(row.id, row.sequence + 1, now, events, version=stamp, idempotency=idempotency)
+
+
+class DatapointWrites:
+    """The datapoint operations of DatasetLog."""
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+
+    def commit(
+        self,
+        dataset_id: str,
+        body: CreateBody,
+        *,
+        idempotency_key: str | None,
+        logs: LogSource | None,
+    ) -> tuple[Version, list[Datapoint]]:
+        """Add datapoints as a new version; see ``DatasetLog.commit_datapoints``."""
+        with collector_paused():
+            return self._commit(dataset_id, body, idempotency_key, logs)
+
+    def _commit(
+        self,
+        dataset_id: str,
+        body: CreateBody,
+        idempotency_key: str | None,
+        logs: LogSource | None,
+    ) -> tuple[Version, list[Datapoint]]:
+        request = parse_create_request(body)
+        if isinstance(request, LogsRequest):
+            contents = _from_logs(logs, request.log_ids)
+            message = commit_messages.add_datapoints(len(contents), from_logs=True)
+        else:
+            contents = [(r, None) for r in request]
+            message = commit_messages.add_datapoints(len(contents))
+        stamp = None
+        if idempotency_key is not None:
+            problems = text_problems(idempotency_key, ("idempotency_key",))
+            if problems:
+                raise ValidationError(problems)
+            digest = hashlib.sha256(
+                orjson.dumps(converter.unstructure(request), option=orjson.OPT_SORT_KEYS)
+            ).hexdigest()
+            stamp = IdempotencyStamp(idempotency_key, digest)
+        require_id(dataset_id, _DATASET_ID)
+
+        def build(tx: WriteContext) -> Outcome[tuple[Version, list[Datapoint]]]:
+            row = tx.live(dataset_id)
+            if stamp is not None:
+                seen = tx.lookups.idempotency(tx.conn, row.key, stamp.key)
+                if seen is not None:
+                    if seen.request_hash != stamp.request_hash:
+                        raise ConflictError(
+                            f"idempotency key {stamp.key!r} was used with a different request"
+                        )
+                    payloads = tx.lookups.added_in(tx.conn, row.key, seen.version)
+                    first = tx.lookups.version(tx.conn, row.key, seen.version)
+                    if first is None:
+                        raise NotFoundError(f"dataset {row.id!r} has no version {seen.version}")
+                    datapoints = [datapoint_from_json(row.id, p) for p in payloads]
+                    return Outcome([], (first.to_version(row.id), datapoints))
+            events = [
+                DatapointAdded(
+                    id=datapoint_id,
+                    created_at=tx.now,
+                    updated_at=tx.now,
+                    inputs=content.inputs,
+                    messages=content.messages,
+                    target=content.target,
+                    source_project_data_id=source,
+                )
+                for datapoint_id, (content, source) in zip(
+                    new_ids(DATAPOINT_PREFIX, len(contents)), contents, strict=True
+                )
+            ]
+            version_id = new_id(VERSION_PREFIX)
+            commit = _content_commit(
+                row, tuple(events), message, tx.now, version_id=version_id, idempotency=stamp
+            )
+            added = [datapoint_from_record(row.id, event) for event in events]
+            version = make_version(
+                dataset_id=row.id,
+                number=row.version + 1,
+                id=version_id,
+                message=message,
+                created_at=tx.now,
+                datapoint_count=row.datapoint_count + len(added),
+            )
+            return Outcome([commit], (version, added))
+
+        return self._writer.run(build)
+
+    def update(
+        self,
+        datapoint_id: str,
+        *,
+        inputs: Mapping[str, str] | None,
+        messages: Sequence[Any] | None,
+        target: Mapping[str, Any] | None,
+    ) -> Datapoint:
+        """Replace fields of a datapoint as a new version; see ``DatasetLog.update_datapoint``."""
+        require_id(datapoint_id, _DATAPOINT_ID)
+        fields = {
+            key: value
+            for key, value in (("inputs", inputs), ("messages", messages), ("target", target))
+            if value is not None
+        }
+        if not fields:
+            raise ValidationError(
+                [ErrorDetail(("body",), "give inputs, messages or target", "missing")]
+            )
+        change = parse_datapoint_fields(fields, ("body",))
+
+        def build(tx: WriteContext) -> Outcome[Datapoint]:
+            found = tx.lookups.datapoint(tx.conn, datapoint_id)
+            if found is None:
+                raise NotFoundError(f"no datapoint {datapoint_id!r}")
+            row = tx.live(found.dataset_id)
+            old = datapoint_from_json(row.id, found.payload)
+            event = DatapointUpdated(
+                id=old.id,
+                created_at=old.created_at,
+                updated_at=tx.now,
+                inputs=change.inputs if "inputs" in fields else old.inputs,
+                messages=change.messages if "messages" in fields else old.messages,
+                target=change.target if "target" in fields else old.target,
+                source_project_data_id=old.source_project_data_id,
+            )
+            message = commit_messages.update_datapoint(datapoint_id)
+            commit = _content_commit(row, (event,), message, tx.now)
+            return Outcome([commit], datapoint_from_record(row.id, event))
+
+        return self._writer.run(build)
+
+    def delete(self, datapoint_ids: Sequence[str]) -> None:
+        """Delete datapoints, one version per dataset; see ``DatasetLog.delete_datapoints``."""
+        if isinstance(datapoint_ids, str) or not isinstance(datapoint_ids, Sequence):
+            raise ValidationError([ErrorDetail(("body",), "expected a list of ids", "list_type")])
+        problems: list[ErrorDetail] = []
+        seen: set[str] = set()
+        for i, value in enumerate(datapoint_ids):
+            found = text_problems(value, ("body", i))
+            if found:
+                problems.extend(found)
+            elif value in seen:
+                problems.append(ErrorDetail(("body", i), f"{value!r} given twice", "duplicate"))
+            else:
+                seen.add(value)
+        if not datapoint_ids:
+            problems.append(ErrorDetail(("body",), "give at least one id", "empty_list"))
+        if problems:
+            raise ValidationError(problems)
+
+        def build(tx: WriteContext) -> Outcome[None]:
+            by_dataset: dict[str, list[str]] = {}
+            for datapoint_id in datapoint_ids:
+                found = tx.lookups.datapoint(tx.conn, datapoint_id)
+                if found is None:
+                    raise NotFoundError(f"no datapoint {datapoint_id!r}")
+                by_dataset.setdefault(found.dataset_id, []).append(datapoint_id)
+            commits = []
+            for dataset_id, ids in by_dataset.items():
+                row = tx.live(dataset_id)
+                message = commit_messages.delete_datapoints(len(ids))
+                events = (DatapointsDeleted(ids),)
+                commits.append(_content_commit(row, events, message, tx.now))
+            return Outcome(commits, None)
+
+        self._writer.run(build)
+
+
+def _from_logs(logs: LogSource | None, log_ids: list[str]) -> list[Content]:
+    """The contents of datapoints made from stored logs, in the order of ``log_ids``."""
+    if logs is None:
+        raise ValidationError(
+            [ErrorDetail(("body", "log_ids"), "no log source is configured", "no_log_source")]
+        )
+    found = logs.get_logs(log_ids)
+    problems = [
+        ErrorDetail(("body", "log_ids", i), f"no log {log_id!r}", "not_found")
+        for i, log_id in enumerate(log_ids)
+        if log_id not in found
+    ]
+    if problems:
+        raise ValidationError(problems)
+    contents: list[Content] = []
+    for i, log_id in enumerate(log_ids):
+        log = found[log_id]
+        fields = converter.unstructure(log)
+        content = {
+            "inputs": fields.get("inputs"),
+            "messages": fields.get("messages"),
+            "target": {"output": log.output} if log.output is not None else None,
+        }
+        content = {k: v for k, v in content.items() if v is not None}
+        request = parse_datapoint_fields(content, ("body", "log_ids", i))
+        contents.append((request, log_id))
+    return contents
