@@ -6,9 +6,10 @@ Both hold the same history: a dataset created, then ``--commits`` commits of
 how much faster datasetlog reads content version ``commits / 2`` than
 ``Repository.get(id, version=...)`` rebuilds it, without and with snapshotting.
 
-This module also holds the eventsourcing application the other scripts use as
-baseline (c). eventsourcing is optional (``pip install datasetlog[bench]``);
-without it the comparison is skipped and the script still exits 0.
+The eventsourcing application (also baseline (c) of the other scripts) is in
+``benchmarks._eventsourcing``. eventsourcing is optional (``pip install
+datasetlog[bench]``); without it the comparison is skipped and the script still
+exits 0.
 
 P9 runs on SQLite only (``--backend postgres`` skips it; no server is started).
 
@@ -17,171 +18,20 @@ Run: ``python -m benchmarks.baseline_eventsourcing [--quick] [--commits N]``
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 import orjson
 
-from benchmarks._common import (
-    DURABILITY,
-    SKIPPED_ES,
-    Body,
-    Floor,
-    Table,
-    best_of,
-    build_dataset,
-    consume,
-    fmt_count,
-    fmt_time,
-    fmt_timing,
-    interleaved,
-    make_bodies,
-    make_parser,
-    make_records,
-    open_log,
-    pick,
-    print_header,
-    replay_datapoints,
-    stored_payloads,
-    verdict,
-    workdir,
-)
-
-try:
-    import eventsourcing.sqlite as es_sqlite
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
-
-    HAVE_ES = True
-except ImportError:  # pragma: no cover - depends on the optional extra
-    HAVE_ES = False
-
-if HAVE_ES:
-
-    class EsDataset(Aggregate):
-        """A dataset as an eventsourcing aggregate: datapoint records by id, in order."""
-
-        @event("Created")
-        def __init__(self, name: str) -> None:
-            self.name = name
-            self.datapoints: dict[str, Body] = {}
-
-        @event("DatapointsAdded")
-        def add_datapoints(self, datapoints: list[Body]) -> None:
-            for record in datapoints:
-                self.datapoints[record["id"]] = record
-
-        @event("DatapointUpdated")
-        def update_datapoint(self, datapoint: Body) -> None:
-            self.datapoints[datapoint["id"]] = datapoint
-
-        @event("DatapointsDeleted")
-        def delete_datapoints(self, datapoint_ids: list[str]) -> None:
-            for datapoint_id in datapoint_ids:
-                del self.datapoints[datapoint_id]
-
-    class DatasetsApp(Application[Any]):
-        """The eventsourcing application holding ``EsDataset`` aggregates."""
-
-    _original_connect = es_sqlite.SQLiteConnectionPool._create_connection
-
-    def _connect_with_durability(pool: Any) -> Any:
-        """eventsourcing's own connection, set to the benchmark durability (its default
-        is SQLite's FULL), so that both sides sync alike."""
-        connection = _original_connect(pool)
-        connection._sqlite_conn.execute(f"PRAGMA synchronous = {DURABILITY.upper()}")
-        return connection
-
-    setattr(  # noqa: B010 - assigning a method; mypy rejects the plain form
-        es_sqlite.SQLiteConnectionPool, "_create_connection", _connect_with_durability
-    )
-
-
-class EsStore:
-    """One eventsourcing application in its own SQLite file, holding one dataset aggregate.
-
-    ``versions[k]`` is the aggregate version that equals datasetlog content
-    version ``k`` (version 0 is the creation).
-    """
-
-    def __init__(self, path: Path, *, snapshot_interval: int | None = None) -> None:
-        if not HAVE_ES:
-            raise RuntimeError(SKIPPED_ES)
-        cls: type[DatasetsApp] = DatasetsApp
-        if snapshot_interval:
-            cls = type(
-                f"SnapshottingDatasets{snapshot_interval}",
-                (DatasetsApp,),
-                {"snapshotting_intervals": {EsDataset: snapshot_interval}},
-            )
-        self.path = path
-        self.app = cls(
-            env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
-        )
-        self.aggregate = EsDataset("bench")
-        self.app.save(self.aggregate)
-        self.versions = [self.aggregate.version]
-        self.sealed = False
-
-    def seal(self) -> None:
-        """Drop the records the in-memory aggregate holds; no writes afterwards.
-
-        Its state is in the database and :meth:`get` rebuilds it. Without this
-        the process carries every record while other reads are timed, and live
-        objects slow allocation-heavy loops through the garbage collector: 1M
-        records alive made ``iter_datapoints`` 10% slower against the floor.
-        """
-        self.aggregate.datapoints = {}
-        self.sealed = True
-
-    def _saved(self) -> None:
-        assert not self.sealed, "EsStore.seal() was called: no more writes"
-        self.app.save(self.aggregate)
-        self.versions.append(self.aggregate.version)
-
-    def add(self, records: list[Body]) -> None:
-        self.aggregate.add_datapoints(records)
-        self._saved()
-
-    def update(self, record: Body) -> None:
-        self.aggregate.update_datapoint(record)
-        self._saved()
-
-    def delete(self, datapoint_ids: list[str]) -> None:
-        self.aggregate.delete_datapoints(datapoint_ids)
-        self._saved()
-
-    def get(self, version: int) -> EsDataset:
-        """``Repository.get(id, version=...)`` of datasetlog content version ``version``."""
-        aggregate: EsDataset = self.app.repository.get(
-            self.aggregate.id, version=self.versions[version]
-        )
-        return aggregate
-
-    def read(self, version: int) -> int:
-        """Rebuild a version and walk its datapoints (dicts, as the aggregate holds them)."""
-        return consume(self.get(version).datapoints.values())
-
-    def checkpoint(self) -> None:
-        with sqlite3.connect(self.path) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        conn.close()
-
-    def close(self) -> None:
-        self.app.close()
-
-
-def build_es(path: Path, chunks: Sequence[tuple[int, int]], *, seed: int, **kw: Any) -> EsStore:
-    """An EsStore with one ``DatapointsAdded`` event per ``(start, count)`` chunk, sealed."""
-    store = EsStore(path, **kw)
-    for start, count in chunks:
-        store.add(make_records(make_bodies(seed, start, count), start))
-    store.seal()
-    return store
-
+from benchmarks._baselines import Floor, replay_datapoints
+from benchmarks._config import DURABILITY
+from benchmarks._datasets import build_dataset, open_db, stored_payloads
+from benchmarks._environment import print_header
+from benchmarks._eventsourcing import HAVE_ES, SKIPPED_ES, build_es
+from benchmarks._files import workdir
+from benchmarks._options import make_parser, pick
+from benchmarks._tables import Table, fmt_count, fmt_time, fmt_timing, verdict
+from benchmarks._timing import best_of, consume, interleaved
 
 P9_SQLITE_ONLY = (
     "P9 compares datasetlog with eventsourcing's SQLite persistence, so both run on SQLite "
@@ -215,9 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     chunks = [(i * per, per) for i in range(commits)]
     with workdir() as tmp:
-        log = open_log(tmp / "datasetlog.db")
+        db = open_db(tmp / "datasetlog.db")
         start = time.perf_counter()
-        built = build_dataset(log, commits * per, seed=9, chunk=per)
+        built = build_dataset(db, commits * per, seed=9, chunk=per)
         build_ours = time.perf_counter() - start
         start = time.perf_counter()
         plain = build_es(tmp / "es.db", chunks, seed=9)
@@ -228,25 +78,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         assert built.version == commits == len(plain.versions) - 1
         expected = target * per
         ds = built.dataset_id
-        floor = Floor(tmp / "floor.db", stored_payloads(log, ds, target))
+        floor = Floor(tmp / "floor.db", stored_payloads(db, ds, target))
 
         def floor_read() -> None:
             assert floor.read() == expected
 
         def ours() -> None:
-            assert consume(log.iter_datapoints(ds, version=target)) == expected
+            assert consume(db.iter_datapoints(ds, version=target)) == expected
 
         def ours_v4() -> None:
-            assert consume(log.iter_datapoints_v4(ds, version=target)) == expected
+            assert consume(db.iter_datapoints_v4(ds, version=target)) == expected
 
         head = b'{"dataset_id":' + orjson.dumps(ds)  # begins each record, nothing else here
-        rendered = b"".join(log.iter_datapoints_json(ds, version=target))
+        rendered = b"".join(db.iter_datapoints_json(ds, version=target))
         assert rendered.count(head) == expected
         rendered_bytes = len(rendered)
         del rendered
 
         def ours_json() -> None:
-            assert sum(map(len, log.iter_datapoints_json(ds, version=target))) == rendered_bytes
+            assert sum(map(len, db.iter_datapoints_json(ds, version=target))) == rendered_bytes
 
         def es_plain() -> None:
             assert plain.read(target) == expected
@@ -257,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         t_floor, t_ours, t_v4, t_json, t_plain, t_snap = interleaved(
             [floor_read, ours, ours_v4, ours_json, es_plain, es_snap], repeat=repeat
         )
-        t_replay = best_of(lambda: replay_datapoints(log, ds, target), max(1, repeat // 2))
+        t_replay = best_of(lambda: replay_datapoints(db, ds, target), max(1, repeat // 2))
         table = Table(
             f"P9 rebuild version {target} of {commits} commits: datasetlog vs eventsourcing",
             floor="eventsourcing Repository.get",
@@ -305,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         table.print()
         floor.close()
-        log.close()
+        db.close()
         plain.close()
         snap.close()
     return 0

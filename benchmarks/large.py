@@ -19,7 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmarks._backends import open_backends
-from benchmarks._common import fmt_count, make_parser, pick, print_header, workdir
+from benchmarks._environment import print_header
+from benchmarks._files import workdir
+from benchmarks._options import make_parser, pick
+from benchmarks._tables import fmt_count
 from benchmarks.reads import repeats, run_reads
 
 PG_SIZE = 300_000

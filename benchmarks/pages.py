@@ -16,34 +16,25 @@ import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks._backends import Backend, open_backends
-from benchmarks._common import (
-    Built,
-    CopyOnCommit,
-    Table,
-    build_dataset,
-    fmt_count,
-    fmt_time,
-    fmt_timing,
-    interleaved,
-    make_bodies,
-    make_parser,
-    pick,
-    print_header,
-    ratio_cells,
-    stored_payloads,
-    verdict,
-    workdir,
-)
+from benchmarks._backend_base import Backend
+from benchmarks._backends import open_backends
+from benchmarks._baselines import CopyOnCommit
+from benchmarks._datasets import Built, build_dataset, stored_payloads
+from benchmarks._environment import print_header
+from benchmarks._files import workdir
+from benchmarks._options import make_parser, pick
+from benchmarks._payloads import make_bodies
+from benchmarks._tables import Table, fmt_count, fmt_time, fmt_timing, ratio_cells, verdict
+from benchmarks._timing import interleaved
 from datasetlog import DatasetLog
 
 P4_GOAL = 3.0
 PAGE_SIZE = 50
 
 
-def _pager(log: DatasetLog, dataset_id: str, version: int, page: int) -> Callable[[], None]:
+def _pager(db: DatasetLog, dataset_id: str, version: int, page: int) -> Callable[[], None]:
     def read() -> None:
-        records = log.list_datapoints(dataset_id, page=page, size=PAGE_SIZE, version=version)
+        records = db.list_datapoints(dataset_id, page=page, size=PAGE_SIZE, version=version)
         assert len(records.records) == PAGE_SIZE
 
     return read
@@ -60,20 +51,20 @@ def p4_rows(
     """The P4 rows of one backend: build the version, then page it as deletions come in."""
     rng = random.Random(4)
     store = backend.new_store("pages/datasetlog")
-    log = store.log
-    built = build_dataset(log, n, seed=4, keep_ids=True)
+    db = store.db
+    built = build_dataset(db, n, seed=4, keep_ids=True)
     backend.after_build(store.location)
     ds = built.dataset_id
-    coc_cell = copy_on_commit(log, built) if copy_on_commit is not None else "-"
+    coc_cell = copy_on_commit(db, built) if copy_on_commit is not None else "-"
     last = n // PAGE_SIZE
     middle = max(1, last // 2)
 
     def measure(label: str, number: int, baseline: str = "-") -> None:
         first, final, mid = interleaved(
             [
-                _pager(log, ds, number, 1),
-                _pager(log, ds, number, last),
-                _pager(log, ds, number, middle),
+                _pager(db, ds, number, 1),
+                _pager(db, ds, number, last),
+                _pager(db, ds, number, middle),
             ],
             repeat=rounds,
             collect=False,
@@ -98,11 +89,11 @@ def p4_rows(
     added = n
     for share in (0.001, 0.1):
         extra = max(1, round(n * share)) - (added - n)  # deletions so far: added - n
-        fresh = log.create_datapoint(ds, make_bodies(4, added, extra))
+        fresh = db.create_datapoint(ds, make_bodies(4, added, extra))
         added += extra
         live.extend(d.id for d in fresh)
         doomed = set(rng.sample(range(len(live)), extra))
-        log.delete_datapoints([live[i] for i in doomed])
+        db.delete_datapoints([live[i] for i in doomed])
         live = [d for i, d in enumerate(live) if i not in doomed]
         version += 2
         assert len(live) == n
@@ -118,10 +109,10 @@ def p4_rows(
 def copy_on_commit_pages(folder: Path, rounds: int) -> Callable[[DatasetLog, Built], str]:
     """Baseline (a): the adds-only version as copy-on-commit rows, first vs last page."""
 
-    def measure(log: DatasetLog, built: Built) -> str:
+    def measure(db: DatasetLog, built: Built) -> str:
         ds = built.dataset_id
         coc = CopyOnCommit(folder / "copy-on-commit.db")
-        coc.commit(add=list(stored_payloads(log, ds, built.version)))
+        coc.commit(add=list(stored_payloads(db, ds, built.version)))
         last = coc.next_ordinal // PAGE_SIZE
         coc_first, coc_last = interleaved(
             [

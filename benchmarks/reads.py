@@ -28,35 +28,20 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import baseline_eventsourcing as es
-from benchmarks._backends import STREAM_ROWS, Backends, FloorTable, Store, open_backends
-from benchmarks._common import (
-    MAX_PER_REQUEST,
-    SKIPPED_ES,
-    Built,
-    CopyOnCommit,
-    Floor,
-    Table,
-    Timing,
-    best_of,
-    build_dataset,
-    consume,
-    fmt_count,
-    fmt_time,
-    fmt_timing,
-    interleaved,
-    make_bodies,
-    make_parser,
-    make_records,
-    pick,
-    print_header,
-    probe_memory,
-    ratio_cells,
-    replay_datapoints,
-    stored_payloads,
-    verdict,
-    workdir,
-)
+from benchmarks import _eventsourcing as es
+from benchmarks._backend_base import FloorTable, Store
+from benchmarks._backends import Backends, open_backends
+from benchmarks._baselines import CopyOnCommit, Floor, replay_datapoints
+from benchmarks._config import MAX_PER_REQUEST
+from benchmarks._datasets import Built, build_dataset, stored_payloads
+from benchmarks._environment import print_header
+from benchmarks._files import workdir
+from benchmarks._memory import probe_memory
+from benchmarks._options import make_parser, pick
+from benchmarks._payloads import make_bodies, make_records
+from benchmarks._postgres import STREAM_ROWS
+from benchmarks._tables import Table, fmt_count, fmt_time, fmt_timing, ratio_cells, verdict
+from benchmarks._timing import Timing, best_of, consume, interleaved
 from datasetlog import DatasetLog
 
 P1_GOAL = 2.5
@@ -119,12 +104,12 @@ def prepare(backends: Backends, n: int, *, seed: int) -> Prepared:
     stores: list[tuple[Store, Built]] = []
     for backend in backends.chosen:
         store = backend.new_store(f"read-{n}/datasetlog")
-        built = build_dataset(store.log, n, seed=seed)
+        built = build_dataset(store.db, n, seed=seed)
         backend.after_build(store.location)
         stores.append((store, built))
     first, first_built = stores[0]
     floor = backends.sqlite.floor(
-        f"read-{n}/floor", stored_payloads(first.log, first_built.dataset_id, first_built.version)
+        f"read-{n}/floor", stored_payloads(first.db, first_built.dataset_id, first_built.version)
     )
     subjects = [
         Subject(
@@ -138,10 +123,10 @@ def prepare(backends: Backends, n: int, *, seed: int) -> Prepared:
     ]
     coc = es_store = None
     if backends.has_sqlite:
-        log, built = subjects[0].store.log, subjects[0].built
+        db, built = subjects[0].store.db, subjects[0].built
         coc = CopyOnCommit(backends.sqlite.folder / f"read-{n}" / "copy-on-commit.db")
         chunk: list[str] = []
-        for payload in stored_payloads(log, built.dataset_id, built.version):
+        for payload in stored_payloads(db, built.dataset_id, built.version):
             chunk.append(payload)
             if len(chunk) == MAX_PER_REQUEST:
                 coc.commit(add=chunk)
@@ -182,8 +167,8 @@ def _counted(read: Callable[[], int], n: int) -> Callable[[], None]:
 
 def _reader(subject: Subject, n: int, *, v4: bool) -> Callable[[], None]:
     """Read the subject's version with iter_datapoints (or _v4), checking the count."""
-    log, ds, version = subject.store.log, subject.built.dataset_id, subject.built.version
-    method = log.iter_datapoints_v4 if v4 else log.iter_datapoints
+    db, ds, version = subject.store.db, subject.built.dataset_id, subject.built.version
+    method = db.iter_datapoints_v4 if v4 else db.iter_datapoints
 
     def read() -> None:
         assert consume(method(ds, version=version)) == n
@@ -194,15 +179,15 @@ def _reader(subject: Subject, n: int, *, v4: bool) -> Callable[[], None]:
 def _json_reader(subject: Subject, n: int) -> Callable[[], None]:
     """Stream the subject's version with iter_datapoints_json, checking the byte count
     against an untimed read that counts its records."""
-    log, ds, version = subject.store.log, subject.built.dataset_id, subject.built.version
+    db, ds, version = subject.store.db, subject.built.dataset_id, subject.built.version
     head = b'{"dataset_id":' + orjson.dumps(ds)  # begins each record, nothing else here
-    pieces = list(log.iter_datapoints_json(ds, version=version))
+    pieces = list(db.iter_datapoints_json(ds, version=version))
     assert sum(piece.count(head) for piece in pieces) == n
     expected = sum(map(len, pieces))
     del pieces
 
     def read() -> None:
-        assert sum(map(len, log.iter_datapoints_json(ds, version=version))) == expected
+        assert sum(map(len, db.iter_datapoints_json(ds, version=version))) == expected
 
     return read
 
@@ -232,15 +217,15 @@ def measure_reads(prep: Prepared, *, repeat: int | None) -> list[ReadTimes]:
         results.append(ReadTimes(n, subject.backend, t_floor, t_own, t_ours, t_v4, t_json))
     if prep.coc is not None:
         sqlite = results[0]
-        ds, version, log = (
+        ds, version, db = (
             prep.subjects[0].built.dataset_id,
             prep.subjects[0].built.version,
-            prep.subjects[0].store.log,
+            prep.subjects[0].store.db,
         )
         coc = prep.coc
         sqlite.coc = best_of(lambda: coc.read_datapoints(ds, version), baseline_rounds)
         sqlite.coc_dicts = best_of(lambda: coc.read_dicts(ds, version), baseline_rounds)
-        sqlite.replay = best_of(lambda: replay_datapoints(log, ds, version), baseline_rounds)
+        sqlite.replay = best_of(lambda: replay_datapoints(db, ds, version), baseline_rounds)
         if prep.es_store is not None:
             store = prep.es_store
             sqlite.es = best_of(lambda: store.read(version), baseline_rounds)
@@ -323,7 +308,7 @@ def p1_p2_tables(results: Sequence[ReadTimes]) -> list[Table]:
             "Repository.get."
         )
         if not es.HAVE_ES:
-            table.note(SKIPPED_ES)
+            table.note(es.SKIPPED_ES)
     return [p1, p2]
 
 
@@ -460,17 +445,17 @@ def history(n: int, commits: int, *, churn: float = 0.2, seed: int = 3) -> list[
 _UPDATED_TARGET = {"answer": "a revised answer to the question", "score": 0.75}
 
 
-def apply_history(log: DatasetLog, ops: Sequence[Op], *, seed: int, name: str) -> Built:
-    dataset = log.create_dataset(project_id="bench", name=name)
+def apply_history(db: DatasetLog, ops: Sequence[Op], *, seed: int, name: str) -> Built:
+    dataset = db.create_dataset(project_id="bench", name=name)
     ids: list[str] = []
     for op in ops:
         if op.kind == "add":
-            added = log.create_datapoint(dataset.id, make_bodies(seed, len(ids), op.count))
+            added = db.create_datapoint(dataset.id, make_bodies(seed, len(ids), op.count))
             ids.extend(datapoint.id for datapoint in added)
         elif op.kind == "update":
-            log.update_datapoint(ids[op.ordinal], target=_UPDATED_TARGET)
+            db.update_datapoint(ids[op.ordinal], target=_UPDATED_TARGET)
         else:
-            log.delete_datapoints([ids[op.ordinal]])
+            db.delete_datapoints([ids[op.ordinal]])
     return Built(dataset.id, len(ops))
 
 
@@ -512,7 +497,7 @@ def _before_after(one: Timing | None, many: Timing | None) -> str:
 
 def _p3_baselines(
     folder: Path,
-    logs: tuple[DatasetLog, DatasetLog],
+    dbs: tuple[DatasetLog, DatasetLog],
     built: tuple[Built, Built],
     n: int,
     long_ops: Sequence[Op],
@@ -522,10 +507,10 @@ def _p3_baselines(
 ) -> list[str]:
     """The baseline cells of P3 (SQLite only): replay (b) of the datasetlog stores, then
     eventsourcing (c) and copy-on-commit (a) holding the same histories."""
-    (one_log, long_log), (one, long) = logs, built
+    (one_db, long_db), (one, long) = dbs, built
     seed, commits = 3, len(long_ops)
-    r_one = best_of(lambda: replay_datapoints(one_log, one.dataset_id, 1), rounds)
-    r_long = best_of(lambda: replay_datapoints(long_log, long.dataset_id, long.version), rounds)
+    r_one = best_of(lambda: replay_datapoints(one_db, one.dataset_id, 1), rounds)
+    r_long = best_of(lambda: replay_datapoints(long_db, long.dataset_id, long.version), rounds)
     e_one = e_long = None
     if es.HAVE_ES:
         es_one = es.EsStore(folder / "es-one.db")
@@ -572,26 +557,26 @@ def p3_table(
         backend=True,
     )
 
-    def reader(log: DatasetLog, built: Built, v4: bool) -> Callable[[], None]:
+    def reader(db: DatasetLog, built: Built, v4: bool) -> Callable[[], None]:
         def read() -> None:
-            method = log.iter_datapoints_v4 if v4 else log.iter_datapoints
+            method = db.iter_datapoints_v4 if v4 else db.iter_datapoints
             assert consume(method(built.dataset_id, version=built.version)) == n
 
         return read
 
     for backend in backends.chosen:
         one_store = backend.new_store("history/one-commit")
-        one = apply_history(one_store.log, history(n, 1), seed=seed, name="one")
+        one = apply_history(one_store.db, history(n, 1), seed=seed, name="one")
         long_store = backend.new_store("history/long-history")
-        long = apply_history(long_store.log, long_ops, seed=seed, name="long")
+        long = apply_history(long_store.db, long_ops, seed=seed, name="long")
         for store in (one_store, long_store):
             backend.after_build(store.location)
         t_one, t_long, t_one_v4, t_long_v4 = interleaved(
             [
-                reader(one_store.log, one, False),
-                reader(long_store.log, long, False),
-                reader(one_store.log, one, True),
-                reader(long_store.log, long, True),
+                reader(one_store.db, one, False),
+                reader(long_store.db, long, False),
+                reader(one_store.db, one, True),
+                reader(long_store.db, long, True),
             ],
             repeat=rounds,
         )
@@ -599,7 +584,7 @@ def p3_table(
         if backend is backends.sqlite:
             baselines = _p3_baselines(
                 backends.sqlite.folder / "history",
-                (one_store.log, long_store.log),
+                (one_store.db, long_store.db),
                 (one, long),
                 n,
                 long_ops,
@@ -636,7 +621,7 @@ def p3_table(
         f"({commits * n:.1e} rows in all); its read cost does not depend on history length."
     )
     if not es.HAVE_ES:
-        table.note(SKIPPED_ES)
+        table.note(es.SKIPPED_ES)
     return table
 
 

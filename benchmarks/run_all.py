@@ -17,8 +17,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks._backends import postgres_for
-from benchmarks._common import REPO_ROOT, add_backend_options, environment
+from benchmarks._config import REPO_ROOT
+from benchmarks._environment import environment
+from benchmarks._options import add_backend_options
+from benchmarks._postgres import postgres_for
 
 SCRIPTS = ("reads", "pages", "writes", "large", "baseline_eventsourcing")
 

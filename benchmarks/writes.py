@@ -22,30 +22,17 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import baseline_eventsourcing as es
-from benchmarks._backends import Backends, ObjectSize, open_backends
-from benchmarks._common import (
-    SKIPPED_ES,
-    Body,
-    CopyOnCommit,
-    Table,
-    Timing,
-    body_bytes,
-    build_dataset,
-    checkpoint,
-    file_bytes,
-    fmt_bytes,
-    fmt_count,
-    fmt_time,
-    interleaved,
-    make_bodies,
-    make_parser,
-    make_records,
-    pick,
-    print_header,
-    verdict,
-    workdir,
-)
+from benchmarks import _eventsourcing as es
+from benchmarks._backend_base import ObjectSize
+from benchmarks._backends import Backends, open_backends
+from benchmarks._baselines import CopyOnCommit
+from benchmarks._datasets import build_dataset
+from benchmarks._environment import print_header
+from benchmarks._files import checkpoint, file_bytes, workdir
+from benchmarks._options import make_parser, pick
+from benchmarks._payloads import Body, body_bytes, make_bodies, make_records
+from benchmarks._tables import Table, fmt_bytes, fmt_count, fmt_time, verdict
+from benchmarks._timing import Timing, interleaved
 from datasetlog import DatasetLog
 
 P5_GOAL = 1.5
@@ -55,12 +42,12 @@ EVENT_LOG_TABLES = ("dl_commits", "dl_events")
 
 
 def _creator(
-    log: DatasetLog, dataset_id: str, bodies: list[dict[str, object]]
+    db: DatasetLog, dataset_id: str, bodies: list[dict[str, object]]
 ) -> Callable[[], None]:
     it = iter(bodies)
 
     def create() -> None:
-        log.create_datapoint(dataset_id, next(it))
+        db.create_datapoint(dataset_id, next(it))
 
     return create
 
@@ -102,15 +89,15 @@ def p5_table(backends: Backends, small: int, big: int, *, rounds: int) -> Table:
     coc_commits = 0
     for backend in backends.chosen:
         small_store = backend.new_store("p5/small")
-        small_ds = build_dataset(small_store.log, small, seed=5).dataset_id
+        small_ds = build_dataset(small_store.db, small, seed=5).dataset_id
         big_store = backend.new_store("p5/big")
-        big_ds = build_dataset(big_store.log, big, seed=5).dataset_id
+        big_ds = build_dataset(big_store.db, big, seed=5).dataset_id
         for store in (small_store, big_store):
             backend.after_build(store.location)
         t_small, t_big = interleaved(
             [
-                _creator(small_store.log, small_ds, bodies[0::2]),
-                _creator(big_store.log, big_ds, bodies[1::2]),
+                _creator(small_store.db, small_ds, bodies[0::2]),
+                _creator(big_store.db, big_ds, bodies[1::2]),
             ],
             repeat=rounds,
             warmup=5,
@@ -211,11 +198,11 @@ def p6_table(backends: Backends, commits: int, *, base: int) -> Table:
     )
     for backend in backends.chosen:
         store = backend.new_store("p6/datasetlog")
-        ds = build_dataset(store.log, base, seed=6).dataset_id
+        ds = build_dataset(store.db, base, seed=6).dataset_id
         backend.settle(store.location)
         size0, objects0 = backend.total_bytes(store.location), backend.objects(store.location)
         for body in bodies:
-            store.log.create_datapoint(ds, body)
+            store.db.create_datapoint(ds, body)
         backend.settle(store.location)
         size1, objects1 = backend.total_bytes(store.location), backend.objects(store.location)
         store.close()
@@ -254,21 +241,21 @@ def p6_table(backends: Backends, commits: int, *, base: int) -> Table:
         f"{max(5, commits // 40)} commits."
     )
     if not es.HAVE_ES:
-        table.note(SKIPPED_ES)
+        table.note(es.SKIPPED_ES)
     return table
 
 
 # -- P7 ------------------------------------------------------------------------------------
 
 
-def _bulk_creator(log: DatasetLog, bodies: list[Body], rounds: int) -> Callable[[], None]:
+def _bulk_creator(db: DatasetLog, bodies: list[Body], rounds: int) -> Callable[[], None]:
     """Each call adds all ``bodies`` in one create_datapoint, to a fresh dataset."""
     datasets = iter(
-        [log.create_dataset(project_id="bench", name=f"p7-{i}").id for i in range(rounds + 1)]
+        [db.create_dataset(project_id="bench", name=f"p7-{i}").id for i in range(rounds + 1)]
     )
 
     def create() -> None:
-        assert len(log.create_datapoint(next(datasets), bodies)) == len(bodies)
+        assert len(db.create_datapoint(next(datasets), bodies)) == len(bodies)
 
     return create
 
@@ -289,7 +276,7 @@ def p7_table(backends: Backends, rows: int, *, rounds: int) -> Table:
     for backend in backends.chosen:
         store = backend.new_store("p7/datasetlog")
         raws = backend.raw_inserts("p7/raw", bodies)
-        ours = _bulk_creator(store.log, bodies, rounds)
+        ours = _bulk_creator(store.db, bodies, rounds)
         *t_raws, t_ours = interleaved([fn for _, fn in raws] + [ours], repeat=rounds, warmup=0)
         store.close()
         t_raw = t_raws[0]
@@ -318,7 +305,7 @@ def p7_table(backends: Backends, rows: int, *, rounds: int) -> Table:
         "the ratio is judged against it. raw COPY: the same rows with COPY FROM STDIN."
     )
     if not es.HAVE_ES:
-        table.note(SKIPPED_ES)
+        table.note(es.SKIPPED_ES)
     return table
 
 
