@@ -19,7 +19,7 @@ import pytest
 
 from datasetlog import DatasetLog, NotFoundError, SQLiteEventStore, StoreError, to_v4
 from datasetlog.readmodels.schema import FORMAT
-from datasetlog.store.sqlite import MIGRATIONS
+from datasetlog.store.sqlite_schema import MIGRATIONS
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLDEN = FIXTURES / "golden-v1.db"

@@ -179,14 +179,20 @@ def test_cattrs_only_in_the_converter_and_strict_validation() -> None:
 
 
 def test_sqlite_utils_only_in_the_sqlite_store_and_log_source() -> None:
-    """Only store/sqlite.py and sources/sqlite.py import sqlite_utils."""
-    assert importers_of("sqlite_utils") <= {"datasetlog.store.sqlite", "datasetlog.sources.sqlite"}
+    """Only the SQLite store's modules and sources/sqlite.py import sqlite_utils."""
+    allowed = {
+        "datasetlog.store.sqlite",
+        "datasetlog.store.sqlite_schema",
+        "datasetlog.sources.sqlite",
+    }
+    assert importers_of("sqlite_utils") <= allowed
 
 
 def test_psycopg_only_in_the_postgres_store() -> None:
     """Only the PostgreSQL store's modules (and the test kit, which starts servers) import it."""
     allowed = {
         "datasetlog.store.postgres",
+        "datasetlog.store.postgres_outcome",
         "datasetlog.store.postgres_streams",
         "datasetlog.testing.postgres",
     }

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlite_utils
 
+from datasetlog.errors import DatasetLogError, StoreError
 from datasetlog.models import ChatMessage, Log
 from datasetlog.serialization.converter import converter
+from datasetlog.store.sqlite_schema import claim_if_empty
 from datasetlog.validation.requests import parse_log
 
 
@@ -23,16 +26,38 @@ def new_log_id() -> str:
 class SQLiteLogSource:
     """Logs kept in a table of an SQLite file (``dl_logs`` by default).
 
+    A new file is marked as datasetlog's, so that ``DatasetLog(path)`` may
+    later make it a store too; an existing file is used as it is.
+
     Args:
         path: The SQLite file; it may be the datasetlog store's own file.
         table: The table name.
+
+    Raises:
+        StoreError: The file cannot be opened as an SQLite database.
     """
 
     def __init__(self, path: str | Path, *, table: str = "dl_logs") -> None:
-        self._db = sqlite_utils.Database(path)
-        self._table = self._db.table(table)
-        if not self._table.exists():
-            self._table.create({"id": str, "inputs": str, "messages": str, "output": str}, pk="id")
+        self.path = str(path)
+        with self._translated():
+            self._db = sqlite_utils.Database(path)
+            self._table = self._db.table(table)
+            if not self._table.exists():
+                with self._db.conn:
+                    claim_if_empty(self._db.conn)
+                    self._table.create(
+                        {"id": str, "inputs": str, "messages": str, "output": str}, pk="id"
+                    )
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Driver errors, and rows that no longer decode, as StoreError."""
+        try:
+            yield
+        except DatasetLogError:
+            raise
+        except Exception as error:  # the file is input from elsewhere: any fault is its fault
+            raise StoreError(f"log source {self.path!r} failed: {error!r}") from error
 
     def record_log(
         self,
@@ -51,6 +76,11 @@ class SQLiteLogSource:
             {"id": id or new_log_id(), "inputs": inputs, "messages": messages, "output": output}
         )
         data = converter.unstructure(log)
+        with self._translated():
+            self._upsert(log, data)
+        return log
+
+    def _upsert(self, log: Log, data: dict[str, Any]) -> None:
         self._table.upsert(
             {
                 "id": log.id,
@@ -62,10 +92,17 @@ class SQLiteLogSource:
             },
             pk="id",
         )
-        return log
 
     def get_logs(self, log_ids: Sequence[str]) -> Mapping[str, Log]:
-        """Return the logs found, keyed by id."""
+        """Return the logs found, keyed by id.
+
+        Raises:
+            StoreError: The file failed, or a row no longer decodes.
+        """
+        with self._translated():
+            return self._get_logs(log_ids)
+
+    def _get_logs(self, log_ids: Sequence[str]) -> Mapping[str, Log]:
         found: dict[str, Log] = {}
         ids = list(dict.fromkeys(log_ids))
         for start in range(0, len(ids), 500):

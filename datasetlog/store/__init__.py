@@ -17,7 +17,7 @@ from datasetlog.store.base import (
 from datasetlog.store.chain import GENESIS_HASH, commit_hash, event_digest
 from datasetlog.store.dialect import Dialect
 from datasetlog.store.records import EncodedEvent, NewCommit, RawCommit, RawEvent, StoredCommit
-from datasetlog.store.sqlite import Durability, SQLiteEventStore
+from datasetlog.store.sqlite import Durability, SQLiteEventStore, require_durability
 
 
 def open_store(url: str | Path, *, durability: Durability = "normal") -> SQLStore:
@@ -28,8 +28,10 @@ def open_store(url: str | Path, *, durability: Durability = "normal") -> SQLStor
     ``:memory:`` an SQLite one, with the given durability.
 
     Raises:
+        ValidationError: ``durability`` is not ``"normal"`` or ``"full"``.
         StoreError: The URL names a backend this installation does not have.
     """
+    require_durability(durability)
     text = str(url)
     if text.startswith(("postgresql://", "postgres://")):
         try:

@@ -13,9 +13,24 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
+import attrs
+
 from datasetlog.errors import ConflictError
 from datasetlog.store.dialect import Dialect
 from datasetlog.store.records import NewCommit, RawCommit, RawEvent, StoredCommit
+
+
+@attrs.frozen
+class EngineCheck:
+    """What the database engine's own integrity check found.
+
+    Attributes:
+        problems: Each damage it reported (empty when none).
+        not_checked: What it could not check here, and why; None when all was.
+    """
+
+    problems: tuple[str, ...] = ()
+    not_checked: str | None = None
 
 
 class StreamConflictError(ConflictError):
@@ -114,6 +129,7 @@ class EventStore(Protocol):
         """Release every connection; the store cannot be used afterwards (StoreError)."""
 
 
+@runtime_checkable
 class SQLStore(EventStore, Protocol):
     """An event store in an SQL database, which also hosts the read models.
 
@@ -139,6 +155,9 @@ class SQLStore(EventStore, Protocol):
 
     def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
         """Up to ``limit`` event rows with position above ``after``, as stored, in order."""
+
+    def check_engine(self) -> EngineCheck:
+        """Run the database's own integrity check of the store's tables and indexes."""
 
 
 @runtime_checkable

@@ -22,8 +22,9 @@ from psycopg.types.string import ByteaBinaryLoader
 
 from datasetlog.errors import DatasetLogError, StoreError
 from datasetlog.store._sql import CommitTables
-from datasetlog.store.base import Connection, Cursor, StreamConflictError
+from datasetlog.store.base import Connection, Cursor, EngineCheck, StreamConflictError
 from datasetlog.store.dialect import POSTGRES, Dialect
+from datasetlog.store.postgres_outcome import Outcome, settle
 from datasetlog.store.postgres_streams import (
     PLACEHOLDER,
     RawConnection,
@@ -118,16 +119,25 @@ class PostgresConnection:
             return cursor.execute(_statement(statement), parameters or None).fetchall()
 
 
-@attrs.frozen
+@attrs.define
 class PostgresTransaction:
-    """A write transaction on one PostgreSQL connection."""
+    """A write transaction on one PostgreSQL connection; it remembers what it appended."""
 
     connection: PostgresConnection
     tables: CommitTables
+    appended: list[StoredCommit] = attrs.Factory(list)
 
     def append(self, commits: Sequence[NewCommit]) -> list[StoredCommit]:
         """Append commits (see ``store.base.Transaction``)."""
-        return self.tables.append(self.connection, commits)
+        stored = self.tables.append(self.connection, commits)
+        self.appended.extend(stored)
+        return stored
+
+
+def connection_lost(error: psycopg.Error) -> bool:
+    """Whether the error means the connection is gone (no SQLSTATE, or class 08 or 57P)."""
+    lost = error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))
+    return isinstance(error, psycopg.OperationalError) and lost
 
 
 def translate_error(error: psycopg.Error) -> DatasetLogError:
@@ -136,9 +146,8 @@ def translate_error(error: psycopg.Error) -> DatasetLogError:
         return StreamConflictError("another writer committed to this dataset first")
     if isinstance(error, psycopg.errors.LockNotAvailable | psycopg.errors.SerializationFailure):
         return StreamConflictError(f"the store stayed busy: {error}")
-    lost = error.sqlstate is None or error.sqlstate.startswith(("08", "57P"))  # gone, shut down
-    if isinstance(error, psycopg.OperationalError) and lost:
-        return StoreError(f"lost the PostgreSQL connection; nothing was committed: {error}")
+    if connection_lost(error):
+        return StoreError(f"lost the PostgreSQL connection: {error}")
     return StoreError(f"PostgreSQL failed: {error}")
 
 
@@ -282,16 +291,63 @@ class PostgresEventStore:
         that follow the log by position: so every writer takes an EXCLUSIVE lock
         on ``dl_commits`` before it reads the head (plain reads still run; the
         eventsourcing library's ``_lock_table`` does the same). Writers queue on
-        the lock for up to ``lock_timeout``. A connection lost mid-commit leaves
-        nothing behind: the server rolls the transaction back.
+        the lock for up to ``lock_timeout``.
+
+        A connection lost before COMMIT was sent leaves nothing: the server
+        rolls the transaction back. One lost while committing is settled
+        before anything is reported (see
+        :mod:`~datasetlog.store.postgres_outcome`): a commit that landed is a
+        success, one that did not is a StoreError saying nothing was
+        committed, and one that cannot be settled says its outcome is unknown.
+        Any other interruption (Ctrl-C included) ends the transaction, and a
+        connection left in doubt is dropped, so no lock outlives the call.
         """
         conn = self.connection()
+        if conn.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self._drop(conn)  # an earlier call was cut short inside a transaction
+            conn = self.connection()
+        session = conn.raw.info.backend_pid
+        tx = PostgresTransaction(conn, self._tables)
+        committing = clean = False
         try:
             with conn.raw.transaction():
                 conn.execute("LOCK TABLE dl_commits IN EXCLUSIVE MODE")
-                yield PostgresTransaction(conn, self._tables)
+                yield tx
+                committing = True
+            clean = True
         except psycopg.Error as error:
-            raise translate_error(error) from error
+            if not connection_lost(error):
+                raise translate_error(error) from error
+            outcome = Outcome.NOT_COMMITTED  # COMMIT was never sent, or had nothing to commit
+            if committing and tx.appended:
+                outcome = self._settle(tx.appended[0], session)
+            if outcome is Outcome.COMMITTED:
+                clean = True
+                return
+            raise self._lost(error, outcome) from error
+        finally:
+            if not clean and conn.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self._drop(conn)  # the server rolls back what a dropped session left open
+
+    def _settle(self, first: StoredCommit, session: int) -> Outcome:
+        """Whether the write whose session ``session`` was lost committed ``first``."""
+        return settle(self._connect, self._forget, first, session, wait=self.lock_timeout)
+
+    @staticmethod
+    def _lost(error: psycopg.Error, outcome: Outcome) -> StoreError:
+        if outcome is Outcome.NOT_COMMITTED:
+            return StoreError(f"lost the PostgreSQL connection; nothing was committed: {error}")
+        return StoreError(
+            "lost the PostgreSQL connection while committing; whether the commit landed "
+            f"is unknown (the server could not tell in time): {error}. Check the dataset's "
+            "versions, or repeat a create with the same idempotency key"
+        )
+
+    def _drop(self, conn: PostgresConnection) -> None:
+        """Close a connection whose state is in doubt; the thread opens a fresh one next."""
+        self._forget(conn.raw)
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
 
     def read_stream(
         self, stream_id: str, *, after: int = 0, upto: int | None = None
@@ -310,6 +366,36 @@ class PostgresEventStore:
     def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
         """Up to ``limit`` event rows with position above ``after``, unchecked."""
         return self._tables.scan_events(conn, after=after, limit=limit)
+
+    def check_engine(self) -> EngineCheck:
+        """amcheck's ``bt_index_check`` of every index of the store, where amcheck is installed.
+
+        PostgreSQL has no check of table pages short of amcheck, which an
+        administrator installs per database (``CREATE EXTENSION amcheck``).
+        """
+        with self.reading() as conn:
+            if (
+                conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'amcheck'").fetchone()
+                is None
+            ):
+                return EngineCheck(
+                    not_checked="indexes and pages: the amcheck extension is not installed"
+                )
+            indexes = conn.execute(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "JOIN pg_class t ON t.oid = i.indrelid "
+                "WHERE t.relnamespace = current_schema()::regnamespace AND t.relname LIKE 'dl\\_%' "
+                "AND c.relam = (SELECT oid FROM pg_am WHERE amname = 'btree') ORDER BY c.relname"
+            ).fetchall()
+            problems = []
+            for (name,) in indexes:
+                try:
+                    conn.execute("SELECT bt_index_check(?::regclass, true)", (name,))
+                except psycopg.Error as error:
+                    problems.append(f"index {name}: {error}")
+        return EngineCheck(
+            problems=tuple(problems), not_checked="table pages (amcheck checks indexes only)"
+        )
 
     def close(self) -> None:
         """Close every connection this store opened."""

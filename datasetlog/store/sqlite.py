@@ -8,9 +8,10 @@ see a half-written commit.
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, Literal
@@ -19,82 +20,33 @@ from urllib.parse import quote
 import attrs
 import sqlite_utils
 
-from datasetlog.errors import DatasetLogError, StoreError
+from datasetlog.errors import DatasetLogError, ErrorDetail, StoreError, ValidationError
 from datasetlog.store._sql import CommitTables
-from datasetlog.store.base import Connection, StreamConflictError
+from datasetlog.store.base import Connection, EngineCheck, StreamConflictError
 from datasetlog.store.dialect import SQLITE, Dialect
 from datasetlog.store.records import NewCommit, RawCommit, RawEvent, StoredCommit
-
-APPLICATION_ID = 0x64736C67  # "dslg": marks a file as a datasetlog store
-Durability = Literal["normal", "full"]
-
-
-def _create_commits_and_events(db: sqlite_utils.Database) -> None:
-    db.table("dl_commits").create(
-        {
-            "position": int,
-            "stream_id": str,
-            "stream_version": int,
-            "recorded_at": str,
-            "metadata": str,
-            "first_event": int,
-            "event_count": int,
-            "hash": str,
-        },
-        pk="position",
-        not_null={
-            "stream_id",
-            "stream_version",
-            "recorded_at",
-            "metadata",
-            "first_event",
-            "event_count",
-            "hash",
-        },
-    )
-    db.table("dl_commits").create_index(["stream_id", "stream_version"], unique=True)
-    db.table("dl_events").create(
-        {
-            "position": int,
-            "commit_position": int,
-            "type": str,
-            "schema_version": int,
-            "payload": str,
-        },
-        pk="position",
-        not_null={"commit_position", "type", "schema_version", "payload"},
-    )
-
-
-def _guard_append_only(db: sqlite_utils.Database) -> None:
-    for table in ("dl_commits", "dl_events"):
-        for action in ("UPDATE", "DELETE"):
-            db.execute(
-                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-
-
-def _add_event_digests(db: sqlite_utils.Database) -> None:
-    # Events appended before this migration keep a NULL digest.
-    db.table("dl_events").add_column("digest", str)
-
-
-def _name_the_stream_sequence(db: sqlite_utils.Database) -> None:
-    # "version" is the content version; a commit's place in its stream is its sequence.
-    db.execute("ALTER TABLE dl_commits RENAME COLUMN stream_version TO sequence")
-    db.execute("DROP INDEX idx_dl_commits_stream_id_stream_version")
-    db.table("dl_commits").create_index(["stream_id", "sequence"], unique=True)
-
-
-Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
-MIGRATIONS: tuple[Migration, ...] = (
-    ("0001_commits_and_events", _create_commits_and_events),
-    ("0002_append_only_guards", _guard_append_only),
-    ("0003_event_digests", _add_event_digests),
-    ("0004_stream_sequence", _name_the_stream_sequence),
+from datasetlog.store.sqlite_schema import (
+    APPLICATION_ID,
+    MIGRATIONS,
+    foreign_objects,
+    missing_objects,
 )
-"""Named schema migrations; ``PRAGMA user_version`` counts those applied (the format)."""
+
+Durability = Literal["normal", "full"]
+DURABILITIES: tuple[Durability, ...] = ("normal", "full")
+
+
+def require_durability(value: object) -> Durability:
+    """Return ``value`` if it names a durability.
+
+    Raises:
+        ValidationError: It does not (a typo must not silently weaken durability).
+    """
+    if value not in DURABILITIES:
+        raise ValidationError(
+            [ErrorDetail(("durability",), f"expected 'normal' or 'full', got {value!r}", "enum")]
+        )
+    return value
 
 
 @functools.cache
@@ -177,9 +129,17 @@ class SQLiteEventStore:
         busy_timeout: float = 30.0,
         read_only: bool = False,
     ) -> None:
+        if not isinstance(path, str | Path):
+            raise ValidationError(
+                [ErrorDetail(("path",), f"expected a path, got {type(path).__name__}", "path")]
+            )
         self.path = str(path)
         self.read_only = read_only
-        self.durability: Durability = durability
+        self.durability = require_durability(durability)
+        if type(busy_timeout) not in (int, float) or not 0 <= busy_timeout < 2**31:
+            raise ValidationError(
+                [ErrorDetail(("busy_timeout",), "expected seconds, >= 0", "busy_timeout")]
+            )
         self.busy_timeout = busy_timeout
         self._memory = self.path == ":memory:"
         self._local = threading.local()
@@ -207,19 +167,21 @@ class SQLiteEventStore:
 
         The first connection of a store is opened ``checked=False``: it changes
         nothing (not even the journal mode) until :meth:`_migrate` has seen that
-        the file is empty or a datasetlog store.
+        the file is empty or a datasetlog store. Every connection distrusts the
+        file's schema (``trusted_schema = OFF``, as SQLite advises for files
+        from elsewhere: https://sqlite.org/security.html).
         """
         try:
-            read_only = self.read_only and not self._memory
             raw = sqlite3.connect(
-                f"file:{quote(self.path)}?mode=ro" if read_only else self.path,
+                self._location(),
                 isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
                 check_same_thread=False,
                 timeout=self.busy_timeout,
-                uri=read_only,
+                uri=not self._memory,
             )
             with self._lock:
                 self._connections.append(raw)
+            raw.execute("PRAGMA trusted_schema = OFF")
             raw.execute("SELECT count(*) FROM sqlite_schema").fetchone()
             if checked:
                 self._configure(raw)
@@ -227,11 +189,37 @@ class SQLiteEventStore:
             raise StoreError(f"cannot open {self.path!r} as a datasetlog store: {error}") from error
         return SQLiteConnection(raw)
 
+    def _location(self) -> str:
+        """The URI to open: read-write, read-only, or immutable in a place nobody may write.
+
+        A read-only store whose file or folder cannot be written (an archive, a
+        read-only mount, a container image) is opened ``immutable``: SQLite
+        then creates no ``-wal`` or ``-shm`` file, which it could not, and
+        which would otherwise be left with modes that break a later writer.
+        That is only safe when no commit waits in a ``-wal`` file beside it.
+        """
+        if self._memory:
+            return self.path
+        uri = f"file:{quote(self.path)}"
+        if not self.read_only:
+            return uri
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if os.access(folder, os.W_OK) and os.access(self.path, os.W_OK):
+            return f"{uri}?mode=ro"
+        wal = Path(f"{self.path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"{self.path!r} is in a place that cannot be written and has commits "
+                "waiting in its -wal file; open it writable once (that checkpoints "
+                "them) before archiving it"
+            )
+        return f"{uri}?mode=ro&immutable=1"
+
     def _configure(self, raw: sqlite3.Connection) -> None:
         if not (self._memory or self.read_only):
             mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
             if mode != "wal":
-                # A read-only file keeps its journal mode; writes then fail clearly.
+                # A file we may not write keeps its journal mode; writes then fail clearly.
                 with suppress(sqlite3.OperationalError):
                     raw.execute("PRAGMA journal_mode = WAL")
         raw.execute(f"PRAGMA synchronous = {self.durability.upper()}")
@@ -240,21 +228,31 @@ class SQLiteEventStore:
         raw.execute("PRAGMA cache_size = -65536")
 
     def _migrate(self, raw: sqlite3.Connection) -> None:
+        """Check the file is empty or a store of ours, then bring it to the current format.
+
+        Every check runs before the first change (the journal mode included),
+        so a file that is refused is left byte for byte as it was.
+        """
         application_id = raw.execute("PRAGMA application_id").fetchone()[0]
         applied = raw.execute("PRAGMA user_version").fetchone()[0]
         if application_id != APPLICATION_ID:
-            # Only tables of our own (a log source's dl_logs, say) may predate the store.
-            tables = raw.execute(
-                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
-                "AND name NOT LIKE 'dl\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-            ).fetchone()[0]
-            if application_id != 0 or tables:
+            if (
+                application_id != 0
+                or raw.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            ):
                 raise StoreError(f"{self.path!r} is an SQLite file but not a datasetlog store")
         elif applied > len(MIGRATIONS):
             raise StoreError(
                 f"{self.path!r} has format {applied}, newer than this datasetlog "
                 f"understands ({len(MIGRATIONS)}); upgrade datasetlog to open it"
             )
+        else:
+            foreign = foreign_objects(raw, applied)
+            if foreign:
+                raise StoreError(
+                    f"{self.path!r} holds schema objects datasetlog did not make, which "
+                    f"would run inside its transactions: {', '.join(foreign)}; refusing to open it"
+                )
         try:
             self._configure(raw)
         except sqlite3.Error as error:
@@ -265,6 +263,7 @@ class SQLiteEventStore:
             raise StoreError(f"{self.path!r} needs upgrading; open it writable once")
         db = sqlite_utils.Database(raw, execute_plugins=False, recursive_triggers=False)
         with self.write():
+            applied = raw.execute("PRAGMA user_version").fetchone()[0]  # another may have begun
             for _name, migrate in MIGRATIONS[applied:]:
                 migrate(db)
             raw.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -309,24 +308,50 @@ class SQLiteEventStore:
         on the busy timeout instead of failing when a deferred transaction
         tries to upgrade its read lock (https://sqlite.org/lang_transaction.html).
         All driver errors inside become datasetlog errors here, and only here.
+        Whatever ends the transaction early (an error, Ctrl-C at any statement,
+        BEGIN included) rolls it back; if even that fails, the connection is
+        closed, which rolls back too, so the write lock never outlives the call.
         """
         if self.read_only:
             raise StoreError(f"{self.path!r} was opened read-only")
         with self._lock if self._memory else nullcontext():
             conn = self.connection()
+            if conn.raw.in_transaction:
+                self._abandon(conn)  # an earlier call was cut short inside a transaction
+                conn = self.connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as error:
-                raise translate_error(error) from error
-            try:
                 yield SQLiteTransaction(conn, self._tables)
                 conn.execute("COMMIT")
             except BaseException as error:
-                if conn.raw.in_transaction:
-                    conn.execute("ROLLBACK")
+                self._abandon(conn)
                 if isinstance(error, sqlite3.Error):
                     raise translate_error(error) from error
                 raise
+
+    def _abandon(self, conn: SQLiteConnection) -> None:
+        """End a transaction that failed: roll it back, or close its connection."""
+        try:
+            if conn.raw.in_transaction:
+                conn.raw.execute("ROLLBACK")
+        except Exception:
+            self._drop(conn)  # closing rolls back what the rollback could not
+        except BaseException:  # interrupted again, while rolling back
+            self._drop(conn)
+            raise
+
+    def _drop(self, conn: SQLiteConnection) -> None:
+        """Close a connection whose transaction is in doubt (a ``:memory:`` store has only one)."""
+        if self._memory:
+            with suppress(sqlite3.Error):
+                conn.raw.execute("ROLLBACK")
+            return
+        conn.raw.close()
+        with self._lock:
+            if conn.raw in self._connections:
+                self._connections.remove(conn.raw)
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
 
     def read_stream(
         self, stream_id: str, *, after: int = 0, upto: int | None = None
@@ -345,6 +370,18 @@ class SQLiteEventStore:
     def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
         """Up to ``limit`` event rows with position above ``after``, unchecked."""
         return self._tables.scan_events(conn, after=after, limit=limit)
+
+    def check_engine(self) -> EngineCheck:
+        """SQLite's ``PRAGMA integrity_check`` (pages, records, every index against its
+        table), and the schema objects the migrations made that the file lacks."""
+        with self.reading() as conn:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+            missing = missing_objects(conn.raw, len(MIGRATIONS))
+        problems = [str(row[0]) for row in rows if row[0] != "ok"]
+        problems += [
+            f"{name} is missing: the store was edited outside datasetlog" for name in missing
+        ]
+        return EngineCheck(problems=tuple(problems))
 
     def close(self) -> None:
         """Close every connection this store opened."""

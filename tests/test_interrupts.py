@@ -1,0 +1,171 @@
+"""Ctrl-C at any statement of a write leaves nothing half-done and no lock held.
+
+A KeyboardInterrupt is injected before and after every statement a write runs
+(BEGIN and the append lock included). After each, the store must hold either
+nothing of the write or all of it, verify, and take the next write at once,
+from the same DatasetLog and from another one.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from datasetlog import DatasetLog, SQLiteEventStore, to_v4
+from datasetlog.store.postgres import PostgresConnection, PostgresEventStore
+from datasetlog.testing import drop_schema_of, new_schema_location
+
+BODY = [{"inputs": {"q": str(i)}} for i in range(3)]
+
+
+class Interrupter:
+    """Counts statements; raises KeyboardInterrupt before or after the ``at``-th one."""
+
+    def __init__(self) -> None:
+        self.at: int | None = None
+        self.after = False
+        self.calls = 0
+
+    def wrap(self, run: Callable[..., Any]) -> Callable[..., Any]:
+        """``run``, counted, interrupted where asked."""
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls == self.at and not self.after:
+                raise KeyboardInterrupt
+            result = run(*args, **kwargs)
+            if self.calls == self.at and self.after:
+                raise KeyboardInterrupt
+            return result
+
+        return counted
+
+
+def _state(db: DatasetLog, dataset_id: str) -> Any:
+    return to_v4(db.list_versions(dataset_id)), [to_v4(d) for d in db.iter_datapoints(dataset_id)]
+
+
+def _check_every_interruption(
+    db: DatasetLog, dataset_id: str, interrupter: Interrupter, other: Callable[[], DatasetLog]
+) -> int:
+    """Interrupt a create at every statement, before and after it; check each outcome."""
+    interrupter.calls = 0
+    db.create_datapoint(dataset_id, BODY)  # counts the statements of one write
+    statements = interrupter.calls
+    assert statements >= 8
+    for at in range(1, statements + 1):
+        for after in (False, True):
+            before = _state(db, dataset_id)
+            interrupter.at, interrupter.after, interrupter.calls = at, after, 0
+            with pytest.raises(KeyboardInterrupt):
+                db.create_datapoint(dataset_id, BODY)
+            interrupter.at = None
+            now = _state(db, dataset_id)
+            committed = len(now[0]) == len(before[0]) + 1
+            assert now == before or (committed and after and at == statements), (at, after)
+            with other() as elsewhere:  # another writer is not locked out
+                elsewhere.create_datapoint(dataset_id, {})
+            db.create_datapoint(dataset_id, {})  # nor is this one
+            assert db.verify()
+    return statements
+
+
+def test_an_interrupted_sqlite_write_leaves_no_lock(tmp_path: Path) -> None:
+    """On SQLite, Ctrl-C at any statement of a write rolls it back and frees the lock."""
+    path = tmp_path / "store.db"
+    interrupter = Interrupter()
+    store = SQLiteEventStore(path)
+    with DatasetLog(store) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        conn = store.connection()
+        conn.execute = interrupter.wrap(conn.execute)
+        conn.insert_rows = interrupter.wrap(conn.insert_rows)  # type: ignore[method-assign]
+        other = lambda: DatasetLog(SQLiteEventStore(path, busy_timeout=1))  # noqa: E731
+        _check_every_interruption(db, dataset, interrupter, other)
+
+
+@pytest.fixture
+def postgres_location(postgres_url: str) -> Iterator[str]:
+    """A fresh schema of the session's server."""
+    location = new_schema_location(postgres_url)
+    yield location
+    drop_schema_of(location)
+
+
+def test_an_interrupted_postgres_write_leaves_no_lock(
+    postgres_location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL, Ctrl-C at any statement of a write ends it and frees the table lock."""
+    interrupter = Interrupter()
+    with DatasetLog(PostgresEventStore(postgres_location)) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        monkeypatch.setattr(
+            PostgresConnection, "execute", interrupter.wrap(PostgresConnection.execute)
+        )
+        monkeypatch.setattr(
+            PostgresConnection, "insert_rows", interrupter.wrap(PostgresConnection.insert_rows)
+        )
+
+        def other() -> DatasetLog:
+            return DatasetLog(PostgresEventStore(postgres_location, lock_timeout=2))
+
+        _check_every_interruption(db, dataset, interrupter, other)
+
+
+def test_ctrl_c_while_waiting_for_the_postgres_lock_leaves_nothing_behind(
+    postgres_location: str,
+) -> None:
+    """SIGINT while a writer waits for the append lock: KeyboardInterrupt, no lingering session."""
+    with DatasetLog(PostgresEventStore(postgres_location, lock_timeout=10)) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        with psycopg.connect(postgres_location) as blocker:
+            blocker.execute("LOCK TABLE dl_commits IN EXCLUSIVE MODE")
+            main = threading.main_thread().ident
+            assert main is not None
+            interrupt = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
+            interrupt.start()
+            with pytest.raises(KeyboardInterrupt):
+                db.create_datapoint(dataset, {"inputs": {"q": "interrupted"}})
+            interrupt.join()
+            blocker.rollback()
+        with DatasetLog(PostgresEventStore(postgres_location, lock_timeout=2)) as other:
+            other.create_datapoint(dataset, {})
+        db.create_datapoint(dataset, {})
+        assert [v.datapoint_count for v in db.list_versions(dataset)] == [0, 1, 2]
+        assert db.verify()
+
+
+def test_ctrl_c_right_after_postgres_begin_leaves_no_open_transaction(
+    postgres_location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt after BEGIN but before the transaction is set up does not leave it open.
+
+    Otherwise the next write would run nested inside it, report success, and
+    never commit, holding the append lock for good.
+    """
+    enter = psycopg.Transaction.__enter__
+    interrupted: list[bool] = []
+
+    def begin_then_interrupt(self: psycopg.Transaction) -> psycopg.Transaction:
+        entered = enter(self)
+        if not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+        return entered
+
+    with DatasetLog(PostgresEventStore(postgres_location, lock_timeout=2)) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        monkeypatch.setattr(psycopg.Transaction, "__enter__", begin_then_interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            db.create_datapoint(dataset, {"inputs": {"q": "interrupted"}})
+        db.create_datapoint(dataset, {"inputs": {"q": "next"}})
+        monkeypatch.undo()
+        with DatasetLog(PostgresEventStore(postgres_location, lock_timeout=2)) as other:
+            assert [d.inputs for d in other.iter_datapoints(dataset)] == [{"q": "next"}]
+            other.create_datapoint(dataset, {})
