@@ -68,13 +68,23 @@ Statement = str | tuple[str, tuple[object, ...]]
 
 
 def _tamper(path: Path, *statements: Statement) -> None:
-    """Drop the guard triggers and run statements (SQL or SQL and arguments) on the file."""
+    """Drop the guard triggers, run statements (SQL or SQL and arguments), restore the guards.
+
+    Restored exactly as datasetlog makes them, as a careful attacker would, so that only
+    what the statements did is there to find.
+    """
     conn = sqlite3.connect(path)
     for trigger in GUARDS:
         conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     for statement in statements:
         sql, args = (statement, ()) if isinstance(statement, str) else statement
         conn.execute(sql, args)
+    for trigger in GUARDS:
+        table, _, action = trigger.rpartition("_no_")
+        conn.execute(
+            f"CREATE TRIGGER {trigger} BEFORE {action.upper()} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )
     conn.commit()
     conn.close()
 
@@ -434,3 +444,33 @@ def test_a_dropped_read_model_table_is_a_problem_on_every_backend(
     with DatasetLog(location) as reopened:  # opening derives the missing table again
         assert reopened.verify()
         assert reopened.get_dataset(dataset).datapoint_count == 2
+
+
+def test_postgres_verify_says_what_the_engine_check_covers(postgres_url: str) -> None:
+    """Without amcheck the report says indexes went unchecked; with it, every index is checked."""
+    with _postgres_log(postgres_url) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        db.create_datapoint(dataset, [{"inputs": {"q": "1"}}])
+        with db.store.reading() as conn:
+            conn.execute("DROP EXTENSION IF EXISTS amcheck")
+        report = db.verify()
+        assert report
+        assert report.not_checked == ["indexes and pages: the amcheck extension is not installed"]
+        with db.store.reading() as conn:
+            conn.execute("CREATE EXTENSION amcheck")
+        try:
+            report = db.verify()
+        finally:
+            with db.store.reading() as conn:
+                conn.execute("DROP EXTENSION amcheck")
+        assert report, str(report)
+        assert report.not_checked == ["table pages (amcheck checks indexes only)"]
+
+
+def test_sqlite_verify_runs_the_integrity_check(tmp_path: Path) -> None:
+    """On SQLite the engine check covers everything: nothing is left unchecked."""
+    with DatasetLog(tmp_path / "store.db") as db:
+        db.create_dataset(project_id="pr", name="n")
+        report = db.verify()
+    assert report
+    assert report.not_checked == []

@@ -19,7 +19,8 @@ class Problem:
             ``genesis``, ``event_range``, ``event_missing``, ``event_commit``,
             ``event_orphan``, ``event_changed``, ``event_decode``, ``metadata``,
             ``hash``, ``projection``, ``replay``, ``read_model``,
-            ``read_model_position`` or ``unreadable``.
+            ``read_model_position``, ``engine`` (the database's own integrity
+            check) or ``unreadable``.
         dataset_id: The dataset concerned, when known.
         version: The content version concerned, when known.
         commit_position: The global position of the commit concerned, when known.
@@ -50,12 +51,14 @@ class VerifyReport:
         problems: The problems in the order found, at most ``MAX_PROBLEMS``.
         commits: How many commits were read.
         events: How many events were read.
+        not_checked: What this backend could not check, and why.
     """
 
     ok: bool
     problems: list[Problem]
     commits: int = 0
     events: int = 0
+    not_checked: list[str] = attrs.Factory(list)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -67,7 +70,8 @@ class VerifyReport:
 
     def __str__(self) -> str:
         if self.ok:
-            return f"ok: {self.commits} commits and {self.events} events verified"
+            unchecked = "".join(f"; not checked: {what}" for what in self.not_checked)
+            return f"ok: {self.commits} commits and {self.events} events verified{unchecked}"
         more = ", stopped there" if len(self.problems) >= MAX_PROBLEMS else ""
         return "\n".join(
             [f"{len(self.problems)} problem(s){more}:", *(f"- {p}" for p in self.problems)]

@@ -15,7 +15,7 @@ from datasetlog.integrity.report import (
 from datasetlog.integrity.scan import LogScan
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.readmodels.schema import Schema
-from datasetlog.store.base import SQLStore
+from datasetlog.store.base import EngineCheck, SQLStore
 from datasetlog.store.sqlite import SQLiteEventStore
 
 
@@ -31,7 +31,9 @@ def verify(store: SQLStore) -> VerifyReport:
     Returns:
         A report naming each problem found (up to ``MAX_PROBLEMS``) with its
         dataset, version, commit and event where known; it is true when there
-        is none.
+        is none. It never raises: a store too damaged to read is reported as
+        ``unreadable``. The database's own integrity check runs last
+        (``engine`` problems; what it cannot check is in ``not_checked``).
     """
     problems = Problems()
     models = ReadModels(store.dialect)
@@ -55,10 +57,25 @@ def verify(store: SQLStore) -> VerifyReport:
                             compare_projection(problems, models, conn, stream.state)
             except EnoughProblemsError:
                 pass
-    except DatasetLogError as error:
-        problems.found.append(Problem(what="unreadable", detail=str(error)))
+    except Exception as error:  # a store damaged past reading still gets a report
+        problems.found.append(Problem(what="unreadable", detail=_describe(error)))
     finally:
         scratch.close()
     scan.name_gaps()
-    found = problems.found[:MAX_PROBLEMS]
-    return VerifyReport(not found, found, scan.commits, scan.events)
+    engine = _check_engine(store)
+    found = [*problems.found, *(Problem(what="engine", detail=p) for p in engine.problems)]
+    unchecked = [engine.not_checked] if engine.not_checked else []
+    found = found[:MAX_PROBLEMS]
+    return VerifyReport(not found, found, scan.commits, scan.events, unchecked)
+
+
+def _check_engine(store: SQLStore) -> EngineCheck:
+    """The database's own check, or what kept it from running."""
+    try:
+        return store.check_engine()
+    except Exception as error:  # as above: report, never raise
+        return EngineCheck(problems=(f"the engine's check failed: {_describe(error)}",))
+
+
+def _describe(error: Exception) -> str:
+    return str(error) if isinstance(error, DatasetLogError) else repr(error)

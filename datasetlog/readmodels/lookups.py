@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datasetlog.errors import NotFoundError
+from datasetlog.errors import NotFoundError, StoreError
 from datasetlog.readmodels.rows import DatapointRow, DatasetRow, IdempotencyRow, VersionRow
 from datasetlog.store.base import Connection
 from datasetlog.store.dialect import Dialect
@@ -14,6 +14,19 @@ _DATASET_COLUMNS = (
 _VERSION_COLUMNS = "number, id, message, created_at, datapoint_count, ordinal_bound"
 
 
+def _require_same(kind: str, asked: object, found: object) -> None:
+    """Refuse a row that is not the one asked for: a damaged index must not redirect a read.
+
+    Raises:
+        StoreError: The store's index led to another row.
+    """
+    if asked != found:
+        raise StoreError(
+            f"the store is damaged: looking up {kind} {asked!r} found {found!r}; "
+            "run verify(), then rebuild() if only the read models are affected"
+        )
+
+
 class Lookups:
     """Point lookups in the read models of one store; each takes the connection to use."""
 
@@ -21,7 +34,7 @@ class Lookups:
         events = dialect.events
         join = f"JOIN {events.table} e ON e.{events.position} = r.event"
         self._datapoint = (
-            f"SELECT d.id, e.{events.payload} FROM dl_rows r "
+            f"SELECT d.id, e.{events.payload}, r.datapoint_id FROM dl_rows r "
             f"JOIN dl_datasets d ON d.key = r.dataset_key {join} "
             "WHERE r.datapoint_id = ? AND r.removed_in IS NULL AND d.deleted = 0"
         )
@@ -42,6 +55,7 @@ class Lookups:
         if row is None:
             return None
         found = DatasetRow(*row)
+        _require_same("dataset", dataset_id, found.id)
         return found if include_deleted or not found.deleted else None
 
     def live(self, conn: Connection, dataset_id: str) -> DatasetRow:
@@ -82,7 +96,11 @@ class Lookups:
             f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE dataset_key = ? AND number = ?",
             (key, number),
         ).fetchone()
-        return VersionRow(*row) if row else None
+        if row is None:
+            return None
+        found = VersionRow(*row)
+        _require_same("version", number, found.number)
+        return found
 
     @staticmethod
     def version_by_id(conn: Connection, key: int, version_id: str) -> VersionRow | None:
@@ -91,7 +109,11 @@ class Lookups:
             f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE id = ? AND dataset_key = ?",
             (version_id, key),
         ).fetchone()
-        return VersionRow(*row) if row else None
+        if row is None:
+            return None
+        found = VersionRow(*row)
+        _require_same("version", version_id, found.id)
+        return found
 
     @staticmethod
     def versions(conn: Connection, key: int) -> list[VersionRow]:
@@ -105,7 +127,10 @@ class Lookups:
     def datapoint(self, conn: Connection, datapoint_id: str) -> DatapointRow | None:
         """A datapoint's latest content in a live dataset, or None."""
         row = conn.execute(self._datapoint, (datapoint_id,)).fetchone()
-        return DatapointRow(*row) if row else None
+        if row is None:
+            return None
+        _require_same("datapoint", datapoint_id, row[2])
+        return DatapointRow(row[0], row[1])
 
     def added_in(self, conn: Connection, key: int, number: int) -> list[str]:
         """Payloads of the datapoints first added in version ``number``, in order."""

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import attrs
 
+from datasetlog.errors import StoreError
 from datasetlog.models import Dataset, Version, make_version
+
+
+@contextmanager
+def _sound(what: str) -> Iterator[None]:
+    """Turn a failure to read a damaged row into a StoreError naming it."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        raise StoreError(f"{what} is damaged ({error}); run verify()") from error
 
 
 @attrs.frozen
@@ -27,16 +39,21 @@ class DatasetRow:
     next_ordinal: int
 
     def to_dataset(self) -> Dataset:
-        """The dataset as ``get_dataset`` returns it."""
-        return Dataset(
-            id=self.id,
-            project_id=self.project_id,
-            name=self.name,
-            description=self.description,
-            datapoint_count=self.datapoint_count,
-            created_at=datetime.fromisoformat(self.created_at),
-            updated_at=datetime.fromisoformat(self.updated_at),
-        )
+        """The dataset as ``get_dataset`` returns it.
+
+        Raises:
+            StoreError: The row is damaged.
+        """
+        with _sound(f"the read-model row of dataset {self.id!r}"):
+            return Dataset(
+                id=self.id,
+                project_id=self.project_id,
+                name=self.name,
+                description=self.description,
+                datapoint_count=self.datapoint_count,
+                created_at=datetime.fromisoformat(self.created_at),
+                updated_at=datetime.fromisoformat(self.updated_at),
+            )
 
 
 @attrs.frozen
@@ -51,15 +68,20 @@ class VersionRow:
     ordinal_bound: int
 
     def to_version(self, dataset_id: str) -> Version:
-        """The version as ``get_version`` returns it."""
-        return make_version(
-            dataset_id=dataset_id,
-            number=self.number,
-            id=self.id,
-            message=self.message,
-            created_at=datetime.fromisoformat(self.created_at),
-            datapoint_count=self.datapoint_count,
-        )
+        """The version as ``get_version`` returns it.
+
+        Raises:
+            StoreError: The row is damaged.
+        """
+        with _sound(f"the read-model row of version {self.number!r} of {dataset_id!r}"):
+            return make_version(
+                dataset_id=dataset_id,
+                number=self.number,
+                id=self.id,
+                message=self.message,
+                created_at=datetime.fromisoformat(self.created_at),
+                datapoint_count=self.datapoint_count,
+            )
 
 
 @attrs.frozen

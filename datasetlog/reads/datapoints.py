@@ -13,7 +13,11 @@ from datasetlog.readmodels.access import ReadModels
 from datasetlog.readmodels.paging import rank_start
 from datasetlog.reads.datasets import DATASET_ID
 from datasetlog.reads.resolve import VersionRef, resolve_version
-from datasetlog.serialization.decode import datapoint_from_json, datapoints_from_json
+from datasetlog.serialization.decode import (
+    datapoint_from_json,
+    datapoints_from_json,
+    stored_datapoint,
+)
 from datasetlog.serialization.v4 import v4_dicts, v4_json_array, v4_json_page
 from datasetlog.store.base import SQLStore
 from datasetlog.validation.fields import require_batch, require_id, require_page
@@ -104,4 +108,4 @@ class DatapointReads:
             found = self._lookups.datapoint(conn, datapoint_id)
         if found is None:
             raise NotFoundError(f"no datapoint {datapoint_id!r}")
-        return datapoint_from_json(found.dataset_id, found.payload)
+        return stored_datapoint(found.dataset_id, datapoint_id, found.payload)

@@ -10,7 +10,9 @@ from datasetlog.store.dialect import MAX_STORED_INT
 from datasetlog.validation.fields import require_id
 
 VersionRef = int | str | None
-"""A version by number, by ``dsv_…`` id, or None for the latest."""
+"""A version by number, by ``dsv_…`` id, or ``"latest"`` (or None) for the latest."""
+
+LATEST = "latest"
 
 _LOC = ("query", "version")
 
@@ -24,7 +26,7 @@ def resolve_version(
         ValidationError: ``ref`` is neither a number, an id nor None.
         NotFoundError: The dataset has no such version.
     """
-    if ref is None:
+    if ref is None or ref == LATEST:
         ref = dataset.version
     if isinstance(ref, str):
         found = lookups.version_by_id(conn, dataset.key, require_id(ref, _LOC))

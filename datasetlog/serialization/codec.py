@@ -52,7 +52,23 @@ def encode_commit(commit: Commit) -> NewCommit:
 
 
 def decode_commit(stored: StoredCommit) -> Commit:
-    """Decode a stored commit into the domain commit the projector folds."""
+    """Decode a stored commit into the domain commit the projector folds.
+
+    Raises:
+        StoreError: It does not decode (its type is unknown, or it is damaged).
+    """
+    try:
+        return _decode_commit(stored)
+    except StoreError:
+        raise
+    except Exception as error:  # a stored commit that no longer decodes: the store is damaged
+        raise StoreError(
+            f"commit {stored.position} ({stored.stream_id} #{stored.sequence}) "
+            f"does not decode: {error!r}; run verify()"
+        ) from error
+
+
+def _decode_commit(stored: StoredCommit) -> Commit:
     metadata = orjson.loads(stored.metadata)
     version = metadata.get("version")
     idempotency = metadata.get("idempotency")

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from datasetlog.errors import DatasetLogError, StoreError
 from datasetlog.events import DatapointRecord
 from datasetlog.models import ChatMessage, Datapoint, Role, ToolCall, assemble
 
@@ -45,47 +46,82 @@ def datapoints_from_json(
     loads, roles, parse, tool_call = orjson.loads, ROLES, parse_datetime, structure_tool_call
     # models.assemble, inlined: this loop runs once per datapoint of a version.
     new, set_fields = object.__new__, object.__setattr__  # frozen classes refuse plain setattr
-    for chunk in chunks:
-        for payload in chunk:
-            data = payload if isinstance(payload, dict) else loads(payload)
-            messages = data.get("messages")
-            if messages is not None:
-                built = []
-                for m in messages:
-                    message = new(ChatMessage)
-                    set_fields(
-                        message,
-                        "__dict__",
-                        {
-                            "role": roles[m["role"]],
-                            "content": m.get("content"),
-                            "name": m.get("name"),
-                            "tool_call": tool_call(m["tool_call"]) if "tool_call" in m else None,
-                        },
-                    )
-                    built.append(message)
-                messages = built
-            datapoint = new(Datapoint)
-            set_fields(
-                datapoint,
-                "__dict__",
-                {
-                    "id": data["id"],
-                    "dataset_id": dataset_id,
-                    "created_at": parse(data["created_at"]),
-                    "updated_at": parse(data["updated_at"]),
-                    "inputs": data.get("inputs"),
-                    "messages": messages,
-                    "target": data.get("target"),
-                    "source_project_data_id": data.get("source_project_data_id"),
-                },
-            )
-            yield datapoint
+    read, payload = 0, None
+    try:
+        for chunk in chunks:
+            for payload in chunk:
+                data = payload if isinstance(payload, dict) else loads(payload)
+                messages = data.get("messages")
+                if messages is not None:
+                    built = []
+                    for m in messages:
+                        message = new(ChatMessage)
+                        set_fields(
+                            message,
+                            "__dict__",
+                            {
+                                "role": roles[m["role"]],
+                                "content": m.get("content"),
+                                "name": m.get("name"),
+                                "tool_call": tool_call(m["tool_call"])
+                                if "tool_call" in m
+                                else None,
+                            },
+                        )
+                        built.append(message)
+                    messages = built
+                datapoint = new(Datapoint)
+                set_fields(
+                    datapoint,
+                    "__dict__",
+                    {
+                        "id": data["id"],
+                        "dataset_id": dataset_id,
+                        "created_at": parse(data["created_at"]),
+                        "updated_at": parse(data["updated_at"]),
+                        "inputs": data.get("inputs"),
+                        "messages": messages,
+                        "target": data.get("target"),
+                        "source_project_data_id": data.get("source_project_data_id"),
+                    },
+                )
+                read += 1
+                yield datapoint
+    except DatasetLogError:
+        raise
+    except Exception as error:  # a stored row that no longer decodes: the store is damaged
+        raise corrupt(dataset_id, read, payload, error) from error
+
+
+def corrupt(dataset_id: str, index: int, payload: object, error: Exception) -> StoreError:
+    """The error for a stored datapoint that does not decode: which one, and how."""
+    shown = repr(payload)
+    shown = shown if len(shown) <= 120 else f"{shown[:120]}..."
+    return StoreError(
+        f"stored datapoint #{index} read for dataset {dataset_id} is corrupt ({error!r}): "
+        f"{shown}; run verify() to find what else is damaged"
+    )
 
 
 def datapoint_from_json(dataset_id: str, payload: str | bytes) -> Datapoint:
     """Decode one stored datapoint payload: a ``datapoint_added`` or ``_updated`` event's."""
     return next(datapoints_from_json(dataset_id, [[payload]]))
+
+
+def stored_datapoint(dataset_id: str, datapoint_id: str, payload: str | bytes) -> Datapoint:
+    """Decode the stored payload a lookup of ``datapoint_id`` found, and check it is that one.
+
+    Raises:
+        StoreError: It does not decode, or is another datapoint (a damaged
+            store must not make a read or an update land on the wrong one).
+    """
+    found = datapoint_from_json(dataset_id, payload)
+    if found.id != datapoint_id:
+        raise StoreError(
+            f"the store is damaged: looking up datapoint {datapoint_id!r} found {found.id!r}; "
+            "run verify(), then rebuild() if only the read models are affected"
+        )
+    return found
 
 
 def datapoint_from_record(dataset_id: str, record: DatapointRecord) -> Datapoint:

@@ -7,21 +7,29 @@ from typing import Any
 
 import orjson
 
-from datasetlog.errors import ValidationError
+from datasetlog.errors import DatasetLogError, ValidationError
 from datasetlog.serialization.converter import converter
+from datasetlog.serialization.decode import corrupt
 
 
 def to_v4(value: Any) -> Any:
-    """Render a result, a list of results or a :class:`ValidationError` as v4 JSON data.
+    """Render a result, a list of results or an error as v4 JSON data.
 
     The result holds only JSON types (dicts, lists, strings, numbers, booleans,
     null) and matches the v4 response shapes: date-times are ISO-8601 with
-    their offset and unset optional fields are omitted.
+    their offset and unset optional fields are omitted. A
+    :class:`ValidationError` is the 422 body ``{"detail": [{loc, msg, type}]}``,
+    any other :class:`DatasetLogError` ``{"detail": "its message"}``; answer it
+    with the error's ``status_code``.
+
+    Changed in 0.1: renders every DatasetLogError.
     """
     if isinstance(value, ValidationError):
         return {
             "detail": [{"loc": list(d.loc), "msg": d.msg, "type": d.type} for d in value.details]
         }
+    if isinstance(value, DatasetLogError):
+        return {"detail": str(value)}
     return converter.unstructure(value)
 
 
@@ -34,12 +42,18 @@ def v4_dicts(
     dataset_id: str, chunks: Iterable[Iterable[str | bytes]]
 ) -> Generator[dict[str, Any], None, None]:
     """Decode stored datapoint payloads into v4 dicts of a dataset, skipping model objects."""
-    loads = orjson.loads
-    for chunk in chunks:
-        for payload in chunk:
-            data = loads(payload)
-            data["dataset_id"] = dataset_id
-            yield data
+    loads, read, payload = orjson.loads, 0, None
+    try:
+        for chunk in chunks:
+            for payload in chunk:
+                data = loads(payload)
+                data["dataset_id"] = dataset_id
+                read += 1
+                yield data
+    except DatasetLogError:
+        raise
+    except Exception as error:  # a stored row that no longer decodes: the store is damaged
+        raise corrupt(dataset_id, read, payload, error) from error
 
 
 def v4_json_array(dataset_id: str, chunks: Iterable[list[bytes]]) -> Generator[bytes, None, None]:

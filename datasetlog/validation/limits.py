@@ -6,6 +6,8 @@
 - ``MAX_STRING_LENGTH`` characters in any one string (``too_long``);
 - ``MAX_NAME_LENGTH`` characters in a project id, dataset name, id or
   idempotency key (``too_long``);
+- ``MAX_REQUEST_SIZE`` characters of stored JSON for everything one call
+  writes (``too_large``);
 - pages from 1 to ``MAX_PAGE`` of up to ``MAX_PAGE_SIZE`` datapoints.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 MAX_DATAPOINTS_PER_REQUEST = 100_000
 MAX_JSON_DEPTH = 32
 MAX_STRING_LENGTH = 10_000_000
+MAX_REQUEST_SIZE = 64_000_000
 MAX_NAME_LENGTH = 256  # names, ids and keys are indexed: PostgreSQL caps an index row at 2,704 B
 MAX_PAGE_SIZE = 1_000
 MAX_PAGE = 2**53  # the largest integer every JSON reader keeps exactly

@@ -25,7 +25,11 @@ from datasetlog.models import Datapoint, Version, make_version
 from datasetlog.readmodels.rows import DatasetRow
 from datasetlog.requests import DatapointRequest, LogsRequest
 from datasetlog.serialization.converter import converter
-from datasetlog.serialization.decode import datapoint_from_json, datapoint_from_record
+from datasetlog.serialization.decode import (
+    datapoint_from_json,
+    datapoint_from_record,
+    stored_datapoint,
+)
 from datasetlog.sources.base import LogSource
 from datasetlog.validation.fields import require_id, text_problems
 from datasetlog.validation.requests import parse_create_request, parse_datapoint_fields
@@ -166,7 +170,7 @@ class DatapointWrites:
             if found is None:
                 raise NotFoundError(f"no datapoint {datapoint_id!r}")
             row = tx.live(found.dataset_id)
-            old = datapoint_from_json(row.id, found.payload)
+            old = stored_datapoint(row.id, datapoint_id, found.payload)
             event = DatapointUpdated(
                 id=old.id,
                 created_at=old.created_at,

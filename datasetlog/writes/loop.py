@@ -12,13 +12,15 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from datasetlog.errors import ConflictError
+from datasetlog.errors import ConflictError, ErrorDetail, ValidationError
 from datasetlog.events import Commit
 from datasetlog.readmodels.apply import apply_commit
 from datasetlog.readmodels.lookups import Lookups
 from datasetlog.readmodels.rows import DatasetRow
 from datasetlog.serialization.codec import encode_commit
 from datasetlog.store.base import Connection, SQLStore, StreamConflictError
+from datasetlog.store.records import NewCommit
+from datasetlog.validation.limits import MAX_REQUEST_SIZE
 
 T = TypeVar("T")
 
@@ -64,6 +66,22 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _require_size(commits: list[NewCommit]) -> None:
+    """Refuse a write whose stored JSON would pass ``MAX_REQUEST_SIZE`` characters."""
+    size = sum(len(event.payload) for commit in commits for event in commit.events)
+    if size > MAX_REQUEST_SIZE:
+        raise ValidationError(
+            [
+                ErrorDetail(
+                    ("body",),
+                    f"the request stores {size:,} characters of JSON, "
+                    f"more than the {MAX_REQUEST_SIZE:,} one call may",
+                    "too_large",
+                )
+            ]
+        )
+
+
 class Writer:
     """Runs writes against one store and its read models.
 
@@ -99,7 +117,9 @@ class Writer:
                 with self.store.write() as tx:
                     conn = tx.connection
                     outcome = build(WriteContext(conn, self.lookups, self.clock()))
-                    stored = tx.append([encode_commit(c) for c in outcome.commits])
+                    encoded = [encode_commit(c) for c in outcome.commits]
+                    _require_size(encoded)
+                    stored = tx.append(encoded)
                     for commit, done in zip(outcome.commits, stored, strict=True):
                         apply_commit(conn, commit, done.position, done.first_event)
                     return outcome.result
