@@ -1,5 +1,7 @@
 """datasetlog: event-sourced dataset versioning with the v4 Datasets API."""
 
+from typing import TYPE_CHECKING
+
 from datasetlog.errors import (
     ConflictError,
     DatasetLogError,
@@ -19,7 +21,24 @@ from datasetlog.sources.memory import DictLogSource
 from datasetlog.sources.sqlite import SQLiteLogSource
 from datasetlog.store import SQLiteEventStore, open_store
 
+if TYPE_CHECKING:  # imported lazily below: psycopg is an optional dependency
+    from datasetlog.store.postgres import PostgresEventStore
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``PostgresEventStore``, imported on first use: psycopg is an optional dependency."""
+    if name == "PostgresEventStore":
+        try:
+            from datasetlog.store.postgres import PostgresEventStore
+        except ImportError as error:
+            raise ImportError(
+                "PostgresEventStore needs psycopg: pip install 'datasetlog[postgres]'"
+            ) from error
+        return PostgresEventStore
+    raise AttributeError(f"module 'datasetlog' has no attribute {name!r}")
+
 
 __all__ = [
     "ChatMessage",
@@ -36,6 +55,7 @@ __all__ = [
     "LogsRequest",
     "NotFoundError",
     "Page",
+    "PostgresEventStore",
     "Problem",
     "Role",
     "SQLiteEventStore",

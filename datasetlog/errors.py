@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -25,7 +26,13 @@ class ErrorDetail:
 
 
 class DatasetLogError(Exception):
-    """Root of every error datasetlog raises."""
+    """Root of every error datasetlog raises.
+
+    Attributes:
+        status_code: The v4 HTTP status a service answers this error with.
+    """
+
+    status_code: ClassVar[int] = 500
 
 
 class ValidationError(DatasetLogError):
@@ -33,6 +40,8 @@ class ValidationError(DatasetLogError):
 
     Carries every problem found, not just the first, in :attr:`details`.
     """
+
+    status_code: ClassVar[int] = 422
 
     def __init__(self, details: Sequence[ErrorDetail]) -> None:
         self.details: tuple[ErrorDetail, ...] = tuple(details)
@@ -46,6 +55,8 @@ class ValidationError(DatasetLogError):
 class NotFoundError(DatasetLogError, LookupError):
     """An id names no live dataset, datapoint or version (v4 status 404)."""
 
+    status_code: ClassVar[int] = 404
+
 
 class ConflictError(DatasetLogError):
     """A write conflicted with another (v4 status 409); nothing was written.
@@ -55,10 +66,15 @@ class ConflictError(DatasetLogError):
     after the bounded retries: that last case is safe to retry.
     """
 
+    status_code: ClassVar[int] = 409
+
 
 class StoreError(DatasetLogError):
     """The backing store failed or holds something datasetlog cannot read.
 
     Raised for a file that is not a datasetlog store, a store written by a
-    newer format, a read-only file opened for writing, or a driver failure.
+    newer format, a read-only file opened for writing, a corrupt row, or a
+    driver failure.
     """
+
+    status_code: ClassVar[int] = 500

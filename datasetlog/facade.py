@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from datasetlog.errors import ErrorDetail, ValidationError
 from datasetlog.integrity.report import VerifyReport
 from datasetlog.integrity.verify import verify
 from datasetlog.models import Datapoint, Dataset, Page, Version
@@ -18,6 +19,7 @@ from datasetlog.reads.datasets import DatasetReads
 from datasetlog.reads.resolve import VersionRef
 from datasetlog.sources.base import LogSource
 from datasetlog.store import Durability, SQLStore, open_store
+from datasetlog.store.sqlite import require_durability
 from datasetlog.writes.datapoints import CreateBody, DatapointWrites
 from datasetlog.writes.datasets import DatasetWrites
 from datasetlog.writes.loop import Writer
@@ -42,6 +44,10 @@ class DatasetLog:
         max_retries: How often a write lost to a concurrent writer is retried
             before :class:`ConflictError` is raised.
         clock: Returns the current time (aware, UTC); for tests.
+
+    Raises:
+        ValidationError: An option is of the wrong type or value (``loc`` names it).
+        StoreError: The store cannot be opened (see :func:`~datasetlog.open_store`).
     """
 
     def __init__(
@@ -53,18 +59,38 @@ class DatasetLog:
         max_retries: int = 8,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
-        self.store: SQLStore = (
-            open_store(store, durability=durability) if isinstance(store, str | Path) else store
-        )
+        require_durability(durability)
+        if type(max_retries) is not int or not 0 <= max_retries <= 100:
+            raise ValidationError(
+                [ErrorDetail(("max_retries",), "expected an integer from 0 to 100", "max_retries")]
+            )
+        if isinstance(store, str | Path):
+            self.store: SQLStore = open_store(store, durability=durability)
+            opened = True
+        elif isinstance(store, SQLStore):
+            self.store, opened = store, False
+        else:
+            kind = type(store).__name__
+            raise ValidationError(
+                [ErrorDetail(("store",), f"expected a path, a URL or a store, got {kind}", "store")]
+            )
         self.logs = logs
         models = ReadModels(self.store.dialect)
         self._schema = models.schema
-        open_read_models(self.store, models.schema)
+        try:
+            open_read_models(self.store, models.schema)
+        except BaseException:
+            if opened:
+                self.store.close()
+            raise
         writer = Writer(self.store, models.lookups, max_retries=max_retries, clock=clock)
         self._dataset_writes = DatasetWrites(writer)
         self._datapoint_writes = DatapointWrites(writer)
         self._dataset_reads = DatasetReads(self.store, models)
         self._datapoint_reads = DatapointReads(self.store, models)
+
+    def __repr__(self) -> str:
+        return f"DatasetLog({self.store!r})"
 
     def __enter__(self) -> DatasetLog:
         return self
@@ -137,7 +163,7 @@ class DatasetLog:
     # -- versions --------------------------------------------------------------------------
 
     def get_version(self, dataset_id: str, version: int | str) -> Version:
-        """Return one committed version, by number or by ``dsv_…`` id.
+        """Return one committed version, by number, by ``dsv_…`` id, or ``"latest"``.
 
         Raises:
             NotFoundError: No such dataset or version.

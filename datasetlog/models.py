@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,15 +24,22 @@ class Role(enum.StrEnum):
     TOOL = "tool"
 
 
-@attrs.frozen(slots=False)  # dict classes build faster; reads make millions
+# Models holding JSON values (dicts, lists) hash on the fields that identify them: equal
+# objects still hash alike, and a datapoint can be a dict key or set member whatever it holds.
+
+
+@attrs.frozen(slots=False, hash=False)  # dict classes build faster; reads make millions
 class ToolCall:
     """A tool call a message makes: a name and optional JSON arguments."""
 
     name: str
     arguments: JSONValue = None
 
+    def __hash__(self) -> int:
+        return hash(self.name)
 
-@attrs.frozen(slots=False)  # dict classes build faster; reads make millions
+
+@attrs.frozen(slots=False, hash=False)  # dict classes build faster; reads make millions
 class ChatMessage:
     """One chat message of a datapoint."""
 
@@ -40,8 +48,11 @@ class ChatMessage:
     name: str | None = None
     tool_call: ToolCall | None = None
 
+    def __hash__(self) -> int:
+        return hash((self.role, self.content, self.name))
 
-@attrs.frozen(slots=False)  # dict classes build faster; reads make millions
+
+@attrs.frozen(slots=False, hash=False)  # dict classes build faster; reads make millions
 class Datapoint:
     """One datapoint as it stands in some version of a dataset (v4 DatapointResponse).
 
@@ -57,6 +68,9 @@ class Datapoint:
     messages: list[ChatMessage] | None = None
     target: dict[str, JSONValue] | None = None
     source_project_data_id: str | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.dataset_id, self.updated_at))
 
 
 @attrs.frozen
@@ -76,16 +90,17 @@ class Dataset:
 class Version:
     """One committed version of a dataset's content.
 
-    Version 0 is the empty dataset; each content change commits ``parent + 1``.
+    Version 0 is the empty dataset and has no parent; each content change
+    commits ``parent + 1``.
     """
 
     dataset_id: str
     number: int
     id: str
-    parent: int | None
     message: str
     created_at: datetime
     datapoint_count: int
+    parent: int | None = None
 
 
 def make_version(
@@ -106,31 +121,46 @@ def make_version(
         dataset_id=dataset_id,
         number=number,
         id=id,
-        parent=number - 1 if number else None,
         message=message,
         created_at=created_at,
         datapoint_count=datapoint_count,
+        parent=number - 1 if number else None,
     )
 
 
-@attrs.frozen
+@attrs.frozen(hash=False)
 class Page:
-    """One page of a version's datapoints (v4 PaginatedDataDatapointResponse)."""
+    """One page of a version's datapoints (v4 PaginatedDataDatapointResponse).
+
+    Iterating a page yields its records; ``len(page)`` is how many it holds.
+    """
 
     records: list[Datapoint]
     page: int
     size: int
     total: int
 
+    def __iter__(self) -> Iterator[Datapoint]:
+        return iter(self.records)
 
-@attrs.frozen
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __hash__(self) -> int:
+        return hash((self.page, self.size, self.total, *self.records))
+
+
+@attrs.frozen(hash=False)
 class Log:
-    """A stored log a datapoint can be made from (see :mod:`datasetlog.logs`)."""
+    """A stored log a datapoint can be made from (see :mod:`datasetlog.sources`)."""
 
     id: str
     inputs: dict[str, str] | None = None
     messages: list[ChatMessage] | None = None
     output: str | None = None
+
+    def __hash__(self) -> int:
+        return hash(self.id)
 
 
 def assemble(cls: type[T], fields: dict[str, Any]) -> T:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks._tables import fmt_speedup
 from datasetlog.testing import PostgresUnavailableError, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +95,10 @@ def test_script_runs_quick_and_prints_its_tables(
             assert _row_prefix(target, out, "sqlite"), target
         if postgres:
             assert _row_prefix(target, out, "postgres"), target
-    assert "| PASS |" in out or "| MISS |" in out
+    assert "| not judged |" in out  # quick sizes prove nothing, and the tables say so
+    assert "| PASS |" not in out
+    assert "| MISS |" not in out
+    assert "far too small to judge any target" in out
     if postgres:
         assert "PostgreSQL" in out
         assert "fsync=" in out
@@ -103,6 +107,7 @@ def test_script_runs_quick_and_prints_its_tables(
 def test_run_all_runs_the_chosen_scripts(backend_options: list[str]) -> None:
     out = run_quick("run_all", "--only", "pages", *backend_options)
     assert "### P4 " in out
+    assert "Quick run: the sizes are far too small to judge any target" in out
     assert TABLE_HEADER in out
     assert "benchmarks.pages: ok" in out
     if "both" in backend_options:
@@ -115,3 +120,11 @@ def test_backend_sqlite_measures_sqlite_only() -> None:
     assert _row_prefix("P4", out, "sqlite")
     assert not _row_prefix("P4", out, "postgres")
     assert "PostgreSQL not measured (--backend sqlite)" in out
+
+
+@pytest.mark.parametrize(
+    ("times", "said"), [(2.5, "2.50x faster"), (1.0, "1.00x faster"), (0.8, "1.25x slower")]
+)
+def test_speedups_below_one_read_as_slower(times: float, said: str) -> None:
+    """A ratio below 1 is written as slower, never as "0.83x faster"."""
+    assert fmt_speedup(times) == said

@@ -310,8 +310,8 @@ def test_datetime_renders_with_its_own_offset() -> None:
     """A date-time keeps its own offset, even after an equal instant in another zone."""
     utc = datetime(2026, 1, 1, 12, tzinfo=UTC)
     paris = utc.astimezone(timezone(timedelta(hours=1)))
-    to_v4(Version("evts_x", 0, "dsv_x", None, "Create dataset", utc, 0))
-    rendered = to_v4(Version("evts_x", 0, "dsv_x", None, "Create dataset", paris, 0))
+    to_v4(Version("evts_x", 0, "dsv_x", "Create dataset", utc, 0))
+    rendered = to_v4(Version("evts_x", 0, "dsv_x", "Create dataset", paris, 0))
     assert rendered["created_at"] == "2026-01-01T13:00:00+01:00"
 
 
