@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+
+from benchmarks._tables import QUICK_NOTE, stop_judging
 
 
 def add_backend_options(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +24,15 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         help="use this PostgreSQL server (postgresql://user@host:port/db, no query string) "
         "instead of starting a throwaway one; each store gets a fresh schema, dropped after",
     )
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse a script's arguments; a ``--quick`` run judges no target, and says so."""
+    args = parser.parse_args(argv)
+    if args.quick:
+        stop_judging()
+        print(f"\n{QUICK_NOTE}\n")
+    return args
 
 
 def make_parser(description: str) -> argparse.ArgumentParser:

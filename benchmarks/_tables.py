@@ -43,8 +43,30 @@ def fmt_bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
+QUICK_NOTE: Final = (
+    "quick run: the sizes are far too small to judge any target; "
+    "it only shows that every script runs (results read 'not judged')"
+)
+_judging = True
+
+
+def stop_judging() -> None:
+    """Make every verdict 'not judged': for ``--quick`` runs, whose sizes prove nothing."""
+    global _judging
+    _judging = False
+
+
 def verdict(ok: bool) -> str:
+    if not _judging:
+        return "not judged"
     return "PASS" if ok else "MISS"
+
+
+def fmt_speedup(times: float) -> str:
+    """How many times faster (or slower, below 1) ours was: never "0.83x faster"."""
+    if times >= 1:
+        return f"{times:.2f}x faster"
+    return f"{1 / times:.2f}x slower"
 
 
 def ratio_cells(ours: Timing, floor: Timing) -> tuple[float, str]:

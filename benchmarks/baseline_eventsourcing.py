@@ -29,8 +29,8 @@ from benchmarks._datasets import build_dataset, open_db, stored_payloads
 from benchmarks._environment import print_header
 from benchmarks._eventsourcing import HAVE_ES, SKIPPED_ES, build_es
 from benchmarks._files import workdir
-from benchmarks._options import make_parser, pick
-from benchmarks._tables import Table, fmt_count, fmt_time, fmt_timing, verdict
+from benchmarks._options import make_parser, parse, pick
+from benchmarks._tables import Table, fmt_count, fmt_speedup, fmt_time, fmt_timing, verdict
 from benchmarks._timing import best_of, consume, interleaved
 
 P9_SQLITE_ONLY = (
@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--commits", type=int, default=None, help="commits in the history")
     parser.add_argument("--per-commit", type=int, default=10, help="datapoints per commit")
     parser.add_argument("--snapshot-interval", type=int, default=None)
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     commits = pick(args.commits, quick=args.quick, default=10_000, small=200)
     interval = pick(args.snapshot_interval, quick=args.quick, default=1000, small=50)
     repeat = pick(args.repeat, quick=args.quick, default=15, small=2)
@@ -130,11 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     n_label,
                     f"{label}: {fmt_timing(es_time)}",
                     fmt_timing(ours_time),
-                    f"{speedup:.2f}x faster (med {es_time.median / ours_time.median:.2f}x)",
+                    f"{fmt_speedup(speedup)} "
+                    f"(med {fmt_speedup(es_time.median / ours_time.median)})",
                     ">= 10x faster" if goal > 1 else "faster (ahead)",
                     verdict(speedup >= goal if goal > 1 else speedup > goal),
                     fmt_timing(t_floor),
-                    f"{es_time.best / t_floor.best:.2f}x faster",
+                    fmt_speedup(es_time.best / t_floor.best),
                     fmt_timing(t_replay),
                 )
         table.note(

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from benchmarks._backends import open_backends
 from benchmarks._environment import print_header
 from benchmarks._files import workdir
-from benchmarks._options import make_parser, pick
+from benchmarks._options import make_parser, parse, pick
 from benchmarks._tables import fmt_count
 from benchmarks.reads import repeats, run_reads
 
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pg-size", type=int, default=None, help="datapoints on PostgreSQL (default 300k)"
     )
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     size = pick(args.size, quick=args.quick, default=1_000_000, small=3_000)
     pg_size = pick(args.pg_size, quick=args.quick, default=PG_SIZE, small=size)
     rounds, baseline_rounds = repeats(size)

@@ -22,7 +22,7 @@ from benchmarks._baselines import CopyOnCommit
 from benchmarks._datasets import Built, build_dataset, stored_payloads
 from benchmarks._environment import print_header
 from benchmarks._files import workdir
-from benchmarks._options import make_parser, pick
+from benchmarks._options import make_parser, parse, pick
 from benchmarks._payloads import make_bodies
 from benchmarks._tables import Table, fmt_count, fmt_time, fmt_timing, ratio_cells, verdict
 from benchmarks._timing import interleaved
@@ -134,7 +134,7 @@ def copy_on_commit_pages(folder: Path, rounds: int) -> Callable[[DatasetLog, Bui
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser("P4: first vs last page")
     parser.add_argument("--size", type=int, default=None, help="datapoints (default 1M)")
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     n = pick(args.size, quick=args.quick, default=1_000_000, small=5_000)
     n -= n % PAGE_SIZE
     rounds = pick(args.repeat, quick=args.quick, default=200, small=20)

@@ -37,7 +37,7 @@ from benchmarks._datasets import Built, build_dataset, stored_payloads
 from benchmarks._environment import print_header
 from benchmarks._files import workdir
 from benchmarks._memory import probe_memory
-from benchmarks._options import make_parser, pick
+from benchmarks._options import make_parser, parse, pick
 from benchmarks._payloads import make_bodies, make_records
 from benchmarks._postgres import STREAM_ROWS
 from benchmarks._tables import Table, fmt_count, fmt_time, fmt_timing, ratio_cells, verdict
@@ -673,7 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser("P1, P2, P3, P8: reading versions")
     parser.add_argument("--size", type=int, default=None, help="largest N (default 100k)")
     parser.add_argument("--history", type=int, default=None, help="P3 commits (10,000)")
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     size = pick(args.size, quick=args.quick, default=100_000, small=2_000)
     sizes = [500, size] if args.quick else [min(10_000, size), size]
     commits = pick(args.history, quick=args.quick, default=10_000, small=100)

@@ -21,6 +21,7 @@ from benchmarks._config import REPO_ROOT
 from benchmarks._environment import environment
 from benchmarks._options import add_backend_options
 from benchmarks._postgres import postgres_for
+from benchmarks._tables import QUICK_NOTE
 
 SCRIPTS = ("reads", "pages", "writes", "large", "baseline_eventsourcing")
 
@@ -57,6 +58,8 @@ def _run(
             out.flush()
 
     emit(f"# datasetlog benchmarks{' (quick)' if quick else ''}\n\n{environment()}\n\n")
+    if quick:
+        emit(f"{QUICK_NOTE[0].upper()}{QUICK_NOTE[1:]}.\n\n")
     emit(f"PostgreSQL: {note}\n\n")
     failed = []
     for name in chosen:

@@ -29,7 +29,7 @@ from benchmarks._baselines import CopyOnCommit
 from benchmarks._datasets import build_dataset
 from benchmarks._environment import print_header
 from benchmarks._files import checkpoint, file_bytes, workdir
-from benchmarks._options import make_parser, pick
+from benchmarks._options import make_parser, parse, pick
 from benchmarks._payloads import Body, body_bytes, make_bodies, make_records
 from benchmarks._tables import Table, fmt_bytes, fmt_count, fmt_time, verdict
 from benchmarks._timing import Timing, interleaved
@@ -331,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=None, help="P5 big dataset (1M)")
     parser.add_argument("--commits", type=int, default=None, help="P6 commits (2000)")
     parser.add_argument("--rows", type=int, default=None, help="P7 rows (100k)")
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     big = pick(args.size, quick=args.quick, default=1_000_000, small=5_000)
     small = 100 if args.quick else 1_000
     commits = pick(args.commits, quick=args.quick, default=2_000, small=50)
