@@ -36,8 +36,12 @@ from benchmarks._timing import Timing, interleaved
 from datasetlog import DatasetLog
 
 P5_GOAL = 1.5
-P6_OVERHEAD = 400
-P7_GOAL = 0.5
+P6_OVERHEAD = {"sqlite": 400, "postgres": 700}
+"""Bytes a one-datapoint commit may add beyond twice its payload, per backend: PostgreSQL's
+row headers and line pointers are accepted at 700 B (#11), with no change of its tables."""
+P7_GOAL = 0.25
+"""P7's floor, restated in #11 for an event-sourced, validating writer that keeps cattrs
+as its one (un)structuring library."""
 EVENT_LOG_TABLES = ("dl_commits", "dl_events")
 
 
@@ -188,7 +192,6 @@ def _p6_baselines(folder: Path, base: int, bodies: list[Body], payload: float) -
 def p6_table(backends: Backends, commits: int, *, base: int) -> Table:
     bodies = make_bodies(66, 0, commits)
     payload = statistics.mean(body_bytes(b) for b in bodies)
-    goal = 2 * payload + P6_OVERHEAD
     table = Table(
         "P6 store bytes added per one-datapoint commit vs payload",
         floor="payload (body JSON)",
@@ -197,6 +200,8 @@ def p6_table(backends: Backends, commits: int, *, base: int) -> Table:
         backend=True,
     )
     for backend in backends.chosen:
+        overhead = P6_OVERHEAD[backend.name]
+        goal = 2 * payload + overhead
         store = backend.new_store("p6/datasetlog")
         ds = build_dataset(store.db, base, seed=6).dataset_id
         backend.settle(store.location)
@@ -219,7 +224,7 @@ def p6_table(backends: Backends, commits: int, *, base: int) -> Table:
             f"{payload:.0f} B",
             f"{per_commit:.0f} B",
             f"{per_commit / payload:.2f}x payload",
-            f"<= 2 x payload + {P6_OVERHEAD} B = {goal:.0f} B",
+            f"<= 2 x payload + {overhead} B = {goal:.0f} B",
             verdict(per_commit <= goal),
             f"{event_log:.0f} B ({event_log / payload:.2f}x payload)",
             *baselines,

@@ -21,8 +21,9 @@ from datasetlog.sources.memory import DictLogSource
 from datasetlog.sources.sqlite import SQLiteLogSource
 from datasetlog.store import SQLiteEventStore, open_store
 
-if TYPE_CHECKING:  # imported lazily below: psycopg is an optional dependency
-    from datasetlog.store.postgres import PostgresEventStore
+# Not in __all__, so that `import *` works without psycopg; imported lazily below.
+if TYPE_CHECKING:
+    from datasetlog.store.postgres import PostgresEventStore as PostgresEventStore
 
 __version__ = "0.1.0"
 
@@ -55,7 +56,6 @@ __all__ = [
     "LogsRequest",
     "NotFoundError",
     "Page",
-    "PostgresEventStore",
     "Problem",
     "Role",
     "SQLiteEventStore",

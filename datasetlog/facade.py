@@ -74,6 +74,13 @@ class DatasetLog:
             raise ValidationError(
                 [ErrorDetail(("store",), f"expected a path, a URL or a store, got {kind}", "store")]
             )
+        if logs is not None and not isinstance(logs, LogSource):
+            if opened:
+                self.store.close()
+            kind = type(logs).__name__
+            raise ValidationError(
+                [ErrorDetail(("logs",), f"expected a LogSource (get_logs), got {kind}", "logs")]
+            )
         self.logs = logs
         models = ReadModels(self.store.dialect)
         self._schema = models.schema

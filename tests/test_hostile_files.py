@@ -312,3 +312,29 @@ def test_a_log_source_row_that_no_longer_decodes_is_a_store_error(tmp_path: Path
     with pytest.raises(StoreError, match="log source"):
         source.get_logs(["log_1"])
     source.close()
+
+
+@pytest.mark.parametrize("logs", [[{"id": "log_1"}], "logs.db", {"id": "log_1"}])
+def test_a_log_source_of_the_wrong_kind_is_a_validation_error(logs: object) -> None:
+    """logs= takes a LogSource; a list, a path or a dict is refused at once, not at first use."""
+    from datasetlog import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        DatasetLog(":memory:", logs=logs)  # type: ignore[arg-type]
+    assert error.value.details[0].loc == ("logs",)
+
+
+def test_a_dict_log_source_given_one_log_instead_of_many_says_so() -> None:
+    """DictLogSource({...}) names the mistake instead of failing on the dict's keys."""
+    from datasetlog import DictLogSource, ValidationError
+
+    with pytest.raises(ValidationError, match="expected an iterable of logs, got a dict"):
+        DictLogSource({"id": "log_1"})  # type: ignore[dict-item]
+
+
+def test_a_folder_is_not_a_store(tmp_path: Path) -> None:
+    """DatasetLog(folder) and SQLiteLogSource(folder) say the path is a folder."""
+    with pytest.raises(StoreError, match="is a folder"):
+        DatasetLog(tmp_path)
+    with pytest.raises(StoreError, match="is a folder"):
+        SQLiteLogSource(tmp_path)

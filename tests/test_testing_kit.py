@@ -32,3 +32,19 @@ def test_the_kit_modules_name_the_extra_to_install(module: str) -> None:
     result = _run(f"import datasetlog.testing.{module}")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].endswith("pip install 'datasetlog[testing]'")
+
+
+def test_import_star_works_without_psycopg() -> None:
+    """``from datasetlog import *`` needs no optional dependency; PostgresEventStore says why."""
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from datasetlog import *\n"
+        "import datasetlog\n"
+        "try:\n    datasetlog.PostgresEventStore\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pip install 'datasetlog[postgres]'" in result.stdout

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from datasetlog.models import Log
 
 
+@runtime_checkable
 class LogSource(Protocol):
     """Anything that can look logs up by id."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from datasetlog.errors import ErrorDetail, ValidationError
 from datasetlog.models import Log
 from datasetlog.validation.requests import parse_log
 
@@ -18,6 +19,11 @@ class DictLogSource:
     """
 
     def __init__(self, logs: Iterable[Log | Mapping[str, Any]] = ()) -> None:
+        if isinstance(logs, Mapping | str):
+            kind = type(logs).__name__
+            raise ValidationError(
+                [ErrorDetail(("logs",), f"expected an iterable of logs, got a {kind}", "logs")]
+            )
         self._logs: dict[str, Log] = {}
         for log in logs:
             self.add(log)

@@ -39,6 +39,8 @@ class SQLiteLogSource:
 
     def __init__(self, path: str | Path, *, table: str = "dl_logs") -> None:
         self.path = str(path)
+        if Path(path).is_dir():
+            raise StoreError(f"log source {self.path!r} is a folder; give the path of a file")
         with self._translated():
             self._db = sqlite_utils.Database(path)
             self._table = self._db.table(table)

@@ -201,6 +201,8 @@ class SQLiteEventStore:
         if self._memory:
             return self.path
         uri = f"file:{quote(self.path)}"
+        if os.path.isdir(self.path):
+            raise StoreError(f"{self.path!r} is a folder; give the path of a store file in it")
         if not self.read_only:
             return uri
         folder = os.path.dirname(os.path.abspath(self.path))

@@ -148,10 +148,22 @@ def _raw_events(store: EventStore) -> list[RawEvent]:
     ]
 
 
-class TestListEventStore(EventStoreContract):
-    """A third party's store, passing the contract."""
+class ListStoreContract(EventStoreContract):
+    """The contract's raw hooks for list stores: they read the lists themselves."""
 
     reopens = False  # one object is the whole store
+
+    def raw_commits(self, store: EventStore) -> list[RawCommit]:
+        """The commits from the list itself."""
+        return _raw_commits(store)
+
+    def raw_events(self, store: EventStore) -> list[RawEvent]:
+        """The events from the list itself."""
+        return _raw_events(store)
+
+
+class TestListEventStore(ListStoreContract):
+    """A third party's store, passing the contract."""
 
     @pytest.fixture
     def make_store(self) -> Iterator[MakeStore]:
@@ -160,19 +172,9 @@ class TestListEventStore(EventStoreContract):
         yield lambda: store
         store.close()
 
-    def raw_commits(self, store: EventStore) -> list[RawCommit]:
-        """The commits from the list itself."""
-        return _raw_commits(store)
 
-    def raw_events(self, store: EventStore) -> list[RawEvent]:
-        """The events from the list itself."""
-        return _raw_events(store)
-
-
-class BrokenStaleAppendContract(EventStoreContract):
+class BrokenStaleAppendContract(ListStoreContract):
     """The contract on the broken store; collected only by the test below (its name)."""
-
-    reopens = False
 
     @pytest.fixture
     def make_store(self) -> Iterator[MakeStore]:
@@ -180,14 +182,6 @@ class BrokenStaleAppendContract(EventStoreContract):
         store = StaleAppendStore()
         yield lambda: store
         store.close()
-
-    def raw_commits(self, store: EventStore) -> list[RawCommit]:
-        """The commits from the list itself."""
-        return _raw_commits(store)
-
-    def raw_events(self, store: EventStore) -> list[RawEvent]:
-        """The events from the list itself."""
-        return _raw_events(store)
 
 
 def test_the_contract_fails_a_store_that_accepts_stale_appends() -> None:
