@@ -169,3 +169,30 @@ def test_ctrl_c_right_after_postgres_begin_leaves_no_open_transaction(
         with DatasetLog(PostgresEventStore(postgres_location, lock_timeout=2)) as other:
             assert [d.inputs for d in other.iter_datapoints(dataset)] == [{"q": "next"}]
             other.create_datapoint(dataset, {})
+
+
+def test_ctrl_c_stays_ctrl_c_when_ending_the_postgres_transaction_fails(
+    postgres_location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If rolling back an interrupted write fails too, the caller still gets KeyboardInterrupt."""
+    leave = psycopg.Transaction.__exit__
+
+    def rollback_then_fail(self: psycopg.Transaction, kind: Any, value: Any, tb: Any) -> Any:
+        leave(self, kind, value, tb)
+        if kind is KeyboardInterrupt:
+            raise psycopg.OperationalError("the rollback failed as well")
+        return None
+
+    interrupter = Interrupter()
+    with DatasetLog(PostgresEventStore(postgres_location, lock_timeout=2)) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        monkeypatch.setattr(psycopg.Transaction, "__exit__", rollback_then_fail)
+        monkeypatch.setattr(
+            PostgresConnection, "execute", interrupter.wrap(PostgresConnection.execute)
+        )
+        interrupter.at, interrupter.after, interrupter.calls = 1, True, 0  # after the lock
+        with pytest.raises(KeyboardInterrupt):
+            db.create_datapoint(dataset, {})
+        monkeypatch.undo()
+        db.create_datapoint(dataset, {})
+        assert [v.number for v in db.list_versions(dataset)] == [0, 1]
