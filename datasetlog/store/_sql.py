@@ -166,6 +166,33 @@ class CommitTables:
         return [RawEvent(*row) for row in conn.execute(_SCAN_EVENTS, (after, limit)).fetchall()]
 
 
+class CommitTableReads:
+    """The reads every SQL store answers from its :class:`CommitTables`, shared by mixing in.
+
+    A store sets ``_tables`` in its ``__init__``.
+    """
+
+    _tables: CommitTables
+
+    def read_stream(
+        self, stream_id: str, *, after: int = 0, upto: int | None = None
+    ) -> Iterator[StoredCommit]:
+        """Yield a stream's commits with ``after < sequence <= upto``, in order."""
+        return self._tables.read_stream(stream_id, after=after, upto=upto)
+
+    def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[StoredCommit]:
+        """Yield up to ``limit`` commits with position above ``after``, in order."""
+        return self._tables.read_all(after=after, limit=limit)
+
+    def scan_commits(self, conn: Connection, *, after: int, limit: int) -> list[RawCommit]:
+        """Up to ``limit`` commit rows with position above ``after``, unchecked."""
+        return self._tables.scan_commits(conn, after=after, limit=limit)
+
+    def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
+        """Up to ``limit`` event rows with position above ``after``, unchecked."""
+        return self._tables.scan_events(conn, after=after, limit=limit)
+
+
 def _load(conn: Connection, rows: list[Any]) -> list[StoredCommit]:
     """The commits of ``dl_commits`` rows, each with its events."""
     commits = []

@@ -21,8 +21,8 @@ from psycopg import sql
 from psycopg.types.string import ByteaBinaryLoader
 
 from datasetlog.errors import DatasetLogError, StoreError
-from datasetlog.store._sql import CommitTables
-from datasetlog.store.base import Connection, Cursor, EngineCheck, StreamConflictError
+from datasetlog.store._sql import CommitTableReads, CommitTables
+from datasetlog.store.base import Cursor, EngineCheck, StreamConflictError
 from datasetlog.store.dialect import POSTGRES, Dialect
 from datasetlog.store.postgres_outcome import Outcome, settle
 from datasetlog.store.postgres_schema import MIGRATIONS
@@ -32,7 +32,7 @@ from datasetlog.store.postgres_streams import (
     StreamPool,
     idle_and_alive,
 )
-from datasetlog.store.records import NewCommit, RawCommit, RawEvent, StoredCommit
+from datasetlog.store.records import NewCommit, StoredCommit
 
 _MIGRATION_LOCK = 0x64736C67  # advisory lock key: one process migrates at a time
 COPY_ABOVE = 64
@@ -112,7 +112,7 @@ def translate_error(error: psycopg.Error) -> DatasetLogError:
     return StoreError(f"PostgreSQL failed: {error}")
 
 
-class PostgresEventStore:
+class PostgresEventStore(CommitTableReads):
     """An :class:`~datasetlog.store.base.SQLStore` in a PostgreSQL database.
 
     Args:
@@ -312,24 +312,6 @@ class PostgresEventStore:
         self._forget(conn.raw)
         if getattr(self._local, "conn", None) is conn:
             self._local.conn = None
-
-    def read_stream(
-        self, stream_id: str, *, after: int = 0, upto: int | None = None
-    ) -> Iterator[StoredCommit]:
-        """Yield a stream's commits with ``after < sequence <= upto``, in order."""
-        return self._tables.read_stream(stream_id, after=after, upto=upto)
-
-    def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[StoredCommit]:
-        """Yield up to ``limit`` commits with position above ``after``, in order."""
-        return self._tables.read_all(after=after, limit=limit)
-
-    def scan_commits(self, conn: Connection, *, after: int, limit: int) -> list[RawCommit]:
-        """Up to ``limit`` commit rows with position above ``after``, unchecked."""
-        return self._tables.scan_commits(conn, after=after, limit=limit)
-
-    def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
-        """Up to ``limit`` event rows with position above ``after``, unchecked."""
-        return self._tables.scan_events(conn, after=after, limit=limit)
 
     def check_engine(self) -> EngineCheck:
         """amcheck's ``bt_index_check`` of every index of the store, where amcheck is installed.

@@ -21,10 +21,10 @@ import attrs
 import sqlite_utils
 
 from datasetlog.errors import DatasetLogError, ErrorDetail, StoreError, ValidationError
-from datasetlog.store._sql import CommitTables
-from datasetlog.store.base import Connection, EngineCheck, StreamConflictError
+from datasetlog.store._sql import CommitTableReads, CommitTables
+from datasetlog.store.base import EngineCheck, StreamConflictError
 from datasetlog.store.dialect import SQLITE, Dialect
-from datasetlog.store.records import NewCommit, RawCommit, RawEvent, StoredCommit
+from datasetlog.store.records import NewCommit, StoredCommit
 from datasetlog.store.sqlite_schema import (
     APPLICATION_ID,
     MIGRATIONS,
@@ -101,7 +101,7 @@ def translate_error(error: sqlite3.Error) -> DatasetLogError:
     return StoreError(f"SQLite failed: {text}")
 
 
-class SQLiteEventStore:
+class SQLiteEventStore(CommitTableReads):
     """An :class:`~datasetlog.store.base.SQLStore` in one SQLite file.
 
     Args:
@@ -354,24 +354,6 @@ class SQLiteEventStore:
                 self._connections.remove(conn.raw)
         if getattr(self._local, "conn", None) is conn:
             self._local.conn = None
-
-    def read_stream(
-        self, stream_id: str, *, after: int = 0, upto: int | None = None
-    ) -> Iterator[StoredCommit]:
-        """Yield a stream's commits with ``after < sequence <= upto``, in order."""
-        return self._tables.read_stream(stream_id, after=after, upto=upto)
-
-    def read_all(self, *, after: int = 0, limit: int | None = None) -> Iterator[StoredCommit]:
-        """Yield up to ``limit`` commits with position above ``after``, in order."""
-        return self._tables.read_all(after=after, limit=limit)
-
-    def scan_commits(self, conn: Connection, *, after: int, limit: int) -> list[RawCommit]:
-        """Up to ``limit`` commit rows with position above ``after``, unchecked."""
-        return self._tables.scan_commits(conn, after=after, limit=limit)
-
-    def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
-        """Up to ``limit`` event rows with position above ``after``, unchecked."""
-        return self._tables.scan_events(conn, after=after, limit=limit)
 
     def check_engine(self) -> EngineCheck:
         """SQLite's ``PRAGMA integrity_check`` (pages, records, every index against its
