@@ -137,7 +137,7 @@ class Lookups:
         before = self.version(conn, key, number - 1)
         this = self.version(conn, key, number)
         if before is None or this is None:
-            raise NotFoundError(f"no version {number} after a version {number - 1}")
+            raise StoreError(f"the read models lack version {number} or {number - 1}; run verify()")
         rows = conn.execute(
             self._added_in, (key, before.ordinal_bound, this.ordinal_bound, number)
         ).fetchall()

@@ -10,7 +10,13 @@ from typing import Any
 import orjson
 
 from datasetlog import messages as commit_messages
-from datasetlog.errors import ConflictError, ErrorDetail, NotFoundError, ValidationError
+from datasetlog.errors import (
+    ConflictError,
+    ErrorDetail,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+)
 from datasetlog.events import (
     Commit,
     DatapointAdded,
@@ -109,8 +115,11 @@ class DatapointWrites:
                         )
                     payloads = tx.lookups.added_in(tx.conn, row.key, seen.version)
                     first = tx.lookups.version(tx.conn, row.key, seen.version)
-                    if first is None:
-                        raise NotFoundError(f"dataset {row.id!r} has no version {seen.version}")
+                    if first is None:  # the key names a version the read models lack
+                        raise StoreError(
+                            f"the read models are damaged: idempotency key {stamp.key!r} names "
+                            f"version {seen.version} of {row.id!r}, which they lack; run verify()"
+                        )
                     datapoints = [datapoint_from_json(row.id, p) for p in payloads]
                     return Outcome([], (first.to_version(row.id), datapoints))
             events = [
