@@ -193,6 +193,7 @@ def test_psycopg_only_in_the_postgres_store() -> None:
     allowed = {
         "datasetlog.store.postgres",
         "datasetlog.store.postgres_outcome",
+        "datasetlog.store.postgres_schema",
         "datasetlog.store.postgres_streams",
         "datasetlog.testing.postgres",
     }

@@ -25,7 +25,7 @@ from datasetlog.store._sql import CommitTableReads, CommitTables
 from datasetlog.store.base import Cursor, EngineCheck, StreamConflictError
 from datasetlog.store.dialect import POSTGRES, Dialect
 from datasetlog.store.postgres_outcome import Outcome, settle
-from datasetlog.store.postgres_schema import MIGRATIONS
+from datasetlog.store.postgres_schema import MIGRATIONS, check_with_amcheck
 from datasetlog.store.postgres_streams import (
     PLACEHOLDER,
     RawConnection,
@@ -314,34 +314,9 @@ class PostgresEventStore(CommitTableReads):
             self._local.conn = None
 
     def check_engine(self) -> EngineCheck:
-        """amcheck's ``bt_index_check`` of every index of the store, where amcheck is installed.
-
-        PostgreSQL has no check of table pages short of amcheck, which an
-        administrator installs per database (``CREATE EXTENSION amcheck``).
-        """
+        """amcheck's checks of every table and index of the store, where amcheck is installed."""
         with self.reading() as conn:
-            if (
-                conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'amcheck'").fetchone()
-                is None
-            ):
-                return EngineCheck(
-                    not_checked="indexes and pages: the amcheck extension is not installed"
-                )
-            indexes = conn.execute(
-                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "JOIN pg_class t ON t.oid = i.indrelid "
-                "WHERE t.relnamespace = current_schema()::regnamespace AND t.relname LIKE 'dl\\_%' "
-                "AND c.relam = (SELECT oid FROM pg_am WHERE amname = 'btree') ORDER BY c.relname"
-            ).fetchall()
-            problems = []
-            for (name,) in indexes:
-                try:
-                    conn.execute("SELECT bt_index_check(?::regclass, true)", (name,))
-                except psycopg.Error as error:
-                    problems.append(f"index {name}: {error}")
-        return EngineCheck(
-            problems=tuple(problems), not_checked="table pages (amcheck checks indexes only)"
-        )
+            return check_with_amcheck(conn)
 
     def close(self) -> None:
         """Close every connection this store opened."""

@@ -1,6 +1,19 @@
-"""The PostgreSQL store's tables: named migrations, applied in order under an advisory lock."""
+"""The PostgreSQL store's tables: named migrations (applied in order under an advisory lock),
+and amcheck's checks of them."""
 
 from __future__ import annotations
+
+import psycopg
+
+from datasetlog.store.base import Connection, EngineCheck
+
+_AMCHECK = "SELECT extversion FROM pg_extension WHERE extname = 'amcheck'"
+_OWN_RELATIONS = (
+    "SELECT c.relname, c.relkind FROM pg_class c "
+    "WHERE c.relnamespace = current_schema()::regnamespace AND c.relname LIKE 'dl\\_%' "
+    "AND (c.relkind = 'r' OR (c.relkind = 'i' AND c.relam = "
+    "(SELECT oid FROM pg_am WHERE amname = 'btree'))) ORDER BY c.relname"
+)
 
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
@@ -41,3 +54,28 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 """Named schema migrations; ``dl_migrations`` records those applied (their count is the format)."""
+
+
+def check_with_amcheck(conn: Connection) -> EngineCheck:
+    """Check every table (``verify_heapam``) and B-tree index (``bt_index_check``) of the store.
+
+    amcheck is a contrib extension an administrator installs per database
+    (``CREATE EXTENSION amcheck``); without it nothing is checked, and the
+    result says so.
+    """
+    installed = conn.execute(_AMCHECK).fetchone()
+    if installed is None:
+        return EngineCheck(not_checked="tables and indexes: the amcheck extension is not installed")
+    problems = []
+    for name, kind in conn.execute(_OWN_RELATIONS).fetchall():
+        try:
+            if kind == "i":
+                conn.execute("SELECT bt_index_check(?::regclass, true)", (name,))
+                continue
+            for block, offset, message in conn.execute(
+                "SELECT blkno, offnum, msg FROM verify_heapam(?::regclass)", (name,)
+            ).fetchall():
+                problems.append(f"table {name}, block {block}, item {offset}: {message}")
+        except psycopg.Error as error:
+            problems.append(f"{'index' if kind == 'i' else 'table'} {name}: {error}")
+    return EngineCheck(problems=tuple(problems))
