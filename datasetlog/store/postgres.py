@@ -24,7 +24,7 @@ from datasetlog.errors import DatasetLogError, StoreError
 from datasetlog.store._sql import CommitTableReads, CommitTables
 from datasetlog.store.base import Cursor, EngineCheck, StreamConflictError
 from datasetlog.store.dialect import POSTGRES, Dialect
-from datasetlog.store.postgres_outcome import Outcome, settle
+from datasetlog.store.postgres_outcome import CommitOutcome, settle
 from datasetlog.store.postgres_schema import MIGRATIONS, check_with_amcheck
 from datasetlog.store.postgres_streams import (
     PLACEHOLDER,
@@ -282,10 +282,10 @@ class PostgresEventStore(CommitTableReads):
                 raise interrupted from None  # Ctrl-C stays Ctrl-C; finally drops the connection
             if not connection_lost(error):
                 raise translate_error(error) from error
-            outcome = Outcome.NOT_COMMITTED  # COMMIT was never sent, or had nothing to commit
+            outcome = CommitOutcome.NOT_COMMITTED  # COMMIT was never sent, or had nothing to commit
             if committing and tx.appended:
                 outcome = self._settle(tx.appended[0], session)
-            if outcome is Outcome.COMMITTED:
+            if outcome is CommitOutcome.COMMITTED:
                 clean = True
                 return
             raise self._lost(error, outcome) from error
@@ -293,13 +293,13 @@ class PostgresEventStore(CommitTableReads):
             if not clean and conn.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 self._drop(conn)  # the server rolls back what a dropped session left open
 
-    def _settle(self, first: StoredCommit, session: int) -> Outcome:
+    def _settle(self, first: StoredCommit, session: int) -> CommitOutcome:
         """Whether the write whose session ``session`` was lost committed ``first``."""
         return settle(self._connect, self._forget, first, session, wait=self.lock_timeout)
 
     @staticmethod
-    def _lost(error: psycopg.Error, outcome: Outcome) -> StoreError:
-        if outcome is Outcome.NOT_COMMITTED:
+    def _lost(error: psycopg.Error, outcome: CommitOutcome) -> StoreError:
+        if outcome is CommitOutcome.NOT_COMMITTED:
             return StoreError(f"lost the PostgreSQL connection; nothing was committed: {error}")
         return StoreError(
             "lost the PostgreSQL connection while committing; whether the commit landed "

@@ -24,7 +24,7 @@ _SESSION_ALIVE = "SELECT 1 FROM pg_stat_activity WHERE pid = %s"
 _STORED_HASH = "SELECT hash FROM dl_commits WHERE stream_id = %s AND sequence = %s"
 
 
-class Outcome(enum.Enum):
+class CommitOutcome(enum.Enum):
     """Whether a write whose connection was lost committed."""
 
     COMMITTED = "committed"
@@ -39,7 +39,7 @@ def settle(
     session: int,
     *,
     wait: float,
-) -> Outcome:
+) -> CommitOutcome:
     """Find out whether the transaction that appended ``first`` committed.
 
     Args:
@@ -56,17 +56,17 @@ def settle(
     try:
         raw = connect()
     except Exception:  # the server is unreachable: nothing can be known now
-        return Outcome.UNKNOWN
+        return CommitOutcome.UNKNOWN
     try:
         deadline = time.monotonic() + wait
         while raw.execute(_SESSION_ALIVE, (session,)).fetchone() is not None:
             if time.monotonic() > deadline:
-                return Outcome.UNKNOWN
+                return CommitOutcome.UNKNOWN
             time.sleep(0.02)
         row = raw.execute(_STORED_HASH, (first.stream_id, first.sequence)).fetchone()
     except psycopg.Error:
-        return Outcome.UNKNOWN
+        return CommitOutcome.UNKNOWN
     finally:
         forget(raw)
     landed = row is not None and row[0] == first.hash
-    return Outcome.COMMITTED if landed else Outcome.NOT_COMMITTED
+    return CommitOutcome.COMMITTED if landed else CommitOutcome.NOT_COMMITTED
