@@ -13,7 +13,25 @@ from datasetlog.errors import (
 from datasetlog.facade import DatasetLog
 from datasetlog.integrity.report import Problem, VerifyReport
 from datasetlog.integrity.verify import verify
-from datasetlog.models import ChatMessage, Datapoint, Dataset, Log, Page, Role, ToolCall, Version
+from datasetlog.models import (
+    ABSENT,
+    Change,
+    ChatMessage,
+    Datapoint,
+    Dataset,
+    Diff,
+    DiffCounts,
+    FieldChange,
+    Log,
+    Page,
+    Revision,
+    Role,
+    Tag,
+    TagMove,
+    ToolCall,
+    Version,
+)
+from datasetlog.reads.resolve import VersionRef
 from datasetlog.requests import DatapointRequest, LogsRequest
 from datasetlog.serialization.v4 import to_v4, to_v4_json
 from datasetlog.sources.base import LogSource
@@ -42,6 +60,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ABSENT",
+    "Change",
     "ChatMessage",
     "ConflictError",
     "Datapoint",
@@ -50,21 +70,28 @@ __all__ = [
     "DatasetLog",
     "DatasetLogError",
     "DictLogSource",
+    "Diff",
+    "DiffCounts",
     "ErrorDetail",
+    "FieldChange",
     "Log",
     "LogSource",
     "LogsRequest",
     "NotFoundError",
     "Page",
     "Problem",
+    "Revision",
     "Role",
     "SQLiteEventStore",
     "SQLiteLogSource",
     "StoreError",
+    "Tag",
+    "TagMove",
     "ToolCall",
     "ValidationError",
     "VerifyReport",
     "Version",
+    "VersionRef",
     "open_store",
     "to_v4",
     "to_v4_json",

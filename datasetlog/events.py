@@ -87,6 +87,48 @@ class DatapointsDeleted:
     datapoint_ids: list[str]
 
 
+@attrs.frozen
+class DatapointRestored(DatapointRecord):
+    """A datapoint took back the content it had in an earlier version, at its old place.
+
+    A restore states the datapoint whole, timestamps included, so the restored
+    version reads exactly like the version it restores.
+    """
+
+    TYPE: ClassVar[str] = "datapoint_restored"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+
+@attrs.frozen
+class VersionNamed:
+    """A content version was given its name (unique in the dataset, never changed)."""
+
+    TYPE: ClassVar[str] = "version_named"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    version: int
+    name: str
+    description: str | None = None
+
+
+@attrs.frozen
+class TagSet:
+    """A tag was pointed at a content version: created, or moved from where it was."""
+
+    TYPE: ClassVar[str] = "tag_set"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    name: str
+    version: int
+
+
+@attrs.frozen
+class TagDeleted:
+    """A tag was removed; its moves stay in the log."""
+
+    TYPE: ClassVar[str] = "tag_deleted"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    name: str
+
+
 Event = (
     DatasetCreated
     | DatasetUpdated
@@ -94,6 +136,10 @@ Event = (
     | DatapointAdded
     | DatapointUpdated
     | DatapointsDeleted
+    | DatapointRestored
+    | VersionNamed
+    | TagSet
+    | TagDeleted
 )
 EVENT_TYPES: tuple[type[Event], ...] = (
     DatasetCreated,
@@ -102,6 +148,10 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DatapointAdded,
     DatapointUpdated,
     DatapointsDeleted,
+    DatapointRestored,
+    VersionNamed,
+    TagSet,
+    TagDeleted,
 )
 
 
@@ -128,7 +178,7 @@ class Commit:
 
     ``sequence`` is the commit's place in the dataset's stream (1 for the
     creation). ``version`` is set on the creation (version 0) and on every
-    content change; renames and deletion leave it ``None``.
+    content change; renames, deletion, names and tags leave it ``None``.
     """
 
     dataset_id: str

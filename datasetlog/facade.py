@@ -6,23 +6,38 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, overload
 
 from datasetlog.errors import ErrorDetail, ValidationError
 from datasetlog.integrity.report import VerifyReport
 from datasetlog.integrity.verify import verify
-from datasetlog.models import Datapoint, Dataset, Page, Version
+from datasetlog.models import (
+    Change,
+    Datapoint,
+    Dataset,
+    Diff,
+    Page,
+    Revision,
+    Tag,
+    TagMove,
+    Version,
+)
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.readmodels.replay import open_read_models, rebuild
 from datasetlog.reads.datapoints import DatapointReads
 from datasetlog.reads.datasets import DatasetReads
+from datasetlog.reads.history import HistoryReads
+from datasetlog.reads.labels import LabelReads
 from datasetlog.reads.resolve import VersionRef
 from datasetlog.sources.base import LogSource
 from datasetlog.store import Durability, SQLStore, open_store
 from datasetlog.store.sqlite import require_durability
+from datasetlog.writes.commits import parse_version_name
 from datasetlog.writes.datapoints import CreateBody, DatapointWrites
 from datasetlog.writes.datasets import DatasetWrites
+from datasetlog.writes.labels import LabelWrites
 from datasetlog.writes.loop import Writer
+from datasetlog.writes.restore import RestoreWrites
 
 
 def _utcnow() -> datetime:
@@ -93,8 +108,12 @@ class DatasetLog:
         writer = Writer(self.store, models.lookups, max_retries=max_retries, clock=clock)
         self._dataset_writes = DatasetWrites(writer)
         self._datapoint_writes = DatapointWrites(writer)
+        self._label_writes = LabelWrites(writer)
+        self._restore_writes = RestoreWrites(writer, models.history)
         self._dataset_reads = DatasetReads(self.store, models)
         self._datapoint_reads = DatapointReads(self.store, models)
+        self._history_reads = HistoryReads(self.store, models)
+        self._label_reads = LabelReads(self.store, models)
 
     def __repr__(self) -> str:
         return f"DatasetLog({self.store!r})"
@@ -169,13 +188,21 @@ class DatasetLog:
 
     # -- versions --------------------------------------------------------------------------
 
-    def get_version(self, dataset_id: str, version: int | str) -> Version:
-        """Return one committed version, by number, by ``dsv_…`` id, or ``"latest"``.
+    def get_version(
+        self, dataset_id: str, version: VersionRef = None, *, as_of: datetime | None = None
+    ) -> Version:
+        """Return one committed version, by any reference, or the one latest ``as_of`` an instant.
+
+        A reference is a number, a ``dsv_…`` id, a version name, a tag, or
+        ``"latest"`` (also None). ``as_of`` (an aware datetime) names the
+        version that was the latest at that instant; give one or the other.
+        Every read that takes ``version=`` takes the same references and ``as_of=``.
 
         Raises:
+            ValidationError: Both given, or ``as_of`` is not an aware datetime.
             NotFoundError: No such dataset or version.
         """
-        return self._dataset_reads.get_version(dataset_id, version)
+        return self._dataset_reads.get_version(dataset_id, version, as_of=as_of)
 
     def list_versions(self, dataset_id: str) -> list[Version]:
         """Return every committed version of a dataset, oldest (version 0) first.
@@ -185,31 +212,194 @@ class DatasetLog:
         """
         return self._dataset_reads.list_versions(dataset_id)
 
+    def name_version(
+        self,
+        dataset_id: str,
+        version: VersionRef,
+        name: str,
+        *,
+        description: str | None = None,
+    ) -> Version:
+        """Give a version its name: unique in the dataset, once per version, never changed.
+
+        Raises:
+            ValidationError: The name is empty, reserved (``latest``), or reads
+                as a number or version id.
+            NotFoundError: No such dataset or version.
+            ConflictError: The version is named, or the name is a name or tag already.
+        """
+        return self._label_writes.name_version(dataset_id, version, name, description)
+
+    # -- tags ------------------------------------------------------------------------------
+
+    def set_tag(self, dataset_id: str, tag: str, version: VersionRef) -> Tag:
+        """Point a tag at a version: create it, or move it; every move is kept.
+
+        Setting a tag to the version it points at already commits nothing.
+
+        Raises:
+            ValidationError: The tag is empty, reserved, or reads as a number or id.
+            NotFoundError: No such dataset or version.
+            ConflictError: The string names a version (names and tags share a namespace).
+        """
+        return self._label_writes.set_tag(dataset_id, tag, version)
+
+    def delete_tag(self, dataset_id: str, tag: str) -> None:
+        """Remove a tag; its history stays (see :meth:`tag_history`).
+
+        Raises:
+            NotFoundError: No such dataset, or it has no such tag.
+        """
+        self._label_writes.delete_tag(dataset_id, tag)
+
+    def list_tags(self, dataset_id: str) -> list[Tag]:
+        """Return a dataset's tags, by name, with the version each points at.
+
+        Raises:
+            NotFoundError: No live dataset has this id.
+        """
+        return self._label_reads.list_tags(dataset_id)
+
+    def tag_history(self, dataset_id: str, tag: str) -> list[TagMove]:
+        """Return every move of a tag, oldest first: from which version to which, and when.
+
+        Raises:
+            NotFoundError: No such dataset, or it never had such a tag.
+        """
+        return self._label_reads.tag_history(dataset_id, tag)
+
+    # -- compare and go back ---------------------------------------------------------------
+
+    def diff(self, dataset_id: str, base: VersionRef, target: VersionRef) -> Diff:
+        """Return how to go from version ``base`` to version ``target`` (either order).
+
+        Costs what changed between them, not what they hold.
+
+        Raises:
+            NotFoundError: No such dataset or version.
+        """
+        return self._history_reads.diff(dataset_id, base, target)
+
+    def iter_diff(
+        self, dataset_id: str, base: VersionRef, target: VersionRef, *, batch: int = 1000
+    ) -> Generator[Change, None, None]:
+        """Stream the entries of :meth:`diff` in dataset order, ``batch`` per read, any size.
+
+        Raises:
+            NotFoundError: No such dataset or version (raised at the call).
+        """
+        return self._history_reads.iter_diff(dataset_id, base, target, batch=batch)
+
+    def datapoint_history(self, datapoint_id: str) -> list[Revision]:
+        """Return every version in which a datapoint was added, changed, deleted or restored.
+
+        Raises:
+            NotFoundError: No datapoint of a live dataset ever had this id.
+        """
+        return self._history_reads.datapoint_history(datapoint_id)
+
+    @overload
+    def restore(
+        self,
+        dataset_id: str,
+        version: VersionRef,
+        *,
+        dry_run: Literal[False] = False,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Version: ...
+
+    @overload
+    def restore(
+        self,
+        dataset_id: str,
+        version: VersionRef,
+        *,
+        dry_run: Literal[True],
+        version_name: str | None = None,
+        version_description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Diff: ...
+
+    def restore(
+        self,
+        dataset_id: str,
+        version: VersionRef,
+        *,
+        dry_run: bool = False,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Version | Diff:
+        """Commit a new version whose content equals ``version``'s; return it.
+
+        Restored datapoints keep their ids and places. Content equal to the
+        latest version's commits nothing (not even ``version_name``) and returns
+        the latest version. With ``dry_run``, return the :class:`Diff` from the
+        latest version that the restore would apply, and write nothing.
+
+        Raises:
+            ValidationError: A bad version name or idempotency key.
+            NotFoundError: No such dataset or version.
+            ConflictError: The name is taken, or the key was used with another request.
+        """
+        name = parse_version_name(version_name, version_description)
+        if dry_run:
+            return self._history_reads.diff(dataset_id, None, version)
+        return self._restore_writes.restore(
+            dataset_id, version, name=name, idempotency_key=idempotency_key
+        )
+
     # -- datapoints: writes ----------------------------------------------------------------
 
     def create_datapoint(
-        self, dataset_id: str, body: CreateBody, *, idempotency_key: str | None = None
+        self,
+        dataset_id: str,
+        body: CreateBody,
+        *,
+        idempotency_key: str | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
     ) -> list[Datapoint]:
         """Add datapoints as a new committed version and return them in request order.
 
         ``body`` is one datapoint, a list of them, or ``{"log_ids": [...]}``, as
         plain v4 JSON data or the request types. With ``idempotency_key``, a
         repeat of the same request returns the first call's datapoints without
-        committing again.
+        committing again. ``version_name`` names the new version (see
+        :meth:`name_version`), ``version_description`` describes it.
 
         Raises:
             ValidationError: Every problem of the body, or unknown log ids.
             NotFoundError: No live dataset has this id.
-            ConflictError: The idempotency key was used with another body.
+            ConflictError: The idempotency key was used with another body, or the
+                version name is taken.
         """
-        return self.commit_datapoints(dataset_id, body, idempotency_key=idempotency_key)[1]
+        return self.commit_datapoints(
+            dataset_id,
+            body,
+            idempotency_key=idempotency_key,
+            version_name=version_name,
+            version_description=version_description,
+        )[1]
 
     def commit_datapoints(
-        self, dataset_id: str, body: CreateBody, *, idempotency_key: str | None = None
+        self,
+        dataset_id: str,
+        body: CreateBody,
+        *,
+        idempotency_key: str | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
     ) -> tuple[Version, list[Datapoint]]:
         """Like :meth:`create_datapoint`, but also return the version committed."""
         return self._datapoint_writes.commit(
-            dataset_id, body, idempotency_key=idempotency_key, logs=self.logs
+            dataset_id,
+            body,
+            idempotency_key=idempotency_key,
+            logs=self.logs,
+            name=parse_version_name(version_name, version_description),
         )
 
     def update_datapoint(
@@ -219,6 +409,8 @@ class DatasetLog:
         inputs: Mapping[str, str] | None = None,
         messages: Sequence[Any] | None = None,
         target: Mapping[str, Any] | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
     ) -> Datapoint:
         """Replace the given fields of a datapoint as a new committed version.
 
@@ -227,47 +419,78 @@ class DatasetLog:
         Raises:
             ValidationError: No field given, or a field is malformed.
             NotFoundError: No datapoint of a live dataset has this id.
+            ConflictError: The version name is taken.
         """
         return self._datapoint_writes.update(
-            datapoint_id, inputs=inputs, messages=messages, target=target
+            datapoint_id,
+            inputs=inputs,
+            messages=messages,
+            target=target,
+            name=parse_version_name(version_name, version_description),
         )
 
-    def delete_datapoints(self, datapoint_ids: Sequence[str]) -> None:
+    def delete_datapoints(
+        self,
+        datapoint_ids: Sequence[str],
+        *,
+        version_name: str | None = None,
+        version_description: str | None = None,
+    ) -> None:
         """Delete datapoints: one new version of each dataset they belong to, atomically.
+
+        ``version_name`` names each new version (in its own dataset).
 
         Raises:
             ValidationError: The list is empty, holds a non-string or a duplicate.
             NotFoundError: An id names no datapoint of a live dataset; nothing is deleted.
+            ConflictError: The version name is taken in one of the datasets.
         """
-        self._datapoint_writes.delete(datapoint_ids)
+        name = parse_version_name(version_name, version_description)
+        self._datapoint_writes.delete(datapoint_ids, name=name)
 
     # -- datapoints: reads -----------------------------------------------------------------
 
-    def get_datapoint(self, datapoint_id: str) -> Datapoint:
-        """Return a datapoint as it stands in its dataset's latest version.
+    def get_datapoint(self, datapoint_id: str, *, version: VersionRef = None) -> Datapoint:
+        """Return a datapoint as it stands in its dataset's latest version, or in ``version``.
 
         Raises:
-            NotFoundError: No datapoint of a live dataset's latest version has this id.
+            NotFoundError: No datapoint of a live dataset has this id, or the
+                version does not hold it.
         """
-        return self._datapoint_reads.get_datapoint(datapoint_id)
+        if version is None:
+            return self._datapoint_reads.get_datapoint(datapoint_id)
+        return self._history_reads.get_datapoint(datapoint_id, version)
 
     def list_datapoints(
-        self, dataset_id: str, *, page: int = 1, size: int = 50, version: VersionRef = None
+        self,
+        dataset_id: str,
+        *,
+        page: int = 1,
+        size: int = 50,
+        version: VersionRef = None,
+        as_of: datetime | None = None,
     ) -> Page:
         """Return one page of a version's datapoints (default: the latest version).
 
-        ``page`` counts from 1; ``size`` is at most 1,000. A page past the end is empty.
+        ``page`` counts from 1; ``size`` is at most 1,000. A page past the end is
+        empty. ``page.version`` is the version read, whatever named it.
 
         Raises:
             ValidationError: ``page`` or ``size`` out of range.
             NotFoundError: No such dataset or version.
         """
         return self._datapoint_reads.list_datapoints(
-            dataset_id, page=page, size=size, version=version
+            dataset_id, page=page, size=size, version=version, as_of=as_of
         )
 
     def list_datapoints_json(
-        self, dataset_id: str, *, page: int = 1, size: int = 50, version: VersionRef = None
+        self,
+        dataset_id: str,
+        *,
+        page: int = 1,
+        size: int = 50,
+        version: VersionRef = None,
+        as_of: datetime | None = None,
     ) -> bytes:
         """Return the page :meth:`list_datapoints` returns, rendered as v4 JSON bytes.
 
@@ -279,11 +502,16 @@ class DatasetLog:
             NotFoundError: No such dataset or version.
         """
         return self._datapoint_reads.list_datapoints_json(
-            dataset_id, page=page, size=size, version=version
+            dataset_id, page=page, size=size, version=version, as_of=as_of
         )
 
     def iter_datapoints(
-        self, dataset_id: str, *, version: VersionRef = None, batch: int = 2000
+        self,
+        dataset_id: str,
+        *,
+        version: VersionRef = None,
+        as_of: datetime | None = None,
+        batch: int = 2000,
     ) -> Generator[Datapoint, None, None]:
         """Stream a version's datapoints in order, in constant memory, however many.
 
@@ -294,10 +522,17 @@ class DatasetLog:
         Raises:
             NotFoundError: No such dataset or version (raised at the call).
         """
-        return self._datapoint_reads.iter_datapoints(dataset_id, version=version, batch=batch)
+        return self._datapoint_reads.iter_datapoints(
+            dataset_id, version=version, as_of=as_of, batch=batch
+        )
 
     def iter_datapoints_v4(
-        self, dataset_id: str, *, version: VersionRef = None, batch: int = 2000
+        self,
+        dataset_id: str,
+        *,
+        version: VersionRef = None,
+        as_of: datetime | None = None,
+        batch: int = 2000,
     ) -> Generator[dict[str, Any], None, None]:
         """Stream a version's datapoints as v4 JSON dicts, skipping model objects.
 
@@ -306,10 +541,17 @@ class DatasetLog:
         Raises:
             NotFoundError: No such dataset or version (raised at the call).
         """
-        return self._datapoint_reads.iter_datapoints_v4(dataset_id, version=version, batch=batch)
+        return self._datapoint_reads.iter_datapoints_v4(
+            dataset_id, version=version, as_of=as_of, batch=batch
+        )
 
     def iter_datapoints_json(
-        self, dataset_id: str, *, version: VersionRef = None, batch: int = 2000
+        self,
+        dataset_id: str,
+        *,
+        version: VersionRef = None,
+        as_of: datetime | None = None,
+        batch: int = 2000,
     ) -> Generator[bytes, None, None]:
         """Stream a version's datapoints as one v4 JSON array, in pieces of up to ``batch``.
 
@@ -320,7 +562,9 @@ class DatasetLog:
         Raises:
             NotFoundError: No such dataset or version (raised at the call).
         """
-        return self._datapoint_reads.iter_datapoints_json(dataset_id, version=version, batch=batch)
+        return self._datapoint_reads.iter_datapoints_json(
+            dataset_id, version=version, as_of=as_of, batch=batch
+        )
 
     # -- maintenance -----------------------------------------------------------------------
 

@@ -30,3 +30,8 @@ def update_datapoint(datapoint_id: str) -> str:
 def delete_datapoints(count: int) -> str:
     """The message of a version that deletes ``count`` datapoints."""
     return f"Delete {_counted(count, 'datapoint')}"
+
+
+def restore_version(number: int, name: str | None) -> str:
+    """The message of a version whose content is that of version ``number`` (named ``name``)."""
+    return f"Restore version {number}{f' ({name})' if name else ''}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -91,7 +91,8 @@ class Version:
     """One committed version of a dataset's content.
 
     Version 0 is the empty dataset and has no parent; each content change
-    commits ``parent + 1``.
+    commits ``parent + 1``. A version may carry a ``name``, unique in its
+    dataset and never changed, and that name's ``description``.
     """
 
     dataset_id: str
@@ -101,6 +102,8 @@ class Version:
     created_at: datetime
     datapoint_count: int
     parent: int | None = None
+    name: str | None = None
+    description: str | None = None
 
 
 def make_version(
@@ -111,6 +114,8 @@ def make_version(
     message: str,
     created_at: datetime,
     datapoint_count: int,
+    name: str | None = None,
+    description: str | None = None,
 ) -> Version:
     """Make a committed version; its ``parent`` is derived here, and only here.
 
@@ -125,6 +130,8 @@ def make_version(
         created_at=created_at,
         datapoint_count=datapoint_count,
         parent=number - 1 if number else None,
+        name=name,
+        description=description,
     )
 
 
@@ -133,12 +140,14 @@ class Page:
     """One page of a version's datapoints (v4 PaginatedDataDatapointResponse).
 
     Iterating a page yields its records; ``len(page)`` is how many it holds.
+    ``version`` is the version read, whatever reference named it.
     """
 
     records: list[Datapoint]
     page: int
     size: int
     total: int
+    version: Version | None = None
 
     def __iter__(self) -> Iterator[Datapoint]:
         return iter(self.records)
@@ -148,6 +157,134 @@ class Page:
 
     def __hash__(self) -> int:
         return hash((self.page, self.size, self.total, *self.records))
+
+
+@attrs.frozen
+class Tag:
+    """A movable pointer at a content version of a dataset, and when it was last set."""
+
+    name: str
+    version: int
+    set_at: datetime
+
+
+@attrs.frozen
+class TagMove:
+    """One move of a tag: from a version (None: created) to a version (None: deleted)."""
+
+    name: str
+    from_version: int | None
+    to_version: int | None
+    at: datetime
+
+
+class _Absent(enum.Enum):
+    ABSENT = "absent"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT = _Absent.ABSENT
+"""Where a :class:`FieldChange` has no old (or new) value: the key or item did not exist."""
+
+Path = tuple[str | int, ...]
+"""Where a value sits in a datapoint: keys and list indexes, e.g. ``("messages", 0, "content")``."""
+
+
+@attrs.frozen(hash=False)
+class FieldChange:
+    """One value that differs between two states of a datapoint.
+
+    ``old`` or ``new`` is :data:`ABSENT` where the key or list item did not
+    exist (which is not the same as a JSON ``null``); JSON renders omit it.
+    """
+
+    path: Path
+    old: JSONValue = ABSENT
+    new: JSONValue = ABSENT
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+
+ChangeKind = Literal["added", "removed", "changed"]
+
+
+@attrs.frozen(hash=False)
+class Change:
+    """One entry of a diff: a datapoint added, removed, or changed (with what changed).
+
+    ``before`` is None for an added datapoint and ``after`` for a removed one;
+    ``fields`` lists a changed datapoint's differing values, in path order.
+    """
+
+    kind: ChangeKind
+    before: Datapoint | None
+    after: Datapoint | None
+    fields: list[FieldChange] = attrs.Factory(list)
+
+    @property
+    def datapoint_id(self) -> str:
+        """The id of the datapoint the entry is about."""
+        either = self.after if self.after is not None else self.before
+        assert either is not None
+        return either.id
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.datapoint_id))
+
+
+@attrs.frozen
+class DiffCounts:
+    """How many datapoints a diff adds, removes and changes."""
+
+    added: int
+    removed: int
+    changed: int
+
+
+@attrs.frozen(hash=False)
+class Diff:
+    """How to go from one version (``base``) to another (``target``), in dataset order.
+
+    ``added`` are in ``target`` only, ``removed`` in ``base`` only, and
+    ``changed`` in both with other content. ``counts`` sums them up.
+    """
+
+    base: Version
+    target: Version
+    added: list[Datapoint]
+    removed: list[Datapoint]
+    changed: list[Change]
+    counts: DiffCounts
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def __hash__(self) -> int:
+        return hash((self.base, self.target))
+
+
+RevisionKind = Literal["added", "changed", "deleted", "restored"]
+
+
+@attrs.frozen(hash=False)
+class Revision:
+    """A version in which a datapoint was added, changed, deleted or restored.
+
+    ``datapoint`` is its content in that version (None where it was deleted).
+    """
+
+    version: Version
+    change: RevisionKind
+    datapoint: Datapoint | None
+
+    def __hash__(self) -> int:
+        return hash((self.version, self.change))
 
 
 @attrs.frozen(hash=False)

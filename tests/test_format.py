@@ -75,11 +75,13 @@ def test_golden_store_renders_every_version_as_v4_json(golden: Path) -> None:
                 pieces = db.iter_datapoints_json(dataset["id"], version=version["number"], batch=2)
                 assert orjson.loads(b"".join(pieces)) == version["datapoints"]
                 page = db.list_datapoints_json(dataset["id"], page=2, size=2, version=version["id"])
+                read = {k: v for k, v in version.items() if k != "datapoints"}
                 assert orjson.loads(page) == {
                     "records": version["datapoints"][2:4],
                     "page": 2,
                     "size": 2,
                     "total": version["datapoint_count"],
+                    "version": read,
                 }
 
 

@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "datasetlog.store": 1,
     "datasetlog.models": 1,
     "datasetlog.messages": 1,
+    "datasetlog.content": 2,
     "datasetlog.requests": 2,
     "datasetlog.events": 2,
     "datasetlog.serialization": 3,
@@ -32,13 +33,13 @@ LAYERS: dict[str, int] = {
     "datasetlog.sources": 5,
     "datasetlog.readmodels": 5,
     "datasetlog.reads": 6,
-    "datasetlog.writes": 6,
     "datasetlog.integrity": 6,
-    "datasetlog.facade": 7,
-    "datasetlog.cli": 8,
-    "datasetlog.__main__": 9,
-    "datasetlog": 9,
-    "datasetlog.testing": 10,
+    "datasetlog.writes": 7,  # writes resolve version references through reads.resolve
+    "datasetlog.facade": 8,
+    "datasetlog.cli": 9,
+    "datasetlog.__main__": 10,
+    "datasetlog": 10,
+    "datasetlog.testing": 11,
 }
 
 

@@ -33,6 +33,7 @@ from datasetlog.events import (
     EVENT_TYPES,
     Commit,
     DatapointAdded,
+    DatapointRestored,
     DatapointsDeleted,
     DatapointUpdated,
     DatasetCreated,
@@ -40,6 +41,9 @@ from datasetlog.events import (
     DatasetUpdated,
     Event,
     IdempotencyStamp,
+    TagDeleted,
+    TagSet,
+    VersionNamed,
     VersionStamp,
 )
 from datasetlog.serialization.codec import decode_commit, decode_event, encode_commit, encode_event
@@ -72,7 +76,9 @@ def _first_message(request: DatapointRequest) -> ChatMessage:
 requests = datapoint_bodies().map(_request)
 
 
-def _record(cls: type[DatapointAdded] | type[DatapointUpdated]) -> st.SearchStrategy[Any]:
+def _record(
+    cls: type[DatapointAdded] | type[DatapointUpdated] | type[DatapointRestored],
+) -> st.SearchStrategy[Any]:
     return st.builds(
         lambda request, **fields: cls(
             inputs=request.inputs, messages=request.messages, target=request.target, **fields
@@ -92,6 +98,12 @@ events: st.SearchStrategy[Event] = st.one_of(
     _record(DatapointAdded),
     _record(DatapointUpdated),
     st.builds(DatapointsDeleted, datapoint_ids=st.lists(texts(), max_size=3)),
+    _record(DatapointRestored),
+    st.builds(
+        VersionNamed, version=st.integers(0, 10**6), name=texts(), description=optional_texts
+    ),
+    st.builds(TagSet, name=texts(), version=st.integers(0, 10**6)),
+    st.builds(TagDeleted, name=texts()),
 )
 commits = st.builds(
     Commit,
@@ -352,6 +364,10 @@ def test_event_type_tags_are_stable() -> None:
         ("datapoint_added", 1),
         ("datapoint_updated", 1),
         ("datapoints_deleted", 1),
+        ("datapoint_restored", 1),
+        ("version_named", 1),
+        ("tag_set", 1),
+        ("tag_deleted", 1),
     }
 
 

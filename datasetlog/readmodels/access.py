@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datasetlog.readmodels.history import History
 from datasetlog.readmodels.lookups import Lookups
 from datasetlog.readmodels.schema import Schema
 from datasetlog.readmodels.spans import Spans
@@ -9,7 +10,7 @@ from datasetlog.store.dialect import Dialect
 
 
 class ReadModels:
-    """The read models of one store: its tables, lookups and span reads.
+    """The read models of one store: its tables, lookups, span reads and history reads.
 
     Commits are applied with :func:`~datasetlog.readmodels.apply.apply_commit`
     and pages found with :func:`~datasetlog.readmodels.paging.rank_start`,
@@ -20,3 +21,4 @@ class ReadModels:
         self.schema = Schema(dialect)
         self.lookups = Lookups(dialect)
         self.spans = Spans(dialect)
+        self.history = History(dialect, self.spans)

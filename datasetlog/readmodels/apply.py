@@ -8,15 +8,20 @@ from datasetlog.errors import StoreError
 from datasetlog.events import (
     Commit,
     DatapointAdded,
+    DatapointRestored,
     DatapointsDeleted,
     DatapointUpdated,
     DatasetCreated,
     DatasetDeleted,
     DatasetUpdated,
+    TagDeleted,
+    TagSet,
+    VersionNamed,
 )
 from datasetlog.readmodels import paging
+from datasetlog.readmodels.labels import apply_label
 from datasetlog.readmodels.lookups import Lookups
-from datasetlog.readmodels.rows import DatasetRow
+from datasetlog.readmodels.rows import DatasetRow, instant_us
 from datasetlog.store.base import Connection
 
 _SPAN_COLUMNS = ("dataset_key", "ordinal", "added_in", "datapoint_id", "event")
@@ -48,7 +53,9 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
         row = _create(conn, commit, created)
     version = commit.version.number if commit.version else row.version
     spans = []
-    added = removed = 0
+    added = 0
+    changed: set[int] = set()
+    deltas: dict[int, int] = {}  # ordinal -> 1 deleted, -1 restored
     for index, event in enumerate(commit.events, start=first_event):
         if isinstance(event, DatasetUpdated):
             conn.execute(
@@ -64,12 +71,24 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
         elif isinstance(event, DatapointUpdated):
             ordinal = _close_span(conn, event.id, version)
             spans.append((row.key, ordinal, version, event.id, index))
+            changed.add(ordinal)
+        elif isinstance(event, DatapointRestored):
+            ordinal = _reopen_span(conn, row.key, event.id, version, deltas)
+            spans.append((row.key, ordinal, version, event.id, index))
+            changed.add(ordinal)
         elif isinstance(event, DatapointsDeleted):
-            ordinals = [_close_span(conn, i, version) for i in event.datapoint_ids]
-            _record_deletions(conn, row.key, version, ordinals)
-            removed += len(ordinals)
+            for datapoint_id in event.datapoint_ids:
+                ordinal = _close_span(conn, datapoint_id, version)
+                deltas[ordinal] = 1
+                changed.add(ordinal)
     conn.insert_rows("dl_rows", _SPAN_COLUMNS, spans)
-    count = row.datapoint_count + added - removed
+    _record_deletions(conn, row.key, version, deltas)
+    conn.insert_rows(
+        "dl_changes",
+        ("dataset_key", "version", "ordinal"),
+        [(row.key, version, ordinal) for ordinal in sorted(changed)],
+    )
+    count = row.datapoint_count + added - sum(deltas.values())
     recorded_at = commit.recorded_at.isoformat()
     conn.execute(
         "UPDATE dl_datasets SET updated_at = ?, sequence = ?, version = ?, "
@@ -79,7 +98,7 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
     if commit.version is not None:
         conn.execute(
             "INSERT INTO dl_versions (dataset_key, number, id, message, created_at, "
-            "datapoint_count, ordinal_bound) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "datapoint_count, ordinal_bound, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.key,
                 version,
@@ -88,8 +107,12 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
                 recorded_at,
                 count,
                 row.next_ordinal + added,
+                instant_us(commit.recorded_at),
             ),
         )
+    for event in commit.events:  # after the version a name may name is recorded
+        if isinstance(event, VersionNamed | TagSet | TagDeleted):
+            apply_label(conn, row.key, commit, event)
     if commit.idempotency is not None:
         conn.execute(
             "INSERT INTO dl_idempotency (dataset_key, key, request_hash, version) "
@@ -120,17 +143,24 @@ def _create(conn: Connection, commit: Commit, event: DatasetCreated) -> DatasetR
     return row
 
 
-def _record_deletions(conn: Connection, key: int, version: int, ordinals: list[int]) -> None:
+def _record_deletions(conn: Connection, key: int, version: int, deltas: dict[int, int]) -> None:
+    """Record the ordinals a version deleted (1) or restored (-1), and the running block counts."""
+    if not deltas:
+        return
     conn.insert_rows(
-        "dl_deletions", ("dataset_key", "ordinal", "version"), [(key, o, version) for o in ordinals]
+        "dl_deletions",
+        ("dataset_key", "ordinal", "version", "delta"),
+        [(key, ordinal, version, delta) for ordinal, delta in sorted(deltas.items())],
     )
-    per_block = Counter(ordinal // paging.BLOCK for ordinal in ordinals)
-    for block, count in sorted(per_block.items()):
+    per_block: Counter[int] = Counter()
+    for ordinal, delta in deltas.items():
+        per_block[ordinal // paging.BLOCK] += delta
+    for block, net in sorted(per_block.items()):
         before = conn.execute(_BLOCK_DELETED, (key, block, version)).fetchone()
         conn.execute(
             "INSERT INTO dl_deletion_blocks (dataset_key, block, version, deleted) "
             "VALUES (?, ?, ?, ?)",
-            (key, block, version, (before[0] if before else 0) + count),
+            (key, block, version, (before[0] if before else 0) + net),
         )
 
 
@@ -144,3 +174,27 @@ def _close_span(conn: Connection, datapoint_id: str, version: int) -> int:
     if found is None:
         raise StoreError(f"event names datapoint {datapoint_id}, which is not live")
     return int(found[0])
+
+
+def _reopen_span(
+    conn: Connection, key: int, datapoint_id: str, version: int, deltas: dict[int, int]
+) -> int:
+    """Make room for a restored datapoint's span at its own ordinal; return that ordinal.
+
+    A live datapoint's span ends here; a deleted one's ordinal counts as live again.
+    """
+    found = conn.execute(
+        "UPDATE dl_rows SET removed_in = ? WHERE datapoint_id = ? "
+        "AND removed_in IS NULL RETURNING ordinal",
+        (version, datapoint_id),
+    ).fetchone()
+    if found is not None:
+        return int(found[0])
+    gone = conn.execute(
+        "SELECT ordinal FROM dl_rows WHERE datapoint_id = ? AND dataset_key = ? LIMIT 1",
+        (datapoint_id, key),
+    ).fetchone()
+    if gone is None:
+        raise StoreError(f"event restores datapoint {datapoint_id}, which was never added here")
+    deltas[int(gone[0])] = -1
+    return int(gone[0])

@@ -11,7 +11,9 @@ _DATASET_COLUMNS = (
     "key, id, project_id, name, description, created_at, updated_at, deleted, sequence, "
     "version, datapoint_count, next_ordinal"
 )
-_VERSION_COLUMNS = "number, id, message, created_at, datapoint_count, ordinal_bound"
+_VERSION_COLUMNS = (
+    "number, id, message, created_at, datapoint_count, ordinal_bound, name, description"
+)
 
 
 def _require_same(kind: str, asked: object, found: object) -> None:
@@ -114,6 +116,16 @@ class Lookups:
         found = VersionRow(*row)
         _require_same("version", version_id, found.id)
         return found
+
+    @staticmethod
+    def version_at(conn: Connection, key: int, instant_us: int) -> VersionRow | None:
+        """The version with the latest commit time at or before ``instant_us``, or None."""
+        row = conn.execute(
+            f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE dataset_key = ? "
+            "AND created_us <= ? ORDER BY created_us DESC, number DESC LIMIT 1",
+            (key, instant_us),
+        ).fetchone()
+        return VersionRow(*row) if row else None
 
     @staticmethod
     def versions(conn: Connection, key: int) -> list[VersionRow]:

@@ -1,8 +1,9 @@
 """Where a page of a version starts, found without an ``OFFSET`` scan.
 
-Ordinals are dense and updates keep them, so the live datapoints below
-ordinal ``x`` in version ``k`` are ``x`` less the deletions below ``x`` up to
-``k`` (``dl_deletions``). ``dl_deletion_blocks`` keeps, per block of
+Ordinals are dense and updates and restores keep them, so the live
+datapoints below ordinal ``x`` in version ``k`` are ``x`` less the net
+deletions below ``x`` up to ``k`` (``dl_deletions``: 1 for a deletion, -1 for
+a restore). ``dl_deletion_blocks`` keeps, per block of
 ordinals, the running count of its deletions at each version that deleted in
 it, so a page's block is found with one seek per block and its first ordinal
 by counting deletions within that block only.
@@ -19,8 +20,8 @@ FEW_DELETIONS = 1024
 """Up to this many deletions in a version, pages are found by counting them directly."""
 
 _COUNT_DELETIONS = (
-    "SELECT count(*) FROM dl_deletions WHERE dataset_key = ? AND ordinal >= ? AND ordinal < ? "
-    "AND version <= ?"
+    "SELECT coalesce(sum(delta), 0) FROM dl_deletions WHERE dataset_key = ? AND ordinal >= ? "
+    "AND ordinal < ? AND version <= ?"
 )
 # Deletions per block as of a version: one index seek per block, in one statement.
 _BLOCKS_DELETED = (
@@ -65,7 +66,7 @@ def _start_within(conn: Connection, key: int, version: int, first: int, rank: in
     """
     start = first + rank
     while True:
-        deleted = conn.execute(_COUNT_DELETIONS, (key, first, start, version)).fetchone()[0]
+        deleted = int(conn.execute(_COUNT_DELETIONS, (key, first, start, version)).fetchone()[0])
         if first + rank + deleted == start:
             return start
         start = first + rank + deleted

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
 from datasetlog.errors import StoreError
 from datasetlog.models import Dataset, Version, make_version
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def instant_us(value: datetime) -> int:
+    """An aware datetime as whole microseconds since the Unix epoch: comparable across offsets."""
+    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 @contextmanager
@@ -58,7 +65,12 @@ class DatasetRow:
 
 @attrs.frozen
 class VersionRow:
-    """A committed version as the read model holds it."""
+    """A committed version as the read model holds it.
+
+    ``ordinal_bound`` is one past the highest ordinal any datapoint of the
+    dataset had by then: the ordinals ``[bound(n - 1), bound(n))`` are the
+    datapoints version ``n`` added.
+    """
 
     number: int
     id: str
@@ -66,6 +78,8 @@ class VersionRow:
     created_at: str
     datapoint_count: int
     ordinal_bound: int
+    name: str | None = None
+    description: str | None = None
 
     def to_version(self, dataset_id: str) -> Version:
         """The version as ``get_version`` returns it.
@@ -81,7 +95,19 @@ class VersionRow:
                 message=self.message,
                 created_at=datetime.fromisoformat(self.created_at),
                 datapoint_count=self.datapoint_count,
+                name=self.name,
+                description=self.description,
             )
+
+
+@attrs.frozen
+class LabelRow:
+    """A version name or a tag: which version it names, and since when."""
+
+    label: str
+    kind: str
+    version: int
+    set_at: str
 
 
 @attrs.frozen

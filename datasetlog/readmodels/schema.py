@@ -13,7 +13,7 @@ import attrs
 from datasetlog.store.base import Connection
 from datasetlog.store.dialect import Column, Dialect, Index, Table
 
-FORMAT = 3
+FORMAT = 4
 """The read models' layout; stored tables of another format are rebuilt from the events."""
 
 
@@ -86,9 +86,16 @@ VERSIONS = ReadModelTable(
             _text("created_at"),
             _integer("datapoint_count"),
             _integer("ordinal_bound"),
+            _integer("created_us"),
+            _text("name", nullable=True),
+            _text("description", nullable=True),
         ),
         ("dataset_key", "number"),
-        (Index("dl_versions_id", ("id",), unique=True),),
+        (
+            Index("dl_versions_id", ("id",), unique=True),
+            # as_of: the latest version committed at or before an instant, in one seek.
+            Index("dl_versions_time", ("dataset_key", "created_us", "number")),
+        ),
         clustered=True,
     ),
     "1, 2",
@@ -119,13 +126,62 @@ ROWS = ReadModelTable(
 DELETIONS = ReadModelTable(
     Table(
         "dl_deletions",
-        (_integer("dataset_key"), _integer("ordinal"), _integer("version")),
-        ("dataset_key", "ordinal"),
+        # delta: 1 where a version deleted the ordinal's datapoint, -1 where one restored it.
+        (_integer("dataset_key"), _integer("ordinal"), _integer("version"), _integer("delta")),
+        ("dataset_key", "ordinal", "version"),
+        clustered=True,
+    ),
+    "1, 2, 3",
+    version_column="version",
+    subject="at ordinal {ordinal}",
+)
+CHANGES = ReadModelTable(
+    Table(
+        "dl_changes",
+        # The ordinals a version updated, deleted or restored: with the ordinals it added
+        # (a range, from dl_versions), all that a diff across it must look at.
+        (_integer("dataset_key"), _integer("version"), _integer("ordinal")),
+        ("dataset_key", "version", "ordinal"),
+        clustered=True,
+    ),
+    "1, 2, 3",
+    version_column="version",
+    subject="at ordinal {ordinal}",
+)
+LABELS = ReadModelTable(
+    Table(
+        "dl_labels",
+        # Version names and tags: one namespace per dataset.
+        (
+            _integer("dataset_key"),
+            _text("label"),
+            _text("kind"),
+            _integer("version"),
+            _text("set_at"),
+        ),
+        ("dataset_key", "label"),
         clustered=True,
     ),
     "1, 2",
     version_column="version",
-    subject="at ordinal {ordinal}",
+    subject="of {kind} {label!r}",
+)
+TAG_MOVES = ReadModelTable(
+    Table(
+        "dl_tag_moves",
+        (
+            _integer("dataset_key"),
+            _text("tag"),
+            _integer("sequence"),
+            _integer("from_version", nullable=True),
+            _integer("to_version", nullable=True),
+            _text("moved_at"),
+        ),
+        ("dataset_key", "tag", "sequence"),
+        clustered=True,
+    ),
+    "1, 2, 3",
+    subject="of tag {tag!r} in commit {sequence}",
 )
 DELETION_BLOCKS = ReadModelTable(
     Table(
@@ -155,6 +211,9 @@ TABLES: tuple[ReadModelTable, ...] = (
     ROWS,
     DELETIONS,
     DELETION_BLOCKS,
+    CHANGES,
+    LABELS,
+    TAG_MOVES,
     IDEMPOTENCY,
     META,
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from datasetlog.models import Dataset, Version
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.reads.resolve import VersionRef, resolve_version
@@ -30,12 +32,15 @@ class DatasetReads:
         with self._store.reading() as conn:
             return [row.to_dataset() for row in self._lookups.datasets(conn, project_id)]
 
-    def get_version(self, dataset_id: str, version: VersionRef) -> Version:
+    def get_version(
+        self, dataset_id: str, version: VersionRef, *, as_of: datetime | None = None
+    ) -> Version:
         """One committed version; see ``DatasetLog.get_version``."""
         require_id(dataset_id, DATASET_ID)
         with self._store.reading() as conn:
             dataset = self._lookups.live(conn, dataset_id)
-            return resolve_version(self._lookups, conn, dataset, version).to_version(dataset.id)
+            found = resolve_version(self._lookups, conn, dataset, version, as_of=as_of)
+            return found.to_version(dataset.id)
 
     def list_versions(self, dataset_id: str) -> list[Version]:
         """Every committed version; see ``DatasetLog.list_versions``."""

@@ -103,8 +103,8 @@ def corrupt(dataset_id: str, index: int, payload: object, error: Exception) -> S
     )
 
 
-def datapoint_from_json(dataset_id: str, payload: str | bytes) -> Datapoint:
-    """Decode one stored datapoint payload: a ``datapoint_added`` or ``_updated`` event's."""
+def datapoint_from_json(dataset_id: str, payload: str | bytes | dict[str, Any]) -> Datapoint:
+    """Decode one stored datapoint payload (or its already-decoded JSON data)."""
     return next(datapoints_from_json(dataset_id, [[payload]]))
 
 

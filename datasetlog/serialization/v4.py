@@ -75,7 +75,12 @@ def v4_json_array(dataset_id: str, chunks: Iterable[list[bytes]]) -> Generator[b
     yield b"[]" if opening[0] == ord("[") else b"]"
 
 
-def v4_json_page(records: bytes, *, page: int, size: int, total: int) -> bytes:
-    """Render a v4 page of datapoints around its records (from :func:`v4_json_array`)."""
-    fields = orjson.dumps({"page": page, "size": size, "total": total})
+def v4_json_page(
+    records: bytes, *, page: int, size: int, total: int, version: dict[str, Any]
+) -> bytes:
+    """Render a v4 page of datapoints around its records (from :func:`v4_json_array`).
+
+    ``version`` is the version read, rendered.
+    """
+    fields = orjson.dumps({"page": page, "size": size, "total": total, "version": version})
     return b'{"records":' + records + b"," + fields[1:]

@@ -62,11 +62,12 @@ class Table:
 
 @attrs.frozen
 class EventColumns:
-    """Where a store keeps event payloads: the table, its position and payload columns."""
+    """Where a store keeps event payloads: the table, its position, payload and type columns."""
 
     table: str
     position: str
     payload: str
+    type: str
 
 
 @attrs.frozen
@@ -108,7 +109,7 @@ class Dialect:
         return tuple(statements)
 
 
-EVENTS = EventColumns(table="dl_events", position="position", payload="payload")
+EVENTS = EventColumns(table="dl_events", position="position", payload="payload", type="type")
 
 SQLITE = Dialect(
     name="SQLite",

@@ -31,6 +31,29 @@ def text_problems(
     return []
 
 
+RESERVED_LABELS = frozenset({"latest"})
+"""Strings no version name or tag may take: they already name a version."""
+
+
+def label_problems(value: object, loc: Loc) -> list[ErrorDetail]:
+    """The problems of a version name or tag: a name that cannot be read as another reference.
+
+    It may not be ``"latest"``, look like a version id (``dsv_…``) or a
+    number, or begin or end with whitespace.
+    """
+    problems = text_problems(value, loc)
+    if problems:
+        return problems
+    text: str = value  # type: ignore[assignment]
+    if text in RESERVED_LABELS:
+        return [ErrorDetail(loc, f"{text!r} is reserved", "label_reserved")]
+    if text.startswith("dsv_") or (text.isascii() and text.isdigit()):
+        return [ErrorDetail(loc, "must not look like a version id or number", "label_ambiguous")]
+    if text != text.strip():
+        return [ErrorDetail(loc, "must not begin or end with whitespace", "label_whitespace")]
+    return []
+
+
 def description_problems(value: object, loc: Loc) -> list[ErrorDetail]:
     """The problems of a description: ``None`` or any storable string without NUL."""
     return text_problems(value, loc, optional=True, max_length=MAX_STRING_LENGTH)

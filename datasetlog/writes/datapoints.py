@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,17 +17,13 @@ from datasetlog.errors import (
     ValidationError,
 )
 from datasetlog.events import (
-    Commit,
     DatapointAdded,
     DatapointsDeleted,
     DatapointUpdated,
-    Event,
     IdempotencyStamp,
-    VersionStamp,
 )
-from datasetlog.ids import DATAPOINT_PREFIX, VERSION_PREFIX, new_id, new_ids
-from datasetlog.models import Datapoint, Version, make_version
-from datasetlog.readmodels.rows import DatasetRow
+from datasetlog.ids import DATAPOINT_PREFIX, new_ids
+from datasetlog.models import Datapoint, Version
 from datasetlog.requests import DatapointRequest, LogsRequest
 from datasetlog.serialization.converter import converter
 from datasetlog.serialization.decode import (
@@ -39,26 +34,13 @@ from datasetlog.serialization.decode import (
 from datasetlog.sources.base import LogSource
 from datasetlog.validation.fields import require_id, text_problems
 from datasetlog.validation.requests import parse_create_request, parse_datapoint_fields
+from datasetlog.writes.commits import VersionName, content_commit
 from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
 
 CreateBody = Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest
 Content = tuple[DatapointRequest, str | None]  # a datapoint's content, and the log it came from
 _DATASET_ID = ("path", "dataset_id")
 _DATAPOINT_ID = ("path", "datapoint_id")
-
-
-def _content_commit(
-    row: DatasetRow,
-    events: tuple[Event, ...],
-    message: str,
-    now: datetime,
-    *,
-    version_id: str | None = None,
-    idempotency: IdempotencyStamp | None = None,
-) -> Commit:
-    """The commit of the dataset's next content version."""
-    stamp = VersionStamp(row.version + 1, version_id or new_id(VERSION_PREFIX), message)
-    return Commit(row.id, row.sequence + 1, now, events, version=stamp, idempotency=idempotency)
 
 
 class DatapointWrites:
@@ -74,10 +56,11 @@ class DatapointWrites:
         *,
         idempotency_key: str | None,
         logs: LogSource | None,
+        name: VersionName | None,
     ) -> tuple[Version, list[Datapoint]]:
         """Add datapoints as a new version; see ``DatasetLog.commit_datapoints``."""
         with collector_paused():
-            return self._commit(dataset_id, body, idempotency_key, logs)
+            return self._commit(dataset_id, body, idempotency_key, logs, name)
 
     def _commit(
         self,
@@ -85,6 +68,7 @@ class DatapointWrites:
         body: CreateBody,
         idempotency_key: str | None,
         logs: LogSource | None,
+        name: VersionName | None,
     ) -> tuple[Version, list[Datapoint]]:
         request = parse_create_request(body)
         if isinstance(request, LogsRequest):
@@ -98,9 +82,10 @@ class DatapointWrites:
             problems = text_problems(idempotency_key, ("idempotency_key",))
             if problems:
                 raise ValidationError(problems)
-            digest = hashlib.sha256(
-                orjson.dumps(converter.unstructure(request), option=orjson.OPT_SORT_KEYS)
-            ).hexdigest()
+            hashed = converter.unstructure(request)
+            if name is not None:  # a repeat must name its version alike
+                hashed = {"request": hashed, "version_name": converter.unstructure(name)}
+            digest = hashlib.sha256(orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS)).hexdigest()
             stamp = IdempotencyStamp(idempotency_key, digest)
         require_id(dataset_id, _DATASET_ID)
 
@@ -136,19 +121,16 @@ class DatapointWrites:
                     new_ids(DATAPOINT_PREFIX, len(contents)), contents, strict=True
                 )
             ]
-            version_id = new_id(VERSION_PREFIX)
-            commit = _content_commit(
-                row, tuple(events), message, tx.now, version_id=version_id, idempotency=stamp
+            commit, version = content_commit(
+                tx,
+                row,
+                list(events),
+                message,
+                name=name,
+                idempotency=stamp,
+                datapoint_count=row.datapoint_count + len(events),
             )
             added = [datapoint_from_record(row.id, event) for event in events]
-            version = make_version(
-                dataset_id=row.id,
-                number=row.version + 1,
-                id=version_id,
-                message=message,
-                created_at=tx.now,
-                datapoint_count=row.datapoint_count + len(added),
-            )
             return Outcome([commit], (version, added))
 
         return self._writer.run(build)
@@ -160,6 +142,7 @@ class DatapointWrites:
         inputs: Mapping[str, str] | None,
         messages: Sequence[Any] | None,
         target: Mapping[str, Any] | None,
+        name: VersionName | None,
     ) -> Datapoint:
         """Replace fields of a datapoint as a new version; see ``DatasetLog.update_datapoint``."""
         require_id(datapoint_id, _DATAPOINT_ID)
@@ -190,12 +173,14 @@ class DatapointWrites:
                 source_project_data_id=old.source_project_data_id,
             )
             message = commit_messages.update_datapoint(datapoint_id)
-            commit = _content_commit(row, (event,), message, tx.now)
+            commit, _ = content_commit(
+                tx, row, [event], message, name=name, datapoint_count=row.datapoint_count
+            )
             return Outcome([commit], datapoint_from_record(row.id, event))
 
         return self._writer.run(build)
 
-    def delete(self, datapoint_ids: Sequence[str]) -> None:
+    def delete(self, datapoint_ids: Sequence[str], *, name: VersionName | None) -> None:
         """Delete datapoints, one version per dataset; see ``DatasetLog.delete_datapoints``."""
         if isinstance(datapoint_ids, str) or not isinstance(datapoint_ids, Sequence):
             raise ValidationError([ErrorDetail(("body",), "expected a list of ids", "list_type")])
@@ -225,8 +210,15 @@ class DatapointWrites:
             for dataset_id, ids in by_dataset.items():
                 row = tx.live(dataset_id)
                 message = commit_messages.delete_datapoints(len(ids))
-                events = (DatapointsDeleted(ids),)
-                commits.append(_content_commit(row, events, message, tx.now))
+                commit, _ = content_commit(
+                    tx,
+                    row,
+                    [DatapointsDeleted(ids)],
+                    message,
+                    name=name,
+                    datapoint_count=row.datapoint_count - len(ids),
+                )
+                commits.append(commit)
             return Outcome(commits, None)
 
         self._writer.run(build)

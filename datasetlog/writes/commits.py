@@ -1,0 +1,93 @@
+"""The commit of a dataset's next content version, and the name it may be given."""
+
+from __future__ import annotations
+
+import attrs
+
+from datasetlog.errors import ConflictError, ErrorDetail, ValidationError
+from datasetlog.events import Commit, Event, IdempotencyStamp, VersionNamed, VersionStamp
+from datasetlog.ids import VERSION_PREFIX, new_id
+from datasetlog.models import Version, make_version
+from datasetlog.readmodels import labels
+from datasetlog.readmodels.rows import DatasetRow
+from datasetlog.validation.fields import description_problems, label_problems
+from datasetlog.writes.loop import WriteContext
+
+
+@attrs.frozen
+class VersionName:
+    """The name (and description) a write gives the version it commits."""
+
+    name: str
+    description: str | None = None
+
+
+def parse_version_name(name: object, description: object) -> VersionName | None:
+    """The checked ``version_name=`` and ``version_description=`` of a write.
+
+    Raises:
+        ValidationError: A bad name or description, or a description without a name.
+    """
+    if name is None:
+        if description is not None:
+            problem = ErrorDetail(
+                ("body", "version_description"), "give a version_name to describe", "missing"
+            )
+            raise ValidationError([problem])
+        return None
+    problems = [
+        *label_problems(name, ("body", "version_name")),
+        *description_problems(description, ("body", "version_description")),
+    ]
+    if problems:
+        raise ValidationError(problems)
+    return VersionName(name, description)  # type: ignore[arg-type]
+
+
+def require_label_free(tx: WriteContext, row: DatasetRow, label: str) -> None:
+    """Refuse a name or tag that the dataset already uses.
+
+    Raises:
+        ConflictError: ``label`` is a version name or tag of the dataset.
+    """
+    found = labels.label(tx.conn, row.key, label)
+    if found is not None:
+        raise ConflictError(
+            f"dataset {row.id!r} already has a {found.kind} {label!r} (version {found.version})"
+        )
+
+
+def content_commit(
+    tx: WriteContext,
+    row: DatasetRow,
+    events: list[Event],
+    message: str,
+    *,
+    name: VersionName | None = None,
+    idempotency: IdempotencyStamp | None = None,
+    datapoint_count: int,
+) -> tuple[Commit, Version]:
+    """The commit of the dataset's next content version, and that version.
+
+    Raises:
+        ConflictError: ``name`` is taken in the dataset.
+    """
+    number = row.version + 1
+    if name is not None:
+        require_label_free(tx, row, name.name)
+        events = [*events, VersionNamed(number, name.name, name.description)]
+    stamp = VersionStamp(number, new_id(VERSION_PREFIX), message)
+    commit = Commit(
+        row.id, row.sequence + 1, tx.now, tuple(events), version=stamp, idempotency=idempotency
+    )
+    version = make_version(
+        dataset_id=row.id,
+        number=number,
+        id=stamp.id,
+        message=message,
+        created_at=tx.now,
+        datapoint_count=datapoint_count,
+        name=name.name if name else None,
+        description=name.description if name else None,
+    )
+    return commit, version

@@ -1,0 +1,117 @@
+"""Restore: a new version whose content is an earlier version's, written forward."""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import nullcontext
+
+import orjson
+
+from datasetlog import messages
+from datasetlog.errors import ConflictError, StoreError, ValidationError
+from datasetlog.events import DatapointRestored, DatapointsDeleted, Event, IdempotencyStamp
+from datasetlog.models import Datapoint, Version
+from datasetlog.readmodels.history import DiffPlan, History
+from datasetlog.readmodels.rows import DatasetRow
+from datasetlog.reads.resolve import VersionRef, resolve_version
+from datasetlog.serialization.converter import converter
+from datasetlog.validation.fields import require_id, text_problems
+from datasetlog.writes.commits import VersionName, content_commit
+from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
+
+_DATASET_ID = ("path", "dataset_id")
+
+
+def _restored(datapoint: Datapoint) -> DatapointRestored:
+    """The event that gives a datapoint back its content (and timestamps) of ``datapoint``."""
+    return DatapointRestored(
+        id=datapoint.id,
+        created_at=datapoint.created_at,
+        updated_at=datapoint.updated_at,
+        inputs=datapoint.inputs,
+        messages=datapoint.messages,
+        target=datapoint.target,
+        source_project_data_id=datapoint.source_project_data_id,
+    )
+
+
+class RestoreWrites:
+    """``DatasetLog.restore``: the diff from the latest version to an earlier one, committed."""
+
+    def __init__(self, writer: Writer, history: History) -> None:
+        self._writer = writer
+        self._history = history
+
+    def restore(
+        self,
+        dataset_id: str,
+        version: VersionRef,
+        *,
+        name: VersionName | None,
+        idempotency_key: str | None,
+    ) -> Version:
+        """Commit a version equal to ``version``; see ``DatasetLog.restore``."""
+        require_id(dataset_id, _DATASET_ID)
+        stamp = None
+        if idempotency_key is not None:
+            problems = text_problems(idempotency_key, ("idempotency_key",))
+            if problems:
+                raise ValidationError(problems)
+            asked = [type(version).__name__, str(version)]  # any value hashes; resolve judges it
+            request = {"restore": asked, "version_name": converter.unstructure(name)}
+            digest = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS))
+            stamp = IdempotencyStamp(idempotency_key, digest.hexdigest())
+
+        def build(tx: WriteContext) -> Outcome[Version]:
+            row = tx.live(dataset_id)
+            if stamp is not None:
+                repeated = _repeat(tx, row, stamp)
+                if repeated is not None:
+                    return Outcome([], repeated)
+            head = tx.lookups.version(tx.conn, row.key, row.version)
+            if head is None:
+                raise StoreError(f"the read models lack the latest version of {row.id!r}")
+            target = resolve_version(tx.lookups, tx.conn, row, version)
+            plan = DiffPlan(row, head, target)
+            events: list[Event] = []
+            removed: list[str] = []
+            for change in self._history.changes(lambda: nullcontext(tx.conn), plan):
+                if change.after is None:
+                    removed.append(change.datapoint_id)
+                else:
+                    events.append(_restored(change.after))
+            if removed:
+                events.append(DatapointsDeleted(removed))
+            if not events:  # the latest version already holds that content
+                return Outcome([], head.to_version(row.id))
+            message = messages.restore_version(target.number, target.name)
+            commit, made = content_commit(
+                tx,
+                row,
+                events,
+                message,
+                name=name,
+                idempotency=stamp,
+                datapoint_count=target.datapoint_count,
+            )
+            return Outcome([commit], made)
+
+        with collector_paused():
+            return self._writer.run(build)
+
+
+def _repeat(tx: WriteContext, row: DatasetRow, stamp: IdempotencyStamp) -> Version | None:
+    """The version an earlier use of the same key committed, or None for a first use.
+
+    Raises:
+        ConflictError: The key was used with another request.
+    """
+    seen = tx.lookups.idempotency(tx.conn, row.key, stamp.key)
+    if seen is None:
+        return None
+    if seen.request_hash != stamp.request_hash:
+        raise ConflictError(f"idempotency key {stamp.key!r} was used with a different request")
+    first = tx.lookups.version(tx.conn, row.key, seen.version)
+    if first is None:
+        raise StoreError(f"idempotency key {stamp.key!r} names a version the read models lack")
+    return first.to_version(row.id)
