@@ -1,8 +1,10 @@
-"""The shipped state machine (datasetlog.testing.stateful), run on every backend as users would.
+"""The shipped state machines (datasetlog.testing), run on every backend as users would.
 
 Each run opens a DatasetLog on a fresh store, applies random sequences of
-every operation (valid and invalid) and, after every step, checks every read
-path of every version ever committed against a plain model.
+every operation (valid and invalid: datapoints, names, tags, restores) and,
+after every step, checks every read path of every version ever committed
+against a plain model, and diffs, histories and references against the
+projector.
 """
 
 from __future__ import annotations
@@ -18,19 +20,19 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from datasetlog import DatasetLog
 from datasetlog.testing import drop_schema_of, new_schema_location
-from datasetlog.testing.stateful import DatasetLogMachine
+from datasetlog.testing.navigation import NavigationMachine
 
 _profile = settings()
 
 
-class MemoryMachine(DatasetLogMachine):
+class MemoryMachine(NavigationMachine):
     """The machine on an in-memory SQLite store."""
 
     def __init__(self) -> None:
         super().__init__(partial(DatasetLog, ":memory:"))
 
 
-class FileMachine(DatasetLogMachine):
+class FileMachine(NavigationMachine):
     """The machine on an SQLite file in a fresh folder, closed and reopened at random."""
 
     def __init__(self) -> None:
@@ -42,7 +44,7 @@ class FileMachine(DatasetLogMachine):
         )
 
 
-class PostgresMachine(DatasetLogMachine):
+class PostgresMachine(NavigationMachine):
     """The machine on PostgreSQL, in a fresh schema of the session's server."""
 
     url: ClassVar[str] = ""
