@@ -327,6 +327,62 @@ def test_read_models_behind_the_log_are_found(store: Store) -> None:
     assert (first.what, first.commit_position) == ("read_model_position", 3)
 
 
+def _tagged(path: Path) -> tuple[str, int]:
+    """A store whose tag "prod" moved from version 1 to 2, then more commits; the move's commit."""
+    with DatasetLog(path) as db:
+        dataset = db.create_dataset(project_id="pr", name="tags").id
+        db.create_datapoint(dataset, [{}])
+        db.create_datapoint(dataset, [{}], version_name="golden")
+        db.set_tag(dataset, "prod", 1)
+        db.set_tag(dataset, "prod", "golden")
+        db.create_datapoint(dataset, [{}])
+        assert db.verify()
+    position = _query(
+        path, "SELECT commit_position FROM dl_events WHERE type = 'tag_set' ORDER BY position DESC"
+    )[0]
+    return dataset, int(position)
+
+
+def test_edited_tag_event_is_named(tmp_path: Path) -> None:
+    """Pointing a tag's event at another version breaks its commit: verify names both."""
+    path = tmp_path / "store.db"
+    dataset, commit = _tagged(path)
+    _tamper(
+        path,
+        "UPDATE dl_events SET payload = json_set(payload, '$.version', 0) "
+        f"WHERE commit_position = {commit}",
+    )
+    report = _verify(path)
+    found = {(p.what, p.dataset_id, p.commit_position) for p in report.problems}
+    assert {("event_changed", dataset, commit), ("hash", dataset, commit)} <= found
+
+
+def test_deleted_tag_event_is_named(tmp_path: Path) -> None:
+    """Deleting a tag move (its commit and event) leaves a gap that verify names."""
+    path = tmp_path / "store.db"
+    dataset, commit = _tagged(path)
+    _tamper(
+        path,
+        f"DELETE FROM dl_events WHERE commit_position = {commit}",
+        f"DELETE FROM dl_commits WHERE position = {commit}",
+    )
+    found = [(p.what, p.dataset_id, p.commit_position) for p in _verify(path).problems]
+    assert ("commit_missing", dataset, commit) in found
+
+
+def test_a_tag_moved_in_the_read_models_only_is_named(tmp_path: Path) -> None:
+    """A tag retargeted behind the log's back is a read-model problem naming the tag."""
+    path = tmp_path / "store.db"
+    dataset, _ = _tagged(path)
+    _tamper(path, "UPDATE dl_labels SET version = 0 WHERE label = 'prod'")
+    report = _verify(path)
+    assert [(p.what, p.dataset_id) for p in report.problems] == [("read_model", dataset)]
+    assert "tag 'prod'" in report.problems[0].detail
+    with DatasetLog(path) as db:
+        db.rebuild()
+        assert db.get_version(dataset, "prod").number == 2
+
+
 def test_report_stops_after_max_problems(store: Store) -> None:
     """However much is wrong, a report holds at most MAX_PROBLEMS problems."""
     _tamper(

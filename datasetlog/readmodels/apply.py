@@ -56,6 +56,7 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
     added = 0
     changed: set[int] = set()
     deltas: dict[int, int] = {}  # ordinal -> 1 deleted, -1 restored
+    labelled: list[VersionNamed | TagSet | TagDeleted] = []
     for index, event in enumerate(commit.events, start=first_event):
         if isinstance(event, DatasetUpdated):
             conn.execute(
@@ -81,13 +82,16 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
                 ordinal = _close_span(conn, datapoint_id, version)
                 deltas[ordinal] = 1
                 changed.add(ordinal)
+        elif isinstance(event, VersionNamed | TagSet | TagDeleted):
+            labelled.append(event)
     conn.insert_rows("dl_rows", _SPAN_COLUMNS, spans)
     _record_deletions(conn, row.key, version, deltas)
-    conn.insert_rows(
-        "dl_changes",
-        ("dataset_key", "version", "ordinal"),
-        [(row.key, version, ordinal) for ordinal in sorted(changed)],
-    )
+    if changed:
+        conn.insert_rows(
+            "dl_changes",
+            ("dataset_key", "version", "ordinal"),
+            [(row.key, version, ordinal) for ordinal in sorted(changed)],
+        )
     count = row.datapoint_count + added - sum(deltas.values())
     recorded_at = commit.recorded_at.isoformat()
     conn.execute(
@@ -110,9 +114,8 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
                 instant_us(commit.recorded_at),
             ),
         )
-    for event in commit.events:  # after the version a name may name is recorded
-        if isinstance(event, VersionNamed | TagSet | TagDeleted):
-            apply_label(conn, row.key, commit, event)
+    for label_event in labelled:  # after the version a name may name is recorded
+        apply_label(conn, row.key, commit, label_event)
     if commit.idempotency is not None:
         conn.execute(
             "INSERT INTO dl_idempotency (dataset_key, key, request_hash, version) "
