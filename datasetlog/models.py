@@ -147,7 +147,7 @@ class Page:
     page: int
     size: int
     total: int
-    version: Version | None = None
+    version: Version
 
     def __iter__(self) -> Iterator[Datapoint]:
         return iter(self.records)
