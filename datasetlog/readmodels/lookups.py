@@ -118,6 +118,20 @@ class Lookups:
         return found
 
     @staticmethod
+    def version_by_label(conn: Connection, key: int, label: str) -> VersionRow | None:
+        """The version a name or tag of the dataset with this key names, in one statement."""
+        row = conn.execute(
+            f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))}, l.label "
+            "FROM dl_labels l JOIN dl_versions v ON v.dataset_key = l.dataset_key "
+            "AND v.number = l.version WHERE l.dataset_key = ? AND l.label = ?",
+            (key, label),
+        ).fetchone()
+        if row is None:
+            return None
+        _require_same("label", label, row[-1])
+        return VersionRow(*row[:-1])
+
+    @staticmethod
     def version_at(conn: Connection, key: int, instant_us: int) -> VersionRow | None:
         """The version with the latest commit time at or before ``instant_us``, or None."""
         row = conn.execute(

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from datasetlog.errors import ErrorDetail, NotFoundError, ValidationError
 from datasetlog.ids import VERSION_PREFIX
-from datasetlog.readmodels import labels
 from datasetlog.readmodels.lookups import Lookups
 from datasetlog.readmodels.rows import DatasetRow, VersionRow, instant_us
 from datasetlog.store.base import Connection
@@ -56,8 +55,7 @@ def resolve_version(
         if ref.startswith(VERSION_PREFIX):
             found = lookups.version_by_id(conn, dataset.key, ref)
         else:
-            named = labels.label(conn, dataset.key, ref)
-            found = lookups.version(conn, dataset.key, named.version) if named else None
+            found = lookups.version_by_label(conn, dataset.key, ref)
     elif type(ref) is int:
         in_range = 0 <= ref <= MAX_STORED_INT
         found = lookups.version(conn, dataset.key, ref) if in_range else None
