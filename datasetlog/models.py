@@ -173,9 +173,9 @@ class TagMove:
     """One move of a tag: from a version (None: created) to a version (None: deleted)."""
 
     name: str
-    from_version: int | None
-    to_version: int | None
     at: datetime
+    from_version: int | None = None
+    to_version: int | None = None
 
 
 class _Absent(enum.Enum):
@@ -223,8 +223,8 @@ class Change:
     """
 
     kind: ChangeKind
-    before: Datapoint | None
-    after: Datapoint | None
+    before: Datapoint | None = None
+    after: Datapoint | None = None
     fields: list[FieldChange] = attrs.Factory(list)
 
     @property
@@ -281,7 +281,7 @@ class Revision:
 
     version: Version
     change: RevisionKind
-    datapoint: Datapoint | None
+    datapoint: Datapoint | None = None
 
     def __hash__(self) -> int:
         return hash((self.version, self.change))

@@ -148,7 +148,8 @@ def apply(state: DatasetState | None, commit: Commit) -> DatasetState:
 def _move_tag(state: DatasetState, event: TagSet | TagDeleted, at: datetime) -> None:
     before = state.tags.pop(event.name, None)
     to = event.version if isinstance(event, TagSet) else None
-    state.tag_moves.append(TagMove(event.name, before.version if before else None, to, at))
+    was = before.version if before else None
+    state.tag_moves.append(TagMove(event.name, at, from_version=was, to_version=to))
     if to is not None:
         state.tags[event.name] = Tag(event.name, to, at)
 

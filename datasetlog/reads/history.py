@@ -12,12 +12,12 @@ from typing import Any
 from datasetlog.errors import NotFoundError, StoreError
 from datasetlog.models import Change, Datapoint, Diff, Revision, RevisionKind, Version
 from datasetlog.readmodels.access import ReadModels
-from datasetlog.readmodels.history import DiffPlan
+from datasetlog.readmodels.history import DatapointSpan, DiffPlan
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.reads.datasets import DATASET_ID
 from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.serialization.decode import datapoint_from_json
-from datasetlog.store.base import SQLStore
+from datasetlog.store.base import Connection, SQLStore
 from datasetlog.validation.fields import require_batch, require_id
 
 _DATAPOINT_ID = ("path", "datapoint_id")
@@ -66,9 +66,7 @@ class HistoryReads:
         require_id(datapoint_id, _DATAPOINT_ID)
         with self._store.reading() as conn:
             found = self._history.of_datapoint(conn, datapoint_id)
-            if not found:
-                raise NotFoundError(f"no datapoint {datapoint_id!r}")
-            dataset = self._lookups.live(conn, found[0].dataset_id)
+            dataset = self._dataset_of(conn, datapoint_id, found)
             numbers = {s.span.added_in for s in found} | {
                 s.span.removed_in for s in found if s.span.removed_in is not None
             }
@@ -89,19 +87,30 @@ class HistoryReads:
                 revisions.append(Revision(version, "deleted", None))
         return revisions
 
+    def _dataset_of(
+        self, conn: Connection, datapoint_id: str, spans: list[DatapointSpan]
+    ) -> DatasetRow:
+        """The live dataset a datapoint's spans belong to (NotFoundError if none)."""
+        dataset = self._lookups.dataset(conn, spans[0].dataset_id) if spans else None
+        if dataset is None:
+            raise _missing(datapoint_id)
+        return dataset
+
     def get_datapoint(self, datapoint_id: str, version: VersionRef) -> Datapoint:
         """A datapoint as a version of its dataset holds it; see ``DatasetLog.get_datapoint``."""
         require_id(datapoint_id, _DATAPOINT_ID)
         with self._store.reading() as conn:
             found = self._history.of_datapoint(conn, datapoint_id)
-            if not found:
-                raise NotFoundError(f"no datapoint {datapoint_id!r}")
-            dataset = self._lookups.live(conn, found[0].dataset_id)
+            dataset = self._dataset_of(conn, datapoint_id, found)
             number = resolve_version(self._lookups, conn, dataset, version).number
         for entry in found:
             if entry.datapoint_id == datapoint_id and entry.span.live_at(number):
                 return _datapoint(dataset.id, entry.span.payload)
         raise NotFoundError(f"datapoint {datapoint_id!r} is not in version {number}")
+
+
+def _missing(datapoint_id: str) -> NotFoundError:
+    return NotFoundError(f"no datapoint {datapoint_id!r}")
 
 
 def _datapoint(dataset_id: str, payload: Any) -> Datapoint:

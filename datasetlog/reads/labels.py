@@ -37,4 +37,7 @@ class LabelReads:
             moves = labels.tag_moves(conn, dataset.key, tag)
         if not moves:
             raise NotFoundError(f"dataset {dataset_id!r} never had a tag {tag!r}")
-        return [TagMove(tag, old, new, datetime.fromisoformat(at)) for old, new, at in moves]
+        return [
+            TagMove(tag, datetime.fromisoformat(at), from_version=old, to_version=new)
+            for old, new, at in moves
+        ]
