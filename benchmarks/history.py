@@ -31,7 +31,7 @@ from benchmarks._environment import print_header
 from benchmarks._files import workdir
 from benchmarks._options import make_parser, parse, pick
 from benchmarks._payloads import make_bodies
-from benchmarks._tables import Table, fmt_count, fmt_timing, ratio_cells, verdict
+from benchmarks._tables import Table, fmt_count, fmt_speedup, fmt_timing, ratio_cells, verdict
 from benchmarks._timing import interleaved
 from datasetlog import DatasetLog
 
@@ -170,7 +170,8 @@ def history_rows(
         ],
         repeat=max(2, rounds // 25),
     )
-    ratio, cell = ratio_cells(ours, naive)
+    ratio, _ = ratio_cells(ours, naive)
+    cell = f"{fmt_speedup(naive.best / ours.best)} (med {fmt_speedup(naive.median / ours.median)})"
     tables["H3"].add(
         "H3",
         f"{fmt_count(big_n)}: {BACK} commits apart ({entries} entries)",

@@ -142,6 +142,18 @@ class Lookups:
         return VersionRow(*row) if row else None
 
     @staticmethod
+    def versions_numbered(conn: Connection, key: int, numbers: list[int]) -> dict[int, VersionRow]:
+        """The versions of the dataset with this key among ``numbers``, by number, in one query."""
+        if not numbers:
+            return {}
+        rows = conn.execute(
+            f"SELECT {_VERSION_COLUMNS} FROM dl_versions WHERE dataset_key = ? "
+            f"AND number IN ({', '.join('?' * len(numbers))})",
+            (key, *numbers),
+        ).fetchall()
+        return {row.number: row for row in (VersionRow(*row) for row in rows)}
+
+    @staticmethod
     def versions(conn: Connection, key: int) -> list[VersionRow]:
         """Every version of the dataset with this key, oldest first."""
         rows = conn.execute(

@@ -70,7 +70,7 @@ class HistoryReads:
             numbers = {s.span.added_in for s in found} | {
                 s.span.removed_in for s in found if s.span.removed_in is not None
             }
-            versions = {n: self._lookups.version(conn, dataset.key, n) for n in sorted(numbers)}
+            versions = self._lookups.versions_numbered(conn, dataset.key, sorted(numbers))
         revisions: list[Revision] = []
         starts = {s.span.added_in for s in found}
         for entry in found:
@@ -117,7 +117,7 @@ def _datapoint(dataset_id: str, payload: Any) -> Datapoint:
     return datapoint_from_json(dataset_id, payload)
 
 
-def _version(versions: dict[int, VersionRow | None], number: int, dataset: DatasetRow) -> Version:
+def _version(versions: dict[int, VersionRow], number: int, dataset: DatasetRow) -> Version:
     row = versions.get(number)
     if row is None:
         raise StoreError(f"the read models lack version {number} of {dataset.id!r}; run verify()")

@@ -46,8 +46,8 @@ from datasetlog.testing.strategies import create_requests, field_texts
 
 LABELS = ("golden", "prod", "staging", "q1")
 BAD_LABELS = ("latest", "dsv_0", "42", " prod", "", "tab\t ")
-PAIRS_CHECKED = 40
-"""Beyond this many version pairs, a check compares a random sample of this size."""
+PAIRS_CHECKED = 144
+"""Every pair of up to 12 versions is compared; beyond, a random sample of this size."""
 
 
 @attrs.define
