@@ -29,6 +29,7 @@ from datasetlog.models import (
     Tag,
     TagMove,
     ToolCall,
+    UpsertResult,
     Version,
 )
 from datasetlog.reads.resolve import VersionRef
@@ -88,6 +89,7 @@ __all__ = [
     "Tag",
     "TagMove",
     "ToolCall",
+    "UpsertResult",
     "ValidationError",
     "VerifyReport",
     "Version",

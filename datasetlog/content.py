@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import orjson
+
 from datasetlog.models import ABSENT, FieldChange, Path
 
 IDENTITY = frozenset({"id", "dataset_id", "created_at", "updated_at"})
@@ -53,3 +55,15 @@ def _changes(old: Any, new: Any, path: Path) -> Iterator[FieldChange]:
             yield from _changes(before, after, (*path, index))
     elif not same(old, new):
         yield FieldChange(path, old, new)
+
+
+def content_key(data: Mapping[str, Any]) -> bytes:
+    """What makes two datapoints the same for upserts: their inputs, messages and target.
+
+    Canonical JSON (keys sorted, ``1`` and ``1.0`` apart) of those three of a
+    datapoint's v4 JSON data, or of a request's.
+    """
+    return orjson.dumps(
+        [data.get("inputs"), data.get("messages"), data.get("target")],
+        option=orjson.OPT_SORT_KEYS,
+    )

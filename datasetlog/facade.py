@@ -20,6 +20,7 @@ from datasetlog.models import (
     Revision,
     Tag,
     TagMove,
+    UpsertResult,
     Version,
 )
 from datasetlog.readmodels.access import ReadModels
@@ -38,6 +39,7 @@ from datasetlog.writes.datasets import DatasetWrites
 from datasetlog.writes.labels import LabelWrites
 from datasetlog.writes.loop import Writer
 from datasetlog.writes.restore import RestoreWrites
+from datasetlog.writes.upsert import UpsertWrites
 
 
 def _utcnow() -> datetime:
@@ -110,6 +112,7 @@ class DatasetLog:
         self._datapoint_writes = DatapointWrites(writer)
         self._label_writes = LabelWrites(writer)
         self._restore_writes = RestoreWrites(writer, models.history)
+        self._upsert_writes = UpsertWrites(writer, models.spans, models.history)
         self._dataset_reads = DatasetReads(self.store, models)
         self._datapoint_reads = DatapointReads(self.store, models)
         self._history_reads = HistoryReads(self.store, models)
@@ -447,6 +450,44 @@ class DatasetLog:
         """
         name = parse_version_name(version_name, version_description)
         self._datapoint_writes.delete(datapoint_ids, name=name)
+
+    def upsert(
+        self,
+        dataset_id: str,
+        datapoints: Any,
+        *,
+        action: str = "set",
+        base: VersionRef = None,
+        expected_version: int | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> UpsertResult:
+        """Commit ``base`` (default: the latest) with ``datapoints`` applied, matched by content.
+
+        ``action="set"``: the new version holds exactly the request's distinct
+        contents, those already there keeping their ids; ``"add"``: the base
+        and the request's contents it lacks; ``"remove"``: the base without
+        the request's contents. Content is ``inputs``, ``messages`` and
+        ``target`` as canonical JSON. With an older ``base`` the result is
+        committed on top of the latest version. Nothing to change commits
+        nothing. ``datapoints`` takes what ``create_datapoint`` takes, but log ids.
+
+        Raises:
+            ValidationError: A bad datapoint, action, version name or key.
+            NotFoundError: No such dataset or base version.
+            ConflictError: The latest version is not ``expected_version``, the
+                name is taken, or the key was used with another request.
+        """
+        return self._upsert_writes.upsert(
+            dataset_id,
+            datapoints,
+            action=action,
+            base=base,
+            expected_version=expected_version,
+            name=parse_version_name(version_name, version_description),
+            idempotency_key=idempotency_key,
+        )
 
     # -- datapoints: reads -----------------------------------------------------------------
 

@@ -35,3 +35,11 @@ def delete_datapoints(count: int) -> str:
 def restore_version(number: int, name: str | None) -> str:
     """The message of a version whose content is that of version ``number`` (named ``name``)."""
     return f"Restore version {number}{f' ({name})' if name else ''}"
+
+
+def upsert(action: str, base: int, added: int, removed: int) -> str:
+    """The message of a version an upsert (``set``, ``add`` or ``remove``) on ``base`` made."""
+    return (
+        f"Upsert ({action}) on version {base}: "
+        f"{_counted(added, 'datapoint')} added, {removed} removed"
+    )

@@ -287,6 +287,23 @@ class Revision:
         return hash((self.version, self.change))
 
 
+@attrs.frozen
+class UpsertResult:
+    """What an upsert did: the version it committed (or the latest, if it changed nothing).
+
+    ``added`` and ``removed`` count datapoints; ``ignored`` counts request
+    items that changed nothing (already present, repeated, or, for
+    ``remove``, matching no datapoint). ``committed`` is False when nothing
+    was written.
+    """
+
+    version: Version
+    added: int
+    removed: int
+    ignored: int
+    committed: bool
+
+
 @attrs.frozen(hash=False)
 class Log:
     """A stored log a datapoint can be made from (see :mod:`datasetlog.sources`)."""

@@ -1,7 +1,8 @@
 """The shipped state machines (datasetlog.testing), run on every backend as users would.
 
 Each run opens a DatasetLog on a fresh store, applies random sequences of
-every operation (valid and invalid: datapoints, names, tags, restores) and,
+every operation (valid and invalid: datapoints, names, tags, restores,
+upserts) and,
 after every step, checks every read path of every version ever committed
 against a plain model, and diffs, histories and references against the
 projector.
@@ -20,19 +21,19 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from datasetlog import DatasetLog
 from datasetlog.testing import drop_schema_of, new_schema_location
-from datasetlog.testing.navigation import NavigationMachine
+from datasetlog.testing.upserts import UpsertMachine
 
 _profile = settings()
 
 
-class MemoryMachine(NavigationMachine):
+class MemoryMachine(UpsertMachine):
     """The machine on an in-memory SQLite store."""
 
     def __init__(self) -> None:
         super().__init__(partial(DatasetLog, ":memory:"))
 
 
-class FileMachine(NavigationMachine):
+class FileMachine(UpsertMachine):
     """The machine on an SQLite file in a fresh folder, closed and reopened at random."""
 
     def __init__(self) -> None:
@@ -44,7 +45,7 @@ class FileMachine(NavigationMachine):
         )
 
 
-class PostgresMachine(NavigationMachine):
+class PostgresMachine(UpsertMachine):
     """The machine on PostgreSQL, in a fresh schema of the session's server."""
 
     url: ClassVar[str] = ""

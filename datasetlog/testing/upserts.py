@@ -1,0 +1,145 @@
+"""The state machine with upserts: every action, on every base, checked against a plain model.
+
+:class:`UpsertMachine` adds to
+:class:`~datasetlog.testing.navigation.NavigationMachine` a rule that upserts
+(``set``, ``add``, ``remove``) on a random base version, with an
+``expected_version`` right or wrong, and predicts the version it commits from
+the model's rows alone: content matched as canonical JSON of ``inputs``,
+``messages`` and ``target``. Every version is then checked on every read path,
+and against the projector, by the invariants of the machines it extends. Run it
+like the base machine (see :mod:`datasetlog.testing.stateful`).
+
+Added in 0.2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from hypothesis import note
+    from hypothesis import strategies as st
+    from hypothesis.stateful import precondition, rule
+except ImportError as error:
+    raise ImportError(
+        "datasetlog.testing.upserts needs hypothesis and pytest: pip install 'datasetlog[testing]'"
+    ) from error
+
+from datasetlog import ConflictError, to_v4
+from datasetlog.testing.navigation import NavigationMachine
+from datasetlog.testing.oracle import IDENTITY, Row, canonical, expected_content, plural
+from datasetlog.testing.strategies import datapoint_bodies
+
+CONTENT = ("inputs", "messages", "target")
+
+
+def key(content: dict[str, Any]) -> str:
+    """What makes two datapoints the same for an upsert, in the model's own terms."""
+    return canonical({field: content[field] for field in CONTENT if field in content})
+
+
+def planned(
+    action: str, base: list[Row], items: list[dict[str, Any]]
+) -> tuple[list[Row], list[dict[str, Any]], int]:
+    """The base rows kept, the new contents (in request order) and the items ignored."""
+    keys = [key(expected_content(item)) for item in items]
+    in_base = {key(row.content) for row in base}
+    distinct = list(dict.fromkeys(keys))
+    if action == "remove":
+        asked = set(keys)
+        return (
+            [r for r in base if key(r.content) not in asked],
+            [],
+            sum(k not in in_base for k in distinct),
+        )
+    new = {k: expected_content(item) for k, item in zip(keys, items, strict=True)}
+    fresh = [new[k] for k in distinct if k not in in_base]
+    if action == "add":
+        return base, fresh, len(items) - len(fresh)
+    kept, seen = [], set()
+    for row in base:
+        if key(row.content) in set(keys) and key(row.content) not in seen:
+            kept.append(row)
+            seen.add(key(row.content))
+    return kept, fresh, len(items) - len(fresh)
+
+
+class UpsertMachine(NavigationMachine):
+    """The navigation machine, plus upserts of every action on every base."""
+
+    @precondition(lambda self: self.model.live)
+    @rule(
+        data=st.data(),
+        action=st.sampled_from(("set", "add", "remove")),
+        fresh=st.lists(datapoint_bodies(), max_size=3),
+        on_latest=st.booleans(),
+        expect=st.sampled_from(("none", "right", "wrong")),
+    )
+    def upsert(
+        self,
+        data: st.DataObject,
+        action: str,
+        fresh: list[dict[str, Any]],
+        on_latest: bool,
+        expect: str,
+    ) -> None:
+        """Upsert on a base; the new version is the action applied to the base's content."""
+        ds = data.draw(st.sampled_from(list(self.model.live)), label="dataset")
+        model = self.model.live[ds]
+        latest = len(model.versions) - 1
+        number = latest if on_latest else data.draw(st.integers(0, latest), label="base")
+        known = [{k: v for k, v in row.content.items() if k in CONTENT} for row in model.rows()]
+        reused = data.draw(st.lists(st.sampled_from(known), max_size=4) if known else st.just([]))
+        items = data.draw(st.permutations([*fresh, *reused, *reused[:1]]), label="items")
+        expected_version = {"none": None, "right": latest, "wrong": latest + 1}[expect]
+        note(
+            f"upsert({ds!r}, {items!r}, action={action!r}, base={number}, "
+            f"expected_version={expected_version})"
+        )
+        if expect == "wrong":
+            self.expect_unchanged(
+                ConflictError,
+                lambda: self.db.upsert(
+                    ds, items, action=action, base=number, expected_version=expected_version
+                ),
+            )
+            return
+        base, head = model.versions[number], model.versions[-1]
+        kept, new, ignored = planned(action, base, items)
+        in_head = {row.id: row for row in head}
+        rows = [
+            in_head[r.id]
+            if r.id in in_head and canonical(in_head[r.id].content) == canonical(r.content)
+            else r
+            for r in kept
+        ]
+        result = self.db.upsert(
+            ds, items, action=action, base=number, expected_version=expected_version
+        )
+        removed = len(base) - len(kept)
+        assert (result.added, result.ignored) == (len(new), ignored)
+        if rows == head and not new:
+            assert not result.committed
+            assert result.version.number == latest
+            assert (result.added, result.removed) == (0, 0)
+            return
+        assert result.committed
+        assert result.removed == removed
+        read = list(self.db.iter_datapoints_v4(ds, version=result.version.number))
+        made = read[len(rows) :]
+        assert [{k: v for k, v in d.items() if k not in IDENTITY} for d in made] == new
+        assert all(d["created_at"] == d["updated_at"] for d in made)
+        rows += [
+            Row(d["id"], c, d["created_at"], d["updated_at"])
+            for d, c in zip(made, new, strict=True)
+        ]
+        message = (
+            f"Upsert ({action}) on version {number}: "
+            f"{plural(len(new), 'datapoint')} added, {removed} removed"
+        )
+        assert result.version.message == message
+        back = {row.id for row in rows}
+        self.model.gone_datapoints[:] = [i for i in self.model.gone_datapoints if i not in back]
+        self.model.gone_datapoints.extend(row.id for row in head if row.id not in back)
+        self.model.add_version(ds, rows, message)
+        assert to_v4(result.version) == to_v4(self.db.get_version(ds, "latest"))
