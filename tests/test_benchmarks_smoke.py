@@ -32,6 +32,7 @@ SCRIPTS = [
     ("writes", ("P5", "P6", "P7")),
     ("large", ("P1", "P2", "P8")),
     ("history", ("H1", "H2", "H3", "H4", "H5")),
+    ("upserts", ("U1", "U1 bytes")),
     ("baseline_eventsourcing", ("P9",)),
 ]
 SQLITE_ONLY = {"baseline_eventsourcing"}
