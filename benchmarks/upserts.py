@@ -1,4 +1,4 @@
-"""U1: ``upsert(action="set")`` of N datapoints onto N where 1% differ, vs ``create_datapoint`` of N.
+"""U1: ``upsert(action="set")`` of N datapoints onto N, 1% differing, vs ``create_datapoint`` of N.
 
 Two requests of N datapoint bodies, A and B, differ in 1% of their items. A
 dataset holding A is upserted with B, then A, then B...: each call keeps 99%
@@ -24,7 +24,6 @@ from benchmarks._options import make_parser, parse, pick
 from benchmarks._payloads import Body, make_bodies
 from benchmarks._tables import Table, fmt_bytes, fmt_count, fmt_timing, ratio_cells, verdict
 from benchmarks._timing import interleaved
-from datasetlog import DatasetLog
 
 U1_GOAL = 0.5
 U1_BYTES_GOAL = 0.05
