@@ -105,21 +105,28 @@ def test_idempotency_and_names(db: DatasetLog) -> None:
     assert db.get_version(ds, "golden").number == 1
 
 
-def test_bad_arguments_are_named_together(db: DatasetLog) -> None:
-    """A bad action, expected_version and datapoint are reported at once; log ids are refused."""
+def test_bad_arguments_and_items_are_named(db: DatasetLog) -> None:
+    """Bad arguments are named together, then bad items (NaN too); log ids are refused."""
     ds = db.create_dataset(project_id="pr", name="qa").id
+    db.upsert(ds, [{"target": {"a": [None]}}])
     with pytest.raises(ValidationError) as raised:
         db.upsert(ds, [{"inputs": {"q": 1}}], action="replace", expected_version="1")  # type: ignore[arg-type]
     assert [d.loc for d in raised.value.details] == [
         ("body", "action"),
         ("body", "expected_version"),
-        ("body", 0, "inputs", "q"),
     ]
+    bad = [{"target": {"a": [float("nan")]}}, {"inputs": {"q": 1}}, {"input": {}}]
+    with pytest.raises(ValidationError) as raised:
+        db.upsert(ds, bad, action="add")
+    assert [d.loc[:2] for d in raised.value.details] == [("body", 0), ("body", 1), ("body", 2)]
+    with pytest.raises(ValidationError) as raised:
+        db.upsert(ds, {"inputs": {"q": 1}}, action="remove")
+    assert raised.value.details[0].loc == ("body", "inputs", "q")
     with pytest.raises(ValidationError):
         db.upsert(ds, {"log_ids": ["log_1"]})
     with pytest.raises(NotFoundError):
         db.upsert(ds, _q("a"), base=7)
-    assert _commits(db) == 1
+    assert _commits(db) == 2
 
 
 def test_create_datapoint_stays_literal(db: DatasetLog) -> None:

@@ -49,10 +49,10 @@ class Spans:
 
         With ``as_bytes`` each payload is its UTF-8 bytes instead of text.
         """
-        rows = self._rows(conn, key, version, start, limit, as_bytes)
+        rows = self.rows(conn, key, version, start, limit, as_bytes)
         return [Span(ordinal, payload) for ordinal, payload in rows]
 
-    def _rows(
+    def rows(
         self,
         conn: Connection,
         key: int,
@@ -61,7 +61,7 @@ class Spans:
         limit: int,
         as_bytes: bool,
     ) -> list[Any]:
-        """The (ordinal, payload) rows of :meth:`page`: the keyset loop reads them directly."""
+        """The (ordinal, payload) rows of :meth:`page`, for loops that need no Span objects."""
         parameters = (key, start, version.ordinal_bound, version.number, version.number, limit)
         if as_bytes:
             return conn.fetch_bytes(self._select, parameters)
@@ -90,7 +90,7 @@ class Spans:
         start = 0
         while True:
             with store.reading() as conn:
-                rows = self._rows(conn, key, version, start, batch, as_bytes)
+                rows = self.rows(conn, key, version, start, batch, as_bytes)
             yield [payload for _, payload in rows]
             if len(rows) < batch:
                 return

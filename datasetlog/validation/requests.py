@@ -92,6 +92,51 @@ def parse_create_request(body: object) -> list[DatapointRequest] | LogsRequest:
     )
 
 
+def datapoint_items(body: object) -> tuple[list[object], bool]:
+    """A body of datapoint objects as plain items, unchecked, and whether it was one object.
+
+    For callers that check some items their own way (an upsert matches items
+    equal to stored content); :func:`parse_items` checks the others. A list
+    may be empty.
+
+    Raises:
+        ValidationError: The body is ``{"log_ids": ...}``, too long, or neither
+            a datapoint object nor a list.
+    """
+    body = _unstructure_request(list(body) if type(body) is tuple else body)
+    if isinstance(body, Mapping):
+        if "log_ids" in body:
+            raise ValidationError(
+                [ErrorDetail(("body", "log_ids"), "give datapoints, not log ids", "log_ids")]
+            )
+        return [body], True
+    if isinstance(body, list):
+        if len(body) > MAX_DATAPOINTS_PER_REQUEST:
+            raise ValidationError([_too_many(("body",))])
+        return body, False
+    raise ValidationError(
+        [ErrorDetail(("body",), "expected a datapoint object or a list of them", "body_type")]
+    )
+
+
+def parse_items(items: list[tuple[int, object]], *, single: bool) -> list[DatapointRequest]:
+    """Validate datapoint items given with their index in the body (see :func:`datapoint_items`).
+
+    Raises:
+        ValidationError: Listing every problem, at ``("body", index, ...)``
+            (``("body", ...)`` for a single object).
+    """
+    datapoints, errors = [], []
+    for index, item in items:
+        loc: Loc = ("body",) if single else ("body", index)
+        datapoint, item_errors = _structure(item, DatapointRequest, loc)
+        datapoints.append(datapoint)
+        errors.extend(item_errors)
+    if errors:
+        raise ValidationError(errors)
+    return datapoints
+
+
 def parse_datapoint_fields(fields: Mapping[str, object], loc: Loc) -> DatapointRequest:
     """Validate datapoint content fields (as for an update) given as a mapping.
 

@@ -4,9 +4,9 @@ or removed, matched by content, committed on top of the latest version."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import nullcontext
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import attrs
 import orjson
@@ -27,12 +27,12 @@ from datasetlog.readmodels.history import DiffPlan, History
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.readmodels.spans import Spans
 from datasetlog.reads.resolve import VersionRef, resolve_version
-from datasetlog.requests import DatapointRequest, LogsRequest
+from datasetlog.requests import DatapointRequest
 from datasetlog.serialization.converter import converter
 from datasetlog.serialization.decode import datapoint_from_json
 from datasetlog.store.base import Connection
 from datasetlog.validation.fields import require_id, text_problems
-from datasetlog.validation.requests import parse_create_request
+from datasetlog.validation.requests import datapoint_items, parse_items
 from datasetlog.writes.commits import VersionName, content_commit
 from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
 
@@ -42,13 +42,12 @@ _DATASET_ID = ("path", "dataset_id")
 _BATCH = 2000
 
 
-@attrs.frozen
-class Held:
-    """A datapoint of the base version: its id, content key and stored JSON data."""
+class Held(NamedTuple):
+    """A datapoint of the base version: its id, content key and stored JSON (UTF-8)."""
 
     id: str
     key: bytes
-    data: dict[str, Any]
+    payload: bytes
 
 
 @attrs.frozen
@@ -65,9 +64,59 @@ def request_key(request: DatapointRequest) -> bytes:
     return content_key(converter.unstructure(request))
 
 
-def plan(action: Action, base: list[Held], requests: list[DatapointRequest]) -> Plan:
-    """Apply ``action`` to the base's datapoints, matching the request's by content."""
-    keys = [request_key(request) for request in requests]
+_FIELDS = frozenset(("inputs", "messages", "target"))
+
+
+_PLAIN = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def plain_key(item: object) -> bytes | None:
+    """The content key of a body item that is JSON data as it stands, else None.
+
+    Such an item equal to stored content is that content, hence valid, and
+    needs no other check. Anything else (other keys, dates, subclasses of
+    str or int, values JSON cannot hold) returns None and is validated. NaN
+    and infinities, which encode as ``null``, are caught by decoding keys
+    holding a ``null`` back; tuples, enums and UUIDs count as the JSON they
+    encode as.
+    """
+    if type(item) is not dict or not _FIELDS.issuperset(item):
+        return None
+    fields = [item.get("inputs"), item.get("messages"), item.get("target")]
+    try:
+        key = orjson.dumps(fields, option=_PLAIN)
+    except TypeError:
+        return None
+    if b"null" in key and orjson.loads(key) != fields:
+        return None
+    return key
+
+
+def stored_content(item: Any) -> bytes:
+    """How a datapoint made from this plain item stores its content: its stored JSON after
+    its timestamps (``,"inputs":...}``, or ``}`` when it holds nothing)."""
+    fields = {
+        name: item[name] for name in ("inputs", "messages", "target") if item.get(name) is not None
+    }
+    return b"," + orjson.dumps(fields)[1:] if fields else b"}"
+
+
+def plan(
+    action: Action,
+    base: list[Held],
+    keys: list[bytes],
+    requests: list[DatapointRequest | None],
+) -> Plan:
+    """Apply ``action`` to the base's datapoints, matching the request's items by content.
+
+    ``requests[i]`` is the validated item, or None where it matched the base
+    (such an item is never added).
+    """
     in_base = {held.key for held in base}
     if action == "remove":
         asked = set(keys)
@@ -75,17 +124,17 @@ def plan(action: Action, base: list[Held], requests: list[DatapointRequest]) -> 
         return Plan(kept, [], sum(1 for key in dict.fromkeys(keys) if key not in in_base))
     new: dict[bytes, DatapointRequest] = {}
     for key, request in zip(keys, requests, strict=True):
-        if key not in in_base and key not in new:
+        if request is not None and key not in in_base and key not in new:
             new[key] = request
     if action == "add":
-        return Plan(base, list(new.values()), len(requests) - len(new))
+        return Plan(base, list(new.values()), len(keys) - len(new))
     asked = set(keys)
     kept, seen = [], set()
     for held in base:  # set: the first datapoint of each asked content stays
         if held.key in asked and held.key not in seen:
             kept.append(held)
             seen.add(held.key)
-    return Plan(kept, list(new.values()), len(requests) - len(new))
+    return Plan(kept, list(new.values()), len(keys) - len(new))
 
 
 class UpsertWrites:
@@ -108,14 +157,23 @@ class UpsertWrites:
         idempotency_key: str | None,
     ) -> UpsertResult:
         """Commit the base with the request applied; see ``DatasetLog.upsert``."""
-        requests = _parse(datapoints, action, expected_version)
+        items, single = _parse(datapoints, action, expected_version)
         require_id(dataset_id, _DATASET_ID)
-        stamp = _stamp(idempotency_key, requests, action, base, expected_version, name)
+        stamp = _stamp(idempotency_key, items, single, action, base, expected_version, name)
         checked_action: Action = action  # type: ignore[assignment]
+        plain = [plain_key(item) for item in items]
+        known = {
+            stored_content(item): key
+            for item, key in zip(items, plain, strict=True)
+            if key is not None
+        }
 
         def build(tx: WriteContext) -> Outcome[UpsertResult]:
             row = tx.live(dataset_id)
             head = _version(tx, row, row.version)
+            found = resolve_version(tx.lookups, tx.conn, row, base, loc=("query", "base"))
+            held = list(self._held(tx.conn, row, found, known))
+            keys, requests = _match(items, single, plain, {h.key for h in held})
             if stamp is not None:
                 seen = tx.lookups.idempotency(tx.conn, row.key, stamp.key)
                 if seen is not None:
@@ -124,14 +182,12 @@ class UpsertWrites:
                             f"idempotency key {stamp.key!r} was used with a different request"
                         )
                     first = _version(tx, row, seen.version).to_version(row.id)
-                    return Outcome([], UpsertResult(first, 0, 0, len(requests), False))
+                    return Outcome([], UpsertResult(first, 0, 0, len(items), False))
             if expected_version is not None and expected_version != row.version:
                 raise ConflictError(
                     f"dataset {row.id!r} is at version {row.version}, not {expected_version}"
                 )
-            found = resolve_version(tx.lookups, tx.conn, row, base, loc=("query", "base"))
-            held = list(self._held(tx.conn, row, found))
-            made = plan(checked_action, held, requests)
+            made = plan(checked_action, held, keys, requests)
             events = self._events(tx, row, found, head, held, made)
             added = len(made.new)
             removed = len(held) - len(made.kept)
@@ -152,17 +208,29 @@ class UpsertWrites:
         with collector_paused():
             return self._writer.run(build)
 
-    def _held(self, conn: Connection, row: DatasetRow, version: VersionRow) -> Iterator[Held]:
-        """The base version's datapoints, in order, read on the write's own connection."""
-        start = 0
+    def _held(
+        self, conn: Connection, row: DatasetRow, version: VersionRow, known: dict[bytes, bytes]
+    ) -> Iterator[Held]:
+        """The base version's datapoints, in order, read on the write's own connection.
+
+        A datapoint whose stored content is byte for byte a request item's (in
+        ``known``, by :func:`stored_content`) takes that item's key undecoded;
+        the others are decoded and keyed.
+        """
+        start, loads = 0, orjson.loads
         while True:
-            page = self._spans.page(conn, row.key, version, start=start, limit=_BATCH)
-            for span in page:
-                data = orjson.loads(span.payload)
-                yield Held(data["id"], content_key(data), data)
-            if len(page) < _BATCH:
+            rows = self._spans.rows(conn, row.key, version, start, _BATCH, True)
+            for _, payload in rows:
+                end = payload.find(b'"', payload.find(b'"updated_at":"') + 14)
+                key = known.get(payload[end + 1 :])
+                if key is not None and payload.startswith(b'{"id":"'):
+                    yield Held(payload[7 : payload.index(b'"', 7)].decode(), key, payload)
+                else:
+                    data = loads(payload)
+                    yield Held(data["id"], content_key(data), payload)
+            if len(rows) < _BATCH:
                 return
-            start = page[-1].ordinal + 1
+            start = rows[-1][0] + 1
 
     def _events(
         self,
@@ -188,7 +256,7 @@ class UpsertWrites:
                 if change.after is not None and change.datapoint_id not in kept:
                     gone.append(change.datapoint_id)  # in the latest, not planned
                 elif change.datapoint_id in kept:  # planned with the base's content
-                    before = datapoint_from_json(row.id, kept[change.datapoint_id].data)
+                    before = datapoint_from_json(row.id, kept[change.datapoint_id].payload)
                     restored.append(_restored(before))
             gone += [h.id for h in held if h.id not in kept and h.id not in differ]
         events: list[Event] = [*restored]
@@ -228,8 +296,12 @@ def _version(tx: WriteContext, row: DatasetRow, number: int) -> VersionRow:
     return found
 
 
-def _parse(datapoints: Any, action: str, expected_version: object) -> list[DatapointRequest]:
-    """The request's datapoints, checked with the other arguments (all problems at once)."""
+def _parse(datapoints: Any, action: str, expected_version: object) -> tuple[list[object], bool]:
+    """The request's items, unchecked, with the other arguments checked (all problems at once).
+
+    Raises:
+        ValidationError: A bad action or expected version, or a body of another shape.
+    """
     problems: list[ErrorDetail] = []
     if action not in ACTIONS:
         problems.append(
@@ -239,34 +311,64 @@ def _parse(datapoints: Any, action: str, expected_version: object) -> list[Datap
         problems.append(
             ErrorDetail(("body", "expected_version"), "expected a version number", "int_type")
         )
-    request: list[DatapointRequest] | LogsRequest = []
-    if not (type(datapoints) in (list, tuple) and not datapoints):  # "set" to nothing empties
-        try:
-            request = parse_create_request(datapoints)
-        except ValidationError as error:
-            problems.extend(error.details)
-    if isinstance(request, LogsRequest):
-        problems.append(ErrorDetail(("body",), "upsert takes datapoints, not log ids", "log_ids"))
+    items: list[object] = []
+    single = False
+    try:
+        items, single = datapoint_items(datapoints)
+    except ValidationError as error:
+        problems.extend(error.details)
     if problems:
         raise ValidationError(problems)
-    return request  # type: ignore[return-value]
+    return items, single
+
+
+def _match(
+    items: list[object], single: bool, plain: list[bytes | None], in_base: set[bytes]
+) -> tuple[list[bytes], list[DatapointRequest | None]]:
+    """Each item's content key, and the item validated unless it equals base content.
+
+    Raises:
+        ValidationError: Every problem of the items that needed validating.
+    """
+    keys: list[bytes] = []
+    requests: list[DatapointRequest | None] = []
+    unmatched: list[tuple[int, object]] = []
+    for index, (item, key) in enumerate(zip(items, plain, strict=True)):
+        if key is None or key not in in_base:
+            unmatched.append((index, item))
+        keys.append(key or b"")
+        requests.append(None)
+    for (index, _), request in zip(unmatched, parse_items(unmatched, single=single), strict=True):
+        keys[index] = request_key(request)
+        requests[index] = request
+    return keys, requests
 
 
 def _stamp(
     key: str | None,
-    requests: Sequence[DatapointRequest],
+    items: list[object],
+    single: bool,
     action: str,
     base: VersionRef,
     expected_version: int | None,
     name: VersionName | None,
 ) -> IdempotencyStamp | None:
+    """The idempotency stamp of a request (None without a key).
+
+    Raises:
+        ValidationError: A bad key, or items that are not JSON data.
+    """
     if key is None:
         return None
     problems = text_problems(key, ("idempotency_key",))
     if problems:
         raise ValidationError(problems)
+    try:
+        body = orjson.loads(orjson.dumps(items))
+    except TypeError:  # not plain JSON data: validation names what is wrong, if anything
+        body = converter.unstructure(parse_items(list(enumerate(items)), single=single))
     request = {
-        "upsert": converter.unstructure(list(requests)),
+        "upsert": body,
         "action": action,
         "base": [type(base).__name__, str(base)],
         "expected_version": expected_version,
