@@ -78,8 +78,7 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
             spans.append((row.key, ordinal, version, event.id, index))
             changed.add(ordinal)
         elif isinstance(event, DatapointsDeleted):
-            for datapoint_id in event.datapoint_ids:
-                ordinal = _close_span(conn, datapoint_id, version)
+            for ordinal in _close_spans(conn, event.datapoint_ids, version):
                 deltas[ordinal] = 1
                 changed.add(ordinal)
         elif isinstance(event, VersionNamed | TagSet | TagDeleted):
@@ -165,6 +164,31 @@ def _record_deletions(conn: Connection, key: int, version: int, deltas: dict[int
             "VALUES (?, ?, ?, ?)",
             (key, block, version, (before[0] if before else 0) + net),
         )
+
+
+_CLOSE_AT_ONCE = 500
+"""Spans ended per statement when a commit deletes many datapoints (one round trip each)."""
+
+
+def _close_spans(conn: Connection, datapoint_ids: list[str], version: int) -> list[int]:
+    """End the live spans of datapoints at ``version``; return their ordinals.
+
+    Raises:
+        StoreError: One of them is not live.
+    """
+    ordinals: list[int] = []
+    for start in range(0, len(datapoint_ids), _CLOSE_AT_ONCE):
+        chunk = datapoint_ids[start : start + _CLOSE_AT_ONCE]
+        marks = ", ".join("?" * len(chunk))
+        found = conn.execute(
+            f"UPDATE dl_rows SET removed_in = ? WHERE datapoint_id IN ({marks}) "
+            "AND removed_in IS NULL RETURNING ordinal",
+            (version, *chunk),
+        ).fetchall()
+        if len(found) != len(set(chunk)):
+            raise StoreError(f"event deletes {len(chunk)} datapoints; {len(found)} are live")
+        ordinals += [int(row[0]) for row in found]
+    return ordinals
 
 
 def _close_span(conn: Connection, datapoint_id: str, version: int) -> int:
