@@ -1,15 +1,23 @@
-"""The commit of a dataset's next content version, and the name it may be given."""
+"""What every content write shares: the next version's commit, its name, an idempotency
+key's earlier use, and the event that restores a datapoint."""
 
 from __future__ import annotations
 
 import attrs
 
-from datasetlog.errors import ConflictError, ErrorDetail, ValidationError
-from datasetlog.events import Commit, Event, IdempotencyStamp, VersionNamed, VersionStamp
+from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
+from datasetlog.events import (
+    Commit,
+    DatapointRestored,
+    Event,
+    IdempotencyStamp,
+    VersionNamed,
+    VersionStamp,
+)
 from datasetlog.ids import VERSION_PREFIX, new_id
-from datasetlog.models import Version, make_version
+from datasetlog.models import Datapoint, Version, make_version
 from datasetlog.readmodels import labels
-from datasetlog.readmodels.rows import DatasetRow
+from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.validation.fields import description_problems, label_problems
 from datasetlog.writes.loop import WriteContext
 
@@ -91,3 +99,37 @@ def content_commit(
         description=name.description if name else None,
     )
     return commit, version
+
+
+def earlier_use(tx: WriteContext, row: DatasetRow, stamp: IdempotencyStamp) -> VersionRow | None:
+    """The version an earlier use of this idempotency key committed, or None on a first use.
+
+    Raises:
+        ConflictError: The key was used with another request.
+        StoreError: The read models lack that version.
+    """
+    seen = tx.lookups.idempotency(tx.conn, row.key, stamp.key)
+    if seen is None:
+        return None
+    if seen.request_hash != stamp.request_hash:
+        raise ConflictError(f"idempotency key {stamp.key!r} was used with a different request")
+    first = tx.lookups.version(tx.conn, row.key, seen.version)
+    if first is None:
+        raise StoreError(
+            f"the read models are damaged: idempotency key {stamp.key!r} names version "
+            f"{seen.version} of {row.id!r}, which they lack; run verify()"
+        )
+    return first
+
+
+def restored(datapoint: Datapoint) -> DatapointRestored:
+    """The event that gives a datapoint back the content and timestamps of ``datapoint``."""
+    return DatapointRestored(
+        id=datapoint.id,
+        created_at=datapoint.created_at,
+        updated_at=datapoint.updated_at,
+        inputs=datapoint.inputs,
+        messages=datapoint.messages,
+        target=datapoint.target,
+        source_project_data_id=datapoint.source_project_data_id,
+    )

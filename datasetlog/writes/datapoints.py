@@ -10,10 +10,8 @@ import orjson
 
 from datasetlog import messages as commit_messages
 from datasetlog.errors import (
-    ConflictError,
     ErrorDetail,
     NotFoundError,
-    StoreError,
     ValidationError,
 )
 from datasetlog.events import (
@@ -34,7 +32,7 @@ from datasetlog.serialization.decode import (
 from datasetlog.sources.base import LogSource
 from datasetlog.validation.fields import require_id, text_problems
 from datasetlog.validation.requests import parse_create_request, parse_datapoint_fields
-from datasetlog.writes.commits import VersionName, content_commit
+from datasetlog.writes.commits import VersionName, content_commit, earlier_use
 from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
 
 CreateBody = Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest
@@ -91,22 +89,11 @@ class DatapointWrites:
 
         def build(tx: WriteContext) -> Outcome[tuple[Version, list[Datapoint]]]:
             row = tx.live(dataset_id)
-            if stamp is not None:
-                seen = tx.lookups.idempotency(tx.conn, row.key, stamp.key)
-                if seen is not None:
-                    if seen.request_hash != stamp.request_hash:
-                        raise ConflictError(
-                            f"idempotency key {stamp.key!r} was used with a different request"
-                        )
-                    payloads = tx.lookups.added_in(tx.conn, row.key, seen.version)
-                    first = tx.lookups.version(tx.conn, row.key, seen.version)
-                    if first is None:  # the key names a version the read models lack
-                        raise StoreError(
-                            f"the read models are damaged: idempotency key {stamp.key!r} names "
-                            f"version {seen.version} of {row.id!r}, which they lack; run verify()"
-                        )
-                    datapoints = [datapoint_from_json(row.id, p) for p in payloads]
-                    return Outcome([], (first.to_version(row.id), datapoints))
+            first = earlier_use(tx, row, stamp) if stamp is not None else None
+            if first is not None:
+                payloads = tx.lookups.added_in(tx.conn, row.key, first.number)
+                datapoints = [datapoint_from_json(row.id, p) for p in payloads]
+                return Outcome([], (first.to_version(row.id), datapoints))
             events = [
                 DatapointAdded(
                     id=datapoint_id,

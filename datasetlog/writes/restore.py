@@ -8,31 +8,17 @@ from contextlib import nullcontext
 import orjson
 
 from datasetlog import messages
-from datasetlog.errors import ConflictError, StoreError, ValidationError
-from datasetlog.events import DatapointRestored, DatapointsDeleted, Event, IdempotencyStamp
-from datasetlog.models import Datapoint, Version
+from datasetlog.errors import StoreError, ValidationError
+from datasetlog.events import DatapointsDeleted, Event, IdempotencyStamp
+from datasetlog.models import Version
 from datasetlog.readmodels.history import DiffPlan, History
-from datasetlog.readmodels.rows import DatasetRow
 from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.serialization.converter import converter
 from datasetlog.validation.fields import require_id, text_problems
-from datasetlog.writes.commits import VersionName, content_commit
+from datasetlog.writes.commits import VersionName, content_commit, earlier_use, restored
 from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
 
 _DATASET_ID = ("path", "dataset_id")
-
-
-def _restored(datapoint: Datapoint) -> DatapointRestored:
-    """The event that gives a datapoint back its content (and timestamps) of ``datapoint``."""
-    return DatapointRestored(
-        id=datapoint.id,
-        created_at=datapoint.created_at,
-        updated_at=datapoint.updated_at,
-        inputs=datapoint.inputs,
-        messages=datapoint.messages,
-        target=datapoint.target,
-        source_project_data_id=datapoint.source_project_data_id,
-    )
 
 
 class RestoreWrites:
@@ -64,10 +50,9 @@ class RestoreWrites:
 
         def build(tx: WriteContext) -> Outcome[Version]:
             row = tx.live(dataset_id)
-            if stamp is not None:
-                repeated = _repeat(tx, row, stamp)
-                if repeated is not None:
-                    return Outcome([], repeated)
+            first = earlier_use(tx, row, stamp) if stamp is not None else None
+            if first is not None:
+                return Outcome([], first.to_version(row.id))
             head = tx.lookups.version(tx.conn, row.key, row.version)
             if head is None:
                 raise StoreError(f"the read models lack the latest version of {row.id!r}")
@@ -79,7 +64,7 @@ class RestoreWrites:
                 if change.after is None:
                     removed.append(change.datapoint_id)
                 else:
-                    events.append(_restored(change.after))
+                    events.append(restored(change.after))
             if removed:
                 events.append(DatapointsDeleted(removed))
             if not events:  # the latest version already holds that content
@@ -98,20 +83,3 @@ class RestoreWrites:
 
         with collector_paused():
             return self._writer.run(build)
-
-
-def _repeat(tx: WriteContext, row: DatasetRow, stamp: IdempotencyStamp) -> Version | None:
-    """The version an earlier use of the same key committed, or None for a first use.
-
-    Raises:
-        ConflictError: The key was used with another request.
-    """
-    seen = tx.lookups.idempotency(tx.conn, row.key, stamp.key)
-    if seen is None:
-        return None
-    if seen.request_hash != stamp.request_hash:
-        raise ConflictError(f"idempotency key {stamp.key!r} was used with a different request")
-    first = tx.lookups.version(tx.conn, row.key, seen.version)
-    if first is None:
-        raise StoreError(f"idempotency key {stamp.key!r} names a version the read models lack")
-    return first.to_version(row.id)

@@ -16,7 +16,6 @@ from datasetlog.content import content_key
 from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
 from datasetlog.events import (
     DatapointAdded,
-    DatapointRestored,
     DatapointsDeleted,
     Event,
     IdempotencyStamp,
@@ -33,7 +32,7 @@ from datasetlog.serialization.decode import datapoint_from_json
 from datasetlog.store.base import Connection
 from datasetlog.validation.fields import require_id, text_problems
 from datasetlog.validation.requests import datapoint_items, parse_items
-from datasetlog.writes.commits import VersionName, content_commit
+from datasetlog.writes.commits import VersionName, content_commit, earlier_use, restored
 from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
 
 Action = Literal["set", "add", "remove"]
@@ -174,15 +173,10 @@ class UpsertWrites:
             found = resolve_version(tx.lookups, tx.conn, row, base, loc=("query", "base"))
             held = list(self._held(tx.conn, row, found, known))
             keys, requests = _match(items, single, plain, {h.key for h in held})
-            if stamp is not None:
-                seen = tx.lookups.idempotency(tx.conn, row.key, stamp.key)
-                if seen is not None:
-                    if seen.request_hash != stamp.request_hash:
-                        raise ConflictError(
-                            f"idempotency key {stamp.key!r} was used with a different request"
-                        )
-                    first = _version(tx, row, seen.version).to_version(row.id)
-                    return Outcome([], UpsertResult(first, 0, 0, len(items), False))
+            first = earlier_use(tx, row, stamp) if stamp is not None else None
+            if first is not None:
+                result = UpsertResult(first.to_version(row.id), 0, 0, len(items), False)
+                return Outcome([], result)
             if expected_version is not None and expected_version != row.version:
                 raise ConflictError(
                     f"dataset {row.id!r} is at version {row.version}, not {expected_version}"
@@ -243,7 +237,7 @@ class UpsertWrites:
     ) -> list[Event]:
         """The events that turn the latest version into the planned one."""
         kept = {h.id: h for h in made.kept}
-        restored: list[Event] = []
+        undone: list[Event] = []
         if base.number == head.number:
             gone = [h.id for h in held if h.id not in kept]
         else:  # the base is older: also undo, for what is kept, what changed since
@@ -257,9 +251,9 @@ class UpsertWrites:
                     gone.append(change.datapoint_id)  # in the latest, not planned
                 elif change.datapoint_id in kept:  # planned with the base's content
                     before = datapoint_from_json(row.id, kept[change.datapoint_id].payload)
-                    restored.append(_restored(before))
+                    undone.append(restored(before))
             gone += [h.id for h in held if h.id not in kept and h.id not in differ]
-        events: list[Event] = [*restored]
+        events: list[Event] = [*undone]
         if gone:
             events.append(DatapointsDeleted(gone))
         ids = new_ids(DATAPOINT_PREFIX, len(made.new))
@@ -275,18 +269,6 @@ class UpsertWrites:
             for datapoint_id, request in zip(ids, made.new, strict=True)
         ]
         return events
-
-
-def _restored(datapoint: Any) -> DatapointRestored:
-    return DatapointRestored(
-        id=datapoint.id,
-        created_at=datapoint.created_at,
-        updated_at=datapoint.updated_at,
-        inputs=datapoint.inputs,
-        messages=datapoint.messages,
-        target=datapoint.target,
-        source_project_data_id=datapoint.source_project_data_id,
-    )
 
 
 def _version(tx: WriteContext, row: DatasetRow, number: int) -> VersionRow:
