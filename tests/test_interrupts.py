@@ -118,6 +118,21 @@ def test_an_interrupted_postgres_write_leaves_no_lock(
         _check_every_interruption(db, dataset, interrupter, other)
 
 
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt, as in a terminal, even where it was started ignored.
+
+    A shell ignores SIGINT in the commands it starts in the background, and
+    Python then leaves it ignored: the interrupt below would never arrive.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_while_waiting_for_the_postgres_lock_leaves_nothing_behind(
     postgres_location: str,
 ) -> None:

@@ -144,6 +144,8 @@ versions = st.builds(
     message=texts(),
     created_at=moments,
     datapoint_count=st.integers(0, 10**9),
+    name=optional_texts,
+    description=optional_texts,
 )
 pages = st.builds(
     Page,
@@ -151,6 +153,7 @@ pages = st.builds(
     page=st.integers(1, 100),
     size=st.integers(1, 1000),
     total=st.integers(0, 10**6),
+    version=versions,
 )
 messages = requests.filter(lambda r: bool(r.messages)).map(_first_message)
 tool_calls = messages.filter(lambda m: m.tool_call is not None).map(lambda m: m.tool_call)
@@ -304,8 +307,9 @@ def test_messages_have_the_v4_fields(datapoint: Datapoint) -> None:
 def test_page_has_the_v4_fields(page: Page) -> None:
     """A page renders as v4 PaginatedDataDatapointResponse."""
     rendered = to_v4(page)
-    assert set(rendered) == {"records", "page", "size", "total"}
+    assert set(rendered) == {"records", "page", "size", "total", "version"}
     assert rendered["records"] == [to_v4(d) for d in page.records]
+    assert rendered["version"] == to_v4(page.version)
 
 
 @given(value=st.one_of(datasets, datapoints, versions))
