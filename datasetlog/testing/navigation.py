@@ -40,7 +40,7 @@ from datasetlog.projector import (
     reference_history,
 )
 from datasetlog.serialization.codec import decode_commit
-from datasetlog.testing.oracle import LOG_IDS, ModelDataset, Row, canonical
+from datasetlog.testing.oracle import LOG_IDS, Row, canonical
 from datasetlog.testing.stateful import DatasetLogMachine, OpenDb
 from datasetlog.testing.strategies import create_requests, field_texts
 
@@ -330,10 +330,14 @@ class NavigationMachine(DatasetLogMachine):
                 page = self.db.list_datapoints(ds, version=label, size=3)
                 assert page.version == versions[number]
                 assert to_v4(page.records) == [r.v4(ds) for r in model.versions[number][:3]]
-            self.check_as_of(ds, model, versions)
 
-    def check_as_of(self, ds: str, model: ModelDataset, versions: list[Any]) -> None:
+    @precondition(lambda self: self.model.live)
+    @rule(data=st.data())
+    def read_as_of(self, data: st.DataObject) -> None:
         """``as_of`` a version's commit time reads it; a moment earlier, the one before."""
+        ds = data.draw(st.sampled_from(list(self.model.live)), label="dataset")
+        model = self.model.live[ds]
+        versions = self.db.list_versions(ds)
         for version in versions:
             assert self.db.get_version(ds, as_of=version.created_at) == version
             earlier = version.created_at - timedelta(microseconds=1)
