@@ -20,7 +20,7 @@ def _describe(datapoint: Datapoint | None) -> str:
 
 
 def demo(path: str) -> None:
-    """Commit datapoints over several versions, print the versions, and rebuild an early one."""
+    """Commit datapoints over several versions, print them, rebuild an early one, diff it."""
     with DatasetLog(path) as db:
         logs = SQLiteLogSource(path)
         db.logs = logs
@@ -47,6 +47,8 @@ def demo(path: str) -> None:
         db.create_datapoint(dataset.id, {"log_ids": log_ids})
         db.update_datapoint(added[1].id, target={"answer": "10", "checked": True})
         db.delete_datapoints([added[0].id, added[2].id])
+        db.name_version(dataset.id, 2, "first-batch", description="before the logs")
+        db.set_tag(dataset.id, "prod", "latest")
 
         print(f"{'ver':>3}  {'id':<28}  {'rows':>4}  message")
         for version in db.list_versions(dataset.id):
@@ -55,13 +57,23 @@ def demo(path: str) -> None:
                 f"{version.message}"
             )
 
-        early = list(db.iter_datapoints(dataset.id, version=2))
-        latest = list(db.iter_datapoints(dataset.id))
+        early = list(db.iter_datapoints(dataset.id, version="first-batch"))
+        latest = list(db.iter_datapoints(dataset.id, version="prod"))
         print(f"\n{'version 2 (rebuilt)':<40}  latest version")
         for row in range(max(len(early), len(latest))):
             left = _describe(early[row]) if row < len(early) else ""
             right = _describe(latest[row]) if row < len(latest) else ""
             print(f"{left:<40}  {right}")
+        diff = db.diff(dataset.id, "first-batch", "prod")
+        counts = diff.counts
+        print(
+            f"\ndiff first-batch (v{diff.base.number}) -> prod (v{diff.target.number}): "
+            f"{counts.added} added, {counts.removed} removed, {counts.changed} changed"
+        )
+        for change in diff.changed:
+            for field in change.fields:
+                path = ".".join(map(str, field.path))
+                print(f"  {change.datapoint_id} {path}: {field.old!r} -> {field.new!r}")
         report = db.verify()
         print(f"\nverify: {'ok' if report else report}")
         logs.close()
@@ -74,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser(
-        "demo", help="commit a few versions to an SQLite file and rebuild an early one"
+        "demo", help="commit a few versions to an SQLite file, rebuild an early one, diff it"
     )
     demo_parser.add_argument(
         "--db", default="datasetlog-demo.db", help="SQLite file (default: %(default)s)"

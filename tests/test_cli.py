@@ -20,6 +20,8 @@ def test_demo_commits_versions_and_rebuilds_an_early_one(tmp_path: Path) -> None
     )
     assert "Add 2 datapoints from logs" in result.stdout
     assert "version 2 (rebuilt)" in result.stdout
+    assert "diff first-batch (v2) -> prod (v5): 2 added, 2 removed, 1 changed" in result.stdout
+    assert "target.checked: ABSENT -> True" in result.stdout
     assert "verify: ok" in result.stdout
     with DatasetLog(path) as db:
         [dataset] = db.list_datasets("pr_demo")
