@@ -212,11 +212,12 @@ def _content(record: DatapointRecord) -> dict[str, object]:
     return content_of(converter.unstructure(record, DatapointRecord))
 
 
-_KINDS: dict[type, RevisionKind] = {
+REVISION_KINDS: dict[type[DatapointAdded | DatapointUpdated | DatapointRestored], RevisionKind] = {
     DatapointAdded: "added",
     DatapointUpdated: "changed",
     DatapointRestored: "restored",
 }
+"""What a datapoint event did to its datapoint, as ``datapoint_history`` names it."""
 
 
 def reference_history(commits: Iterable[Commit], datapoint_id: str) -> list[Revision]:
@@ -228,7 +229,7 @@ def reference_history(commits: Iterable[Commit], datapoint_id: str) -> list[Revi
         if commit.version is None:
             continue
         for event in commit.events:
-            kind = _KINDS.get(type(event))
+            kind = REVISION_KINDS.get(type(event))  # type: ignore[arg-type]
             if kind is not None and event.id == datapoint_id:  # type: ignore[union-attr]
                 datapoint = datapoint_from_record(state.id, state.records[datapoint_id])
                 found.append((commit.version.number, kind, datapoint))

@@ -11,6 +11,7 @@ from typing import Any
 
 from datasetlog.errors import NotFoundError, StoreError
 from datasetlog.models import Change, Datapoint, Diff, Revision, RevisionKind, Version
+from datasetlog.projector import REVISION_KINDS
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.readmodels.history import DatapointSpan, DiffPlan
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
@@ -21,11 +22,8 @@ from datasetlog.store.base import Connection, SQLStore
 from datasetlog.validation.fields import require_batch, require_id
 
 _DATAPOINT_ID = ("path", "datapoint_id")
-_KINDS: dict[str, RevisionKind] = {
-    "datapoint_added": "added",
-    "datapoint_updated": "changed",
-    "datapoint_restored": "restored",
-}
+_KINDS: dict[str, RevisionKind] = {cls.TYPE: kind for cls, kind in REVISION_KINDS.items()}
+"""A span's revision kind, by the type tag of the event behind it."""
 
 
 class HistoryReads:
