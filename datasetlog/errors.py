@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -67,6 +67,18 @@ class ConflictError(DatasetLogError):
     """
 
     status_code: ClassVar[int] = 409
+
+
+class MergeConflictError(ConflictError):
+    """A merge found conflicts and was told to fail on them (409); nothing was written.
+
+    ``conflicts`` holds each one, a :class:`~datasetlog.models.MergeConflict`
+    with the datapoint's base, source and target content.
+    """
+
+    def __init__(self, message: str, conflicts: Sequence[Any]) -> None:
+        super().__init__(message)
+        self.conflicts: list[Any] = list(conflicts)
 
 
 class StoreError(DatasetLogError):

@@ -40,6 +40,38 @@ class DatasetCreated:
 
 
 @attrs.frozen
+class DatasetForked:
+    """A dataset came into being as a fork: its version 0 holds a version of another dataset.
+
+    The fork's datapoints are the source's, each under the id
+    :func:`datasetlog.ids.derived_id` gives it in the fork; no datapoint is
+    copied into the fork's log.
+    """
+
+    TYPE: ClassVar[str] = "dataset_forked"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    project_id: str
+    name: str
+    source_id: str
+    source_version: int
+    description: str | None = None
+
+
+@attrs.frozen
+class DatasetMerged:
+    """A commit brings in the changes of another dataset up to one of its versions.
+
+    It sits in the merge commit, beside the datapoint events that apply them;
+    the next merge from that dataset starts from ``source_version``.
+    """
+
+    TYPE: ClassVar[str] = "dataset_merged"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    source_id: str
+    source_version: int
+
+
+@attrs.frozen
 class DatasetUpdated:
     """A dataset's name and/or description changed (``None`` leaves one as it was)."""
 
@@ -131,6 +163,8 @@ class TagDeleted:
 
 Event = (
     DatasetCreated
+    | DatasetForked
+    | DatasetMerged
     | DatasetUpdated
     | DatasetDeleted
     | DatapointAdded
@@ -143,6 +177,8 @@ Event = (
 )
 EVENT_TYPES: tuple[type[Event], ...] = (
     DatasetCreated,
+    DatasetForked,
+    DatasetMerged,
     DatasetUpdated,
     DatasetDeleted,
     DatapointAdded,
@@ -178,7 +214,8 @@ class Commit:
 
     ``sequence`` is the commit's place in the dataset's stream (1 for the
     creation). ``version`` is set on the creation (version 0) and on every
-    content change; renames, deletion, names and tags leave it ``None``.
+    content change; renames, deletion, names and tags leave it ``None``. A
+    fork's creation (version 0) holds :class:`DatasetForked` instead.
     """
 
     dataset_id: str

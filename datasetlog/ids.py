@@ -34,3 +34,19 @@ def new_ids(prefix: str, count: int) -> list[str]:
 def new_id(prefix: str) -> str:
     """Return one fresh id."""
     return new_ids(prefix, 1)[0]
+
+
+def derived_id(datapoint_id: str, dataset_id: str) -> str:
+    """The id a datapoint of another dataset has in ``dataset_id``, which forked or merged it.
+
+    It is the datapoint's id, a dot, and the dataset id without its prefix:
+    ``dp_A`` of a dataset forked as ``evts_F`` is ``dp_A.F`` there, and
+    ``dp_A.F.G`` in a fork ``evts_G`` of that fork. Ids stay unique across
+    datasets, so every datapoint id names one datapoint of one dataset.
+    """
+    return f"{datapoint_id}.{dataset_id.removeprefix(DATASET_PREFIX)}"
+
+
+def root_id(datapoint_id: str) -> str:
+    """The id a datapoint was first created under: what it shares with its forks and merges."""
+    return datapoint_id.partition(".")[0]

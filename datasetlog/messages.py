@@ -43,3 +43,16 @@ def upsert(action: str, base: int, added: int, removed: int) -> str:
         f"Upsert ({action}) on version {base}: "
         f"{_counted(added, 'datapoint')} added, {removed} removed"
     )
+
+
+def fork_dataset(source_name: str, version: int) -> str:
+    """The message of a fork's version 0, which holds version ``version`` of ``source_name``."""
+    return f"Fork {source_name} at version {version}"
+
+
+def merge(source_name: str, version: int, added: int, removed: int, changed: int) -> str:
+    """The message of a version a merge of ``source_name`` (at ``version``) made."""
+    return (
+        f"Merge {source_name} version {version}: "
+        f"{_counted(added, 'datapoint')} added, {removed} removed, {changed} changed"
+    )

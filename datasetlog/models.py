@@ -74,8 +74,20 @@ class Datapoint:
 
 
 @attrs.frozen
+class ForkPoint:
+    """Where a fork came from: a dataset and the version its version 0 holds."""
+
+    dataset_id: str
+    version: int
+
+
+@attrs.frozen
 class Dataset:
-    """A dataset and the size of its latest version (v4 DatasetResponse)."""
+    """A dataset and the size of its latest version (v4 DatasetResponse).
+
+    ``forked_from`` is set on a fork (see ``DatasetLog.fork``); v4 renders
+    omit it when unset.
+    """
 
     id: str
     project_id: str
@@ -84,6 +96,7 @@ class Dataset:
     created_at: datetime
     updated_at: datetime
     description: str | None = None
+    forked_from: ForkPoint | None = None
 
 
 @attrs.frozen
@@ -302,6 +315,55 @@ class UpsertResult:
     removed: int
     ignored: int
     committed: bool
+
+
+@attrs.frozen(hash=False)
+class MergeConflict:
+    """A datapoint both sides of a merge changed differently since the merge base.
+
+    ``base``, ``source`` and ``target`` are its content at the merge base, in
+    the source and in the target (None where it is not there: never added, or
+    deleted). ``datapoint_id`` is its id in the target, or in the source when
+    the target never held it.
+    """
+
+    datapoint_id: str
+    base: Datapoint | None
+    source: Datapoint | None
+    target: Datapoint | None
+
+    def __hash__(self) -> int:
+        return hash(self.datapoint_id)
+
+
+OnConflict = Literal["fail", "source", "target"]
+"""What a merge does with a conflict: refuse, take the source's side, or keep the target's."""
+
+
+@attrs.frozen(hash=False)
+class MergeResult:
+    """What a merge applies to its target, and the version that holds it.
+
+    ``version`` is the version committed, or the target's latest when nothing
+    was written (``committed`` False: a dry run, or nothing to apply).
+    ``source`` is the source version merged and ``base`` the source version
+    the merge started from. ``added``, ``removed`` and ``changed`` are what
+    the merge does to the target's latest version, as a diff lists them, and
+    ``conflicts`` every conflict found, however it was settled.
+    """
+
+    version: Version
+    source: Version
+    base: Version
+    added: list[Datapoint]
+    removed: list[Datapoint]
+    changed: list[Change]
+    counts: DiffCounts
+    conflicts: list[MergeConflict]
+    committed: bool
+
+    def __hash__(self) -> int:
+        return hash((self.version, self.source, self.committed))
 
 
 @attrs.frozen(hash=False)

@@ -38,6 +38,8 @@ from datasetlog.events import (
     DatapointUpdated,
     DatasetCreated,
     DatasetDeleted,
+    DatasetForked,
+    DatasetMerged,
     DatasetUpdated,
     Event,
     IdempotencyStamp,
@@ -104,6 +106,15 @@ events: st.SearchStrategy[Event] = st.one_of(
     ),
     st.builds(TagSet, name=texts(), version=st.integers(0, 10**6)),
     st.builds(TagDeleted, name=texts()),
+    st.builds(
+        DatasetForked,
+        project_id=texts(),
+        name=texts(),
+        source_id=texts(),
+        source_version=st.integers(0, 10**6),
+        description=optional_texts,
+    ),
+    st.builds(DatasetMerged, source_id=texts(), source_version=st.integers(0, 10**6)),
 )
 commits = st.builds(
     Commit,
@@ -363,6 +374,8 @@ def test_event_type_tags_are_stable() -> None:
     tags = {(cls.TYPE, cls.SCHEMA_VERSION) for cls in EVENT_TYPES}
     assert tags == {
         ("dataset_created", 1),
+        ("dataset_forked", 1),
+        ("dataset_merged", 1),
         ("dataset_updated", 1),
         ("dataset_deleted", 1),
         ("datapoint_added", 1),

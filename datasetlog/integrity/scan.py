@@ -11,7 +11,7 @@ import orjson
 
 from datasetlog.events import Commit
 from datasetlog.integrity.report import Problems, clip
-from datasetlog.projector import DatasetState
+from datasetlog.projector import DatasetState, SourceStates, sources_from
 from datasetlog.projector import apply as fold
 from datasetlog.readmodels.apply import apply_commit
 from datasetlog.serialization.codec import decode_commit, decode_event
@@ -119,9 +119,13 @@ class LogScan:
         self.last_position = 0
         self._gaps: list[_Gap] = []
         self._stream_gaps: list[_StreamGap] = []
+        self._sources: SourceStates | None = None
 
     def run(self, store: SQLStore, conn: Connection) -> None:
         """Scan every commit and event of the snapshot ``conn`` sees."""
+        self._sources = sources_from(
+            lambda stream_id: (decode_commit(c) for c in store.read_stream(stream_id))
+        )
         events = Peekable(
             _paged(lambda after: store.scan_events(conn, after=after, limit=BATCH), _position)
         )
@@ -250,7 +254,10 @@ class LogScan:
         if recomputed != stored.hash:
             detail = f"stored {stored.hash}, recomputed {recomputed}: the commit changed"
             self.problems.add("hash", **at, detail=detail)
-        if stream.sequence == 0 and [e.type for e in stored.events[:1]] != ["dataset_created"]:
+        if stream.sequence == 0 and [e.type for e in stored.events[:1]] not in (
+            ["dataset_created"],
+            ["dataset_forked"],
+        ):
             kind = stored.events[0].type if stored.events else "no event"
             self.problems.add("genesis", **at, detail=f"the dataset's first commit holds {kind!r}")
         if commit is not None and commit.version is not None:
@@ -266,7 +273,7 @@ class LogScan:
             return
         if not stream.failed:
             try:
-                stream.state = fold(stream.state, commit)
+                stream.state = fold(stream.state, commit, sources=self._sources)
             except Exception as error:  # a tampered log may break the fold in any way
                 stream.failed = True
                 detail = f"the projector cannot fold it: {error!r}"

@@ -13,11 +13,14 @@ from datasetlog.events import (
     DatapointUpdated,
     DatasetCreated,
     DatasetDeleted,
+    DatasetForked,
+    DatasetMerged,
     DatasetUpdated,
     TagDeleted,
     TagSet,
     VersionNamed,
 )
+from datasetlog.ids import derived_id
 from datasetlog.readmodels import paging
 from datasetlog.readmodels.labels import apply_label
 from datasetlog.readmodels.lookups import Lookups
@@ -48,7 +51,7 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
     row = Lookups.dataset(conn, commit.dataset_id, include_deleted=True)
     if row is None:
         created = commit.events[0] if commit.events else None
-        if not isinstance(created, DatasetCreated):
+        if not isinstance(created, DatasetCreated | DatasetForked):
             raise StoreError(f"dataset {commit.dataset_id} changed before it was created")
         row = _create(conn, commit, created)
     version = commit.version.number if commit.version else row.version
@@ -83,6 +86,14 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
                 changed.add(ordinal)
         elif isinstance(event, VersionNamed | TagSet | TagDeleted):
             labelled.append(event)
+        elif isinstance(event, DatasetForked):
+            added += _fork(conn, row, event)
+        elif isinstance(event, DatasetMerged):
+            conn.execute(
+                "INSERT INTO dl_merges (dataset_key, version, source_id, source_version) "
+                "VALUES (?, ?, ?, ?)",
+                (row.key, version, event.source_id, event.source_version),
+            )
     conn.insert_rows("dl_rows", _SPAN_COLUMNS, spans)
     _record_deletions(conn, row.key, version, deltas)
     if changed:
@@ -124,12 +135,17 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
     conn.execute("UPDATE dl_rm_meta SET value = ? WHERE key = 'position'", (position,))
 
 
-def _create(conn: Connection, commit: Commit, event: DatasetCreated) -> DatasetRow:
+def _create(conn: Connection, commit: Commit, event: DatasetCreated | DatasetForked) -> DatasetRow:
     created_at = commit.recorded_at.isoformat()
+    source_id, source_version = (
+        (event.source_id, event.source_version)
+        if isinstance(event, DatasetForked)
+        else (None, None)
+    )
     conn.execute(
         "INSERT INTO dl_datasets (id, project_id, name, description, created_at, "
-        "updated_at, deleted, sequence, version, datapoint_count, next_ordinal) "
-        "VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0)",
+        "updated_at, deleted, sequence, version, datapoint_count, next_ordinal, "
+        "forked_from, forked_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?, ?)",
         (
             commit.dataset_id,
             event.project_id,
@@ -137,12 +153,39 @@ def _create(conn: Connection, commit: Commit, event: DatasetCreated) -> DatasetR
             event.description,
             created_at,
             created_at,
+            source_id,
+            source_version,
         ),
     )
     row = Lookups.dataset(conn, commit.dataset_id, include_deleted=True)
     if row is None:
         raise StoreError(f"dataset {commit.dataset_id} was not recorded")
     return row
+
+
+def _fork(conn: Connection, row: DatasetRow, event: DatasetForked) -> int:
+    """Give a new fork the spans of the version it forks, renumbered densely; return how many.
+
+    The spans point at the source's events (no datapoint JSON is copied) under
+    the ids the datapoints have in the fork; as version 0 spans, reads splice
+    those ids into the JSON (see ``Dialect.span_payload``).
+    """
+    source = Lookups.dataset(conn, event.source_id, include_deleted=True)
+    forked = Lookups.version(conn, source.key, event.source_version) if source else None
+    if source is None or forked is None:
+        raise StoreError(
+            f"dataset {row.id} forks version {event.source_version} of {event.source_id}, "
+            "which the read models lack"
+        )
+    suffix = derived_id("", row.id)
+    conn.execute(
+        "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, datapoint_id, event) "
+        "SELECT ?, row_number() OVER (ORDER BY ordinal) - 1, 0, NULL, datapoint_id || ?, event "
+        "FROM dl_rows WHERE dataset_key = ? AND added_in <= ? "
+        "AND (removed_in IS NULL OR removed_in > ?)",
+        (row.key, suffix, source.key, event.source_version, event.source_version),
+    )
+    return forked.datapoint_count
 
 
 def _record_deletions(conn: Connection, key: int, version: int, deltas: dict[int, int]) -> None:

@@ -78,7 +78,7 @@ class History:
         self._spans = spans
         events = dialect.events
         join = f"JOIN {events.table} e ON e.{events.position} = r.event"
-        self._columns = f"r.ordinal, r.added_in, r.removed_in, r.event, e.{events.payload}"
+        self._columns = f"r.ordinal, r.added_in, r.removed_in, r.event, {dialect.span_payload}"
         self._join = join
         self._datapoint = (
             f"SELECT d.id, r.datapoint_id, {self._columns}, e.{events.type} FROM dl_rows r "

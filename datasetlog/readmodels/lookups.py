@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from datasetlog.errors import NotFoundError, StoreError
-from datasetlog.readmodels.rows import DatapointRow, DatasetRow, IdempotencyRow, VersionRow
+from datasetlog.readmodels.rows import (
+    DatapointRow,
+    DatasetRow,
+    HeldRow,
+    IdempotencyRow,
+    MergeRow,
+    VersionRow,
+)
 from datasetlog.store.base import Connection
 from datasetlog.store.dialect import Dialect
 
 _DATASET_COLUMNS = (
     "key, id, project_id, name, description, created_at, updated_at, deleted, sequence, "
-    "version, datapoint_count, next_ordinal"
+    "version, datapoint_count, next_ordinal, forked_from, forked_at"
 )
 _VERSION_COLUMNS = (
     "number, id, message, created_at, datapoint_count, ordinal_bound, name, description"
 )
+
+_AT_ONCE = 500
+"""Ids looked up per statement."""
 
 
 def _require_same(kind: str, asked: object, found: object) -> None:
@@ -36,12 +46,16 @@ class Lookups:
         events = dialect.events
         join = f"JOIN {events.table} e ON e.{events.position} = r.event"
         self._datapoint = (
-            f"SELECT d.id, e.{events.payload}, r.datapoint_id FROM dl_rows r "
+            f"SELECT d.id, {dialect.span_payload}, r.datapoint_id FROM dl_rows r "
             f"JOIN dl_datasets d ON d.key = r.dataset_key {join} "
             "WHERE r.datapoint_id = ? AND r.removed_in IS NULL AND d.deleted = 0"
         )
+        self._held = (
+            f"SELECT r.datapoint_id, r.removed_in, {dialect.span_payload} FROM dl_rows r {join} "
+            "WHERE r.dataset_key = ? AND r.datapoint_id IN (<ids>) ORDER BY r.added_in"
+        )
         self._added_in = (
-            f"SELECT e.{events.payload} FROM dl_rows r {join} "
+            f"SELECT {dialect.span_payload} FROM dl_rows r {join} "
             "WHERE r.dataset_key = ? AND r.ordinal >= ? AND r.ordinal < ? AND r.added_in = ? "
             "ORDER BY r.ordinal"
         )
@@ -170,6 +184,24 @@ class Lookups:
         _require_same("datapoint", datapoint_id, row[2])
         return DatapointRow(row[0], row[1])
 
+    def held(self, conn: Connection, key: int, datapoint_ids: list[str]) -> dict[str, HeldRow]:
+        """Which of these ids the dataset with this key ever held, and their latest state.
+
+        Each found id maps to its live span's JSON, or, if it was deleted, to
+        its last span's; ids it never held are left out.
+        """
+        found: dict[str, HeldRow] = {}
+        for start in range(0, len(datapoint_ids), _AT_ONCE):
+            chunk = datapoint_ids[start : start + _AT_ONCE]
+            statement = self._held.replace("<ids>", ", ".join("?" * len(chunk)))
+            for datapoint_id, removed_in, payload in conn.execute(
+                statement, (key, *chunk)
+            ).fetchall():
+                seen = found.get(datapoint_id)
+                if seen is None or not seen.live:
+                    found[datapoint_id] = HeldRow(removed_in is None, payload)
+        return found
+
     def added_in(self, conn: Connection, key: int, number: int) -> list[str]:
         """Payloads of the datapoints first added in version ``number``, in order."""
         before = self.version(conn, key, number - 1)
@@ -180,6 +212,16 @@ class Lookups:
             self._added_in, (key, before.ordinal_bound, this.ordinal_bound, number)
         ).fetchall()
         return [row[0] for row in rows]
+
+    @staticmethod
+    def merges(conn: Connection, key: int, source_id: str) -> list[MergeRow]:
+        """The merges from ``source_id`` into the dataset with this key, oldest first."""
+        rows = conn.execute(
+            "SELECT version, source_id, source_version FROM dl_merges WHERE dataset_key = ? "
+            "AND source_id = ? ORDER BY version",
+            (key, source_id),
+        ).fetchall()
+        return [MergeRow(*row) for row in rows]
 
     @staticmethod
     def idempotency(conn: Connection, key: int, idempotency_key: str) -> IdempotencyRow | None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from datasetlog.errors import StoreError
-from datasetlog.models import Dataset, Version, make_version
+from datasetlog.models import Dataset, ForkPoint, Version, make_version
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -44,6 +44,8 @@ class DatasetRow:
     version: int
     datapoint_count: int
     next_ordinal: int
+    forked_from: str | None = None
+    forked_at: int | None = None
 
     def to_dataset(self) -> Dataset:
         """The dataset as ``get_dataset`` returns it.
@@ -60,6 +62,9 @@ class DatasetRow:
                 datapoint_count=self.datapoint_count,
                 created_at=datetime.fromisoformat(self.created_at),
                 updated_at=datetime.fromisoformat(self.updated_at),
+                forked_from=ForkPoint(self.forked_from, int(self.forked_at))
+                if self.forked_from is not None and self.forked_at is not None
+                else None,
             )
 
 
@@ -116,6 +121,23 @@ class DatapointRow:
 
     dataset_id: str
     payload: str
+
+
+@attrs.frozen
+class HeldRow:
+    """A datapoint a dataset holds or held: whether it is live, and its latest stored JSON."""
+
+    live: bool
+    payload: str
+
+
+@attrs.frozen
+class MergeRow:
+    """A merge into a dataset: the version it made, and the source version it brought in."""
+
+    version: int
+    source_id: str
+    source_version: int
 
 
 @attrs.frozen

@@ -13,7 +13,7 @@ import attrs
 from datasetlog.store.base import Connection
 from datasetlog.store.dialect import Column, Dialect, Index, Table
 
-FORMAT = 4
+FORMAT = 5
 """The read models' layout; stored tables of another format are rebuilt from the events."""
 
 
@@ -65,6 +65,8 @@ DATASETS = ReadModelTable(
             _integer("version"),
             _integer("datapoint_count"),
             _integer("next_ordinal"),
+            _text("forked_from", nullable=True),
+            _integer("forked_at", nullable=True),
         ),
         indexes=(
             Index("dl_datasets_id", ("id",), unique=True),
@@ -194,6 +196,23 @@ DELETION_BLOCKS = ReadModelTable(
     version_column="version",
     subject="of block {block}",
 )
+MERGES = ReadModelTable(
+    Table(
+        "dl_merges",
+        # The merges into a dataset: which dataset's version each brought in.
+        (
+            _integer("dataset_key"),
+            _integer("version"),
+            _text("source_id"),
+            _integer("source_version"),
+        ),
+        ("dataset_key", "version"),
+        clustered=True,
+    ),
+    "1, 2",
+    version_column="version",
+    subject="of {source_id} version {source_version}",
+)
 IDEMPOTENCY = ReadModelTable(
     Table(
         "dl_idempotency",
@@ -214,6 +233,7 @@ TABLES: tuple[ReadModelTable, ...] = (
     CHANGES,
     LABELS,
     TAG_MOVES,
+    MERGES,
     IDEMPOTENCY,
     META,
 )

@@ -31,9 +31,9 @@ class Spans:
             "AND r.added_in <= ? AND (r.removed_in IS NULL OR r.removed_in > ?) "
             "ORDER BY r.ordinal"
         )
-        self._select = f"SELECT r.ordinal, e.{events.payload} {live} LIMIT ?"
+        self._select = f"SELECT r.ordinal, {dialect.span_payload} {live} LIMIT ?"
         # A whole version in one query: the span index in ordinal order.
-        self._stream = f"SELECT e.{events.payload} {live}"
+        self._stream = f"SELECT {dialect.span_payload} {live}"
 
     def page(
         self,
