@@ -112,7 +112,9 @@ class DatasetLog:
             if opened:
                 self.store.close()
             raise
-        writer = Writer(self.store, models.lookups, max_retries=max_retries, clock=clock)
+        writer = Writer(
+            self.store, models.lookups, models.spans.layering, max_retries=max_retries, clock=clock
+        )
         self._dataset_writes = DatasetWrites(writer)
         self._datapoint_writes = DatapointWrites(writer)
         self._label_writes = LabelWrites(writer)

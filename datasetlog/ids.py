@@ -39,12 +39,13 @@ def new_id(prefix: str) -> str:
 def derived_id(datapoint_id: str, dataset_id: str) -> str:
     """The id a datapoint of another dataset has in ``dataset_id``, which forked or merged it.
 
-    It is the datapoint's id, a dot, and the dataset id without its prefix:
-    ``dp_A`` of a dataset forked as ``evts_F`` is ``dp_A.F`` there, and
-    ``dp_A.F.G`` in a fork ``evts_G`` of that fork. Ids stay unique across
-    datasets, so every datapoint id names one datapoint of one dataset.
+    It is the datapoint's root id (:func:`root_id`), a dot, and the dataset
+    id without its prefix: ``dp_A`` (or ``dp_A.F``) is ``dp_A.G`` in a dataset
+    ``evts_G``. Ids stay unique across datasets, so every datapoint id names
+    one datapoint of one dataset, and the root says which datapoints of
+    related datasets are the same one.
     """
-    return f"{datapoint_id}.{dataset_id.removeprefix(DATASET_PREFIX)}"
+    return f"{root_id(datapoint_id)}.{dataset_id.removeprefix(DATASET_PREFIX)}"
 
 
 def root_id(datapoint_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datasetlog.integrity.report import Problems, clip, differences
 from datasetlog.projector import DatasetState
 from datasetlog.readmodels.access import ReadModels
+from datasetlog.readmodels.layers import view_of
 from datasetlog.serialization.decode import datapoint_from_json, datapoint_from_record
 from datasetlog.store.base import Connection
 
@@ -46,8 +47,9 @@ def compare_projection(
         return
     records = list(state.records.values())
     index, start = 0, 0
+    view = view_of(conn, row, found)
     while True:
-        spans = models.spans.page(conn, row.key, found, start=start, limit=BATCH)
+        spans = models.spans.page(conn, view, start=start, limit=BATCH)
         for span in spans:
             expected = records[index] if index < len(records) else None
             try:

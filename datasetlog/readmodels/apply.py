@@ -23,11 +23,13 @@ from datasetlog.events import (
 from datasetlog.ids import derived_id
 from datasetlog.readmodels import paging
 from datasetlog.readmodels.labels import apply_label
+from datasetlog.readmodels.layers import inherited_ordinal, view_of
 from datasetlog.readmodels.lookups import Lookups
-from datasetlog.readmodels.rows import DatasetRow, instant_us
+from datasetlog.readmodels.rows import DatasetRow, VersionRow, instant_us
 from datasetlog.store.base import Connection
 
 _SPAN_COLUMNS = ("dataset_key", "ordinal", "added_in", "datapoint_id", "event")
+_TOMBSTONE_COLUMNS = ("dataset_key", "ordinal", "added_in", "removed_in", "datapoint_id", "event")
 _BLOCK_DELETED = (
     "SELECT deleted FROM dl_deletion_blocks WHERE dataset_key = ? AND block = ? "
     "AND version <= ? ORDER BY version DESC LIMIT 1"
@@ -55,7 +57,9 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
             raise StoreError(f"dataset {commit.dataset_id} changed before it was created")
         row = _create(conn, commit, created)
     version = commit.version.number if commit.version else row.version
+    count, next_ordinal = row.datapoint_count, row.next_ordinal
     spans = []
+    tombstones = []
     added = 0
     changed: set[int] = set()
     deltas: dict[int, int] = {}  # ordinal -> 1 deleted, -1 restored
@@ -70,24 +74,32 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
         elif isinstance(event, DatasetDeleted):
             conn.execute("UPDATE dl_datasets SET deleted = 1 WHERE key = ?", (row.key,))
         elif isinstance(event, DatapointAdded):
-            spans.append((row.key, row.next_ordinal + added, version, event.id, index))
+            spans.append((row.key, next_ordinal + added, version, event.id, index))
             added += 1
         elif isinstance(event, DatapointUpdated):
             ordinal = _close_span(conn, event.id, version)
+            if ordinal is None:
+                ordinal = _claim(conn, row, event.id)
             spans.append((row.key, ordinal, version, event.id, index))
             changed.add(ordinal)
         elif isinstance(event, DatapointRestored):
-            ordinal = _reopen_span(conn, row.key, event.id, version, deltas)
+            ordinal = _reopen_span(conn, row, event.id, version, deltas)
             spans.append((row.key, ordinal, version, event.id, index))
             changed.add(ordinal)
         elif isinstance(event, DatapointsDeleted):
-            for ordinal in _close_spans(conn, event.datapoint_ids, version):
+            closed, inherited = _close_spans(conn, event.datapoint_ids, version)
+            for datapoint_id in inherited:
+                ordinal = _claim(conn, row, datapoint_id)
+                tombstones.append((row.key, ordinal, version, version, datapoint_id, index))
+                closed.append(ordinal)
+            for ordinal in closed:
                 deltas[ordinal] = 1
                 changed.add(ordinal)
         elif isinstance(event, VersionNamed | TagSet | TagDeleted):
             labelled.append(event)
         elif isinstance(event, DatasetForked):
-            added += _fork(conn, row, event)
+            forked = _forked(conn, row, event)
+            count, next_ordinal = forked.datapoint_count, forked.ordinal_bound
         elif isinstance(event, DatasetMerged):
             conn.execute(
                 "INSERT INTO dl_merges (dataset_key, version, source_id, source_version) "
@@ -95,6 +107,8 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
                 (row.key, version, event.source_id, event.source_version),
             )
     conn.insert_rows("dl_rows", _SPAN_COLUMNS, spans)
+    if tombstones:  # a fork deleting inherited datapoints: spans live in no version
+        conn.insert_rows("dl_rows", _TOMBSTONE_COLUMNS, tombstones)
     _record_deletions(conn, row.key, version, deltas)
     if changed:
         conn.insert_rows(
@@ -102,12 +116,12 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
             ("dataset_key", "version", "ordinal"),
             [(row.key, version, ordinal) for ordinal in sorted(changed)],
         )
-    count = row.datapoint_count + added - sum(deltas.values())
+    count += added - sum(deltas.values())
     recorded_at = commit.recorded_at.isoformat()
     conn.execute(
         "UPDATE dl_datasets SET updated_at = ?, sequence = ?, version = ?, "
         "datapoint_count = ?, next_ordinal = ? WHERE key = ?",
-        (recorded_at, commit.sequence, version, count, row.next_ordinal + added, row.key),
+        (recorded_at, commit.sequence, version, count, next_ordinal + added, row.key),
     )
     if commit.version is not None:
         conn.execute(
@@ -120,7 +134,7 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
                 commit.version.message,
                 recorded_at,
                 count,
-                row.next_ordinal + added,
+                next_ordinal + added,
                 instant_us(commit.recorded_at),
             ),
         )
@@ -163,29 +177,34 @@ def _create(conn: Connection, commit: Commit, event: DatasetCreated | DatasetFor
     return row
 
 
-def _fork(conn: Connection, row: DatasetRow, event: DatasetForked) -> int:
-    """Give a new fork the spans of the version it forks, renumbered densely; return how many.
-
-    The spans point at the source's events (no datapoint JSON is copied) under
-    the ids the datapoints have in the fork; as version 0 spans, reads splice
-    those ids into the JSON (see ``Dialect.span_payload``).
-    """
+def _forked(conn: Connection, row: DatasetRow, event: DatasetForked) -> VersionRow:
+    """The version a new fork holds; the fork copies nothing and reads it as its lowest layer."""
     source = Lookups.dataset(conn, event.source_id, include_deleted=True)
     forked = Lookups.version(conn, source.key, event.source_version) if source else None
-    if source is None or forked is None:
+    if forked is None:
         raise StoreError(
             f"dataset {row.id} forks version {event.source_version} of {event.source_id}, "
             "which the read models lack"
         )
-    suffix = derived_id("", row.id)
-    conn.execute(
-        "INSERT INTO dl_rows (dataset_key, ordinal, added_in, removed_in, datapoint_id, event) "
-        "SELECT ?, row_number() OVER (ORDER BY ordinal) - 1, 0, NULL, datapoint_id || ?, event "
-        "FROM dl_rows WHERE dataset_key = ? AND added_in <= ? "
-        "AND (removed_in IS NULL OR removed_in > ?)",
-        (row.key, suffix, source.key, event.source_version, event.source_version),
-    )
-    return forked.datapoint_count
+    return forked
+
+
+def _claim(conn: Connection, row: DatasetRow, datapoint_id: str) -> int:
+    """The ordinal of an inherited datapoint a fork's event updates or deletes (it claims it).
+
+    Raises:
+        StoreError: The datapoint is not live in the dataset.
+    """
+    held = conn.execute(
+        "SELECT 1 FROM dl_rows WHERE dataset_key = ? AND datapoint_id = ? LIMIT 1",
+        (row.key, datapoint_id),
+    ).fetchone()
+    found = None
+    if held is None and datapoint_id == derived_id(datapoint_id, row.id):
+        found = inherited_ordinal(conn, view_of(conn, row), datapoint_id)
+    if found is None or not found[1]:
+        raise StoreError(f"event names datapoint {datapoint_id}, which is not live")
+    return found[0]
 
 
 def _record_deletions(conn: Connection, key: int, version: int, deltas: dict[int, int]) -> None:
@@ -213,58 +232,58 @@ _CLOSE_AT_ONCE = 500
 """Spans ended per statement when a commit deletes many datapoints (one round trip each)."""
 
 
-def _close_spans(conn: Connection, datapoint_ids: list[str], version: int) -> list[int]:
-    """End the live spans of datapoints at ``version``; return their ordinals.
+def _close_spans(
+    conn: Connection, datapoint_ids: list[str], version: int
+) -> tuple[list[int], list[str]]:
+    """End the live spans of datapoints at ``version``.
 
-    Raises:
-        StoreError: One of them is not live.
+    Returns the ordinals of the spans ended, and the ids that had no live span
+    (a fork's inherited datapoints, which it then claims).
     """
     ordinals: list[int] = []
+    missing: list[str] = []
     for start in range(0, len(datapoint_ids), _CLOSE_AT_ONCE):
         chunk = datapoint_ids[start : start + _CLOSE_AT_ONCE]
         marks = ", ".join("?" * len(chunk))
         found = conn.execute(
             f"UPDATE dl_rows SET removed_in = ? WHERE datapoint_id IN ({marks}) "
-            "AND removed_in IS NULL RETURNING ordinal",
+            "AND removed_in IS NULL RETURNING ordinal, datapoint_id",
             (version, *chunk),
         ).fetchall()
-        if len(found) != len(set(chunk)):
-            raise StoreError(f"event deletes {len(chunk)} datapoints; {len(found)} are live")
         ordinals += [int(row[0]) for row in found]
-    return ordinals
+        ended = {row[1] for row in found}
+        missing += [
+            datapoint_id for datapoint_id in dict.fromkeys(chunk) if datapoint_id not in ended
+        ]
+    return ordinals, missing
 
 
-def _close_span(conn: Connection, datapoint_id: str, version: int) -> int:
-    """End a datapoint's live span at ``version``; return its ordinal."""
+def _close_span(conn: Connection, datapoint_id: str, version: int) -> int | None:
+    """End a datapoint's live span at ``version``; return its ordinal (None: it has none)."""
     found = conn.execute(
         "UPDATE dl_rows SET removed_in = ? WHERE datapoint_id = ? "
         "AND removed_in IS NULL RETURNING ordinal",
         (version, datapoint_id),
     ).fetchone()
-    if found is None:
-        raise StoreError(f"event names datapoint {datapoint_id}, which is not live")
-    return int(found[0])
+    return int(found[0]) if found is not None else None
 
 
 def _reopen_span(
-    conn: Connection, key: int, datapoint_id: str, version: int, deltas: dict[int, int]
+    conn: Connection, row: DatasetRow, datapoint_id: str, version: int, deltas: dict[int, int]
 ) -> int:
     """Make room for a restored datapoint's span at its own ordinal; return that ordinal.
 
-    A live datapoint's span ends here; a deleted one's ordinal counts as live again.
+    A live datapoint's span ends here; a deleted one's ordinal counts as live
+    again; a fork's inherited datapoint is claimed.
     """
-    found = conn.execute(
-        "UPDATE dl_rows SET removed_in = ? WHERE datapoint_id = ? "
-        "AND removed_in IS NULL RETURNING ordinal",
-        (version, datapoint_id),
-    ).fetchone()
+    found = _close_span(conn, datapoint_id, version)
     if found is not None:
-        return int(found[0])
+        return found
     gone = conn.execute(
         "SELECT ordinal FROM dl_rows WHERE datapoint_id = ? AND dataset_key = ? LIMIT 1",
-        (datapoint_id, key),
+        (datapoint_id, row.key),
     ).fetchone()
     if gone is None:
-        raise StoreError(f"event restores datapoint {datapoint_id}, which was never added here")
+        return _claim(conn, row, datapoint_id)
     deltas[int(gone[0])] = -1
     return int(gone[0])

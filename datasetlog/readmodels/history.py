@@ -16,10 +16,12 @@ import attrs
 import orjson
 
 from datasetlog.content import content_of, field_changes
+from datasetlog.events import DatapointAdded
 from datasetlog.models import Change, Datapoint, Diff, DiffCounts, Version
+from datasetlog.readmodels.layers import View, own_view, view_of
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.readmodels.spans import Spans
-from datasetlog.serialization.decode import corrupt, datapoint_from_json
+from datasetlog.serialization.decode import corrupt, datapoint_from_json, rewrite_id
 from datasetlog.store.base import Connection
 from datasetlog.store.dialect import Dialect
 
@@ -78,7 +80,7 @@ class History:
         self._spans = spans
         events = dialect.events
         join = f"JOIN {events.table} e ON e.{events.position} = r.event"
-        self._columns = f"r.ordinal, r.added_in, r.removed_in, r.event, {dialect.span_payload}"
+        self._columns = f"r.ordinal, r.added_in, r.removed_in, r.event, e.{events.payload}"
         self._join = join
         self._datapoint = (
             f"SELECT d.id, r.datapoint_id, {self._columns}, e.{events.type} FROM dl_rows r "
@@ -100,23 +102,64 @@ class History:
         return [int(row[0]) for row in rows]
 
     def spans_at(
-        self, conn: Connection, key: int, ordinals: list[int], lo: int, hi: int
+        self, conn: Connection, view: View, ordinals: list[int], lo: int, hi: int
     ) -> list[SpanState]:
-        """The spans at these ordinals live in version ``lo`` or ``hi``, by ordinal."""
+        """The spans at these ordinals live in version ``lo`` or ``hi``, by ordinal.
+
+        A fork's inherited datapoint at an ordinal it had not claimed by
+        ``lo`` is read from below, as a span from version 0 to its claim.
+        """
         if not ordinals:
             return []
+        key = view.dataset.key
         marks = ", ".join("?" * len(ordinals))
         rows = conn.execute(
             f"SELECT {self._columns} FROM dl_rows r {self._join} WHERE r.dataset_key = ? "
             f"AND r.ordinal IN ({marks}) AND {_LIVE_AT_EITHER} ORDER BY r.ordinal, r.added_in",
             (key, *ordinals, lo, lo, hi, hi),
         ).fetchall()
-        return [SpanState(*row) for row in rows]
+        spans = [SpanState(*row) for row in rows]
+        if not view.layered:
+            return spans
+        below = [o for o in ordinals if o < view.floor(0)]
+        claimed: dict[int, int] = {}
+        if below:
+            claimed = dict(
+                conn.execute(
+                    "SELECT ordinal, min(added_in) FROM dl_rows WHERE dataset_key = ? "
+                    f"AND ordinal IN ({', '.join('?' * len(below))}) GROUP BY ordinal",
+                    (key, *below),
+                ).fetchall()
+            )
+        unclaimed = [o for o in below if claimed.get(o, lo + 1) > lo]
+        held = self._spans.layering.at(conn, view, unclaimed, first=1)
+        for ordinal, (_, payload) in held.items():
+            spans.append(
+                SpanState(ordinal, 0, claimed.get(ordinal), -1, rewrite_id(payload, view.suffix))
+            )
+        spans.sort(key=lambda span: (span.ordinal, span.added_in))
+        return spans
 
     def of_datapoint(self, conn: Connection, datapoint_id: str) -> list[DatapointSpan]:
-        """Every span a datapoint ever had, oldest first."""
+        """Every span a datapoint ever had, oldest first.
+
+        A fork's inherited datapoint starts with a span from version 0 to the
+        fork's first change of it, read from below; the tombstones of a fork
+        deleting what it inherited, live in no version, are left out.
+        """
         rows = conn.execute(self._datapoint, (datapoint_id,)).fetchall()
-        return [DatapointSpan(row[0], row[1], SpanState(*row[2:7]), row[7]) for row in rows]
+        spans = [
+            DatapointSpan(row[0], row[1], SpanState(*row[2:7]), row[7])
+            for row in rows
+            if row[3] != row[4]
+        ]
+        inherited = self._spans.layering.inherited(conn, datapoint_id, changed_too=True)
+        if inherited is not None and inherited[2] is not None:
+            view, ordinal, payload = inherited
+            claimed = min((int(row[3]) for row in rows), default=None)
+            span = SpanState(ordinal, 0, claimed, -1, payload)
+            spans.insert(0, DatapointSpan(view.dataset.id, datapoint_id, span, DatapointAdded.TYPE))
+        return spans
 
     def diff(self, reading: Reading, plan: DiffPlan) -> Diff:
         """A planned diff, whole."""
@@ -148,6 +191,9 @@ class History:
         lo, hi = sorted((plan.base, plan.target), key=lambda v: v.number)
         if lo.number == hi.number:
             return
+        with reading() as conn:
+            view = view_of(conn, plan.dataset, lo)
+        own = own_view(plan.dataset, hi)
         after = -1
         while True:
             with reading() as conn:
@@ -160,7 +206,7 @@ class History:
                     below=lo.ordinal_bound,
                     limit=batch,
                 )
-                spans = self.spans_at(conn, key, ordinals, lo.number, hi.number)
+                spans = self.spans_at(conn, view, ordinals, lo.number, hi.number)
             yield from _compare(plan.dataset.id, spans, base, target)
             if len(ordinals) < batch:
                 break
@@ -168,7 +214,7 @@ class History:
         start = lo.ordinal_bound
         while start < hi.ordinal_bound:
             with reading() as conn:
-                page = self._spans.page(conn, key, hi, start=start, limit=batch)
+                page = self._spans.page(conn, own, start=start, limit=batch)
             for span in page:
                 datapoint = datapoint_from_json(plan.dataset.id, span.payload)
                 if hi is plan.target:

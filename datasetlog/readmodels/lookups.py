@@ -46,16 +46,16 @@ class Lookups:
         events = dialect.events
         join = f"JOIN {events.table} e ON e.{events.position} = r.event"
         self._datapoint = (
-            f"SELECT d.id, {dialect.span_payload}, r.datapoint_id FROM dl_rows r "
+            f"SELECT d.id, e.{events.payload}, r.datapoint_id FROM dl_rows r "
             f"JOIN dl_datasets d ON d.key = r.dataset_key {join} "
             "WHERE r.datapoint_id = ? AND r.removed_in IS NULL AND d.deleted = 0"
         )
         self._held = (
-            f"SELECT r.datapoint_id, r.removed_in, {dialect.span_payload} FROM dl_rows r {join} "
+            f"SELECT r.datapoint_id, r.removed_in, e.{events.payload} FROM dl_rows r {join} "
             "WHERE r.dataset_key = ? AND r.datapoint_id IN (<ids>) ORDER BY r.added_in"
         )
         self._added_in = (
-            f"SELECT {dialect.span_payload} FROM dl_rows r {join} "
+            f"SELECT e.{events.payload} FROM dl_rows r {join} "
             "WHERE r.dataset_key = ? AND r.ordinal >= ? AND r.ordinal < ? AND r.added_in = ? "
             "ORDER BY r.ordinal"
         )

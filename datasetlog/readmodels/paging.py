@@ -7,11 +7,15 @@ a restore). ``dl_deletion_blocks`` keeps, per block of
 ordinals, the running count of its deletions at each version that deleted in
 it, so a page's block is found with one seek per block and its first ordinal
 by counting deletions within that block only.
+
+A fork's version counts the deletions of every layer it is read through
+(see :mod:`datasetlog.readmodels.layers`), each as of that layer's version:
+a fork that deletes an inherited datapoint records it in its own rows.
 """
 
 from __future__ import annotations
 
-from datasetlog.readmodels.rows import VersionRow
+from datasetlog.readmodels.layers import View
 from datasetlog.store.base import Connection
 
 BLOCK = 4096
@@ -32,41 +36,53 @@ _BLOCKS_DELETED = (
 )
 
 
-def rank_start(conn: Connection, key: int, version: VersionRow, rank: int) -> int:
-    """The smallest ordinal with exactly ``rank`` live datapoints of ``version`` before it.
+def rank_start(conn: Connection, view: View, rank: int) -> int:
+    """The smallest ordinal with exactly ``rank`` live datapoints of a version before it.
 
     Costs nothing without deletions, a few counts over at most
     ``FEW_DELETIONS`` rows with few, and otherwise one seek per block of
-    ``BLOCK`` ordinals plus counts within one block: never a scan of the rows
-    skipped.
+    ``BLOCK`` ordinals (per layer) plus counts within one block: never a
+    scan of the rows skipped.
     """
+    version = view.version
     deleted = version.ordinal_bound - version.datapoint_count
     if deleted == 0 or rank == 0:
         return rank
     if deleted <= FEW_DELETIONS:
-        return _start_within(conn, key, version.number, 0, rank)
+        return _start_within(conn, view, 0, rank)
     blocks = -(-version.ordinal_bound // BLOCK)
+    per_block = [0] * blocks
+    for layer in view.layers:
+        for block, deleted_in_block in conn.execute(
+            _BLOCKS_DELETED, (blocks, layer.key, layer.version)
+        ).fetchall():
+            per_block[int(block)] += deleted_in_block or 0
     live_before = 0
-    for block, deleted_in_block in conn.execute(
-        _BLOCKS_DELETED, (blocks, key, version.number)
-    ).fetchall():
+    for block, deleted_in_block in enumerate(per_block):
         first = block * BLOCK
         size = min(BLOCK, version.ordinal_bound - first)
-        live = size - (deleted_in_block or 0)
+        live = size - deleted_in_block
         if live_before + live > rank:
-            return _start_within(conn, key, version.number, first, rank - live_before)
+            return _start_within(conn, view, first, rank - live_before)
         live_before += live
     return version.ordinal_bound
 
 
-def _start_within(conn: Connection, key: int, version: int, first: int, rank: int) -> int:
+def _start_within(conn: Connection, view: View, first: int, rank: int) -> int:
     """The smallest ordinal from ``first`` on with ``rank`` live ordinals in between.
 
     Iterates to the fixed point of ``x = first + rank + deletions in [first, x)``.
     """
     start = first + rank
     while True:
-        deleted = int(conn.execute(_COUNT_DELETIONS, (key, first, start, version)).fetchone()[0])
+        deleted = sum(
+            int(
+                conn.execute(_COUNT_DELETIONS, (layer.key, first, start, layer.version)).fetchone()[
+                    0
+                ]
+            )
+            for layer in view.layers
+        )
         if first + rank + deleted == start:
             return start
         start = first + rank + deleted

@@ -1,13 +1,19 @@
-"""A version's datapoints: its live spans in ordinal order, each joined to its event's JSON."""
+"""A version's datapoints: its live spans in ordinal order, each joined to its event's JSON.
+
+A fork's version is read through layers (see :mod:`datasetlog.readmodels.layers`);
+any other through the one span index.
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
-from datasetlog.readmodels.rows import VersionRow
+from datasetlog.readmodels.layers import Layer, Layering, View
+from datasetlog.serialization.decode import Inherited, rewrite_id
 from datasetlog.store.base import Connection, SQLStore, StreamingStore
 from datasetlog.store.dialect import Dialect
 
@@ -25,73 +31,142 @@ class Spans:
 
     def __init__(self, dialect: Dialect) -> None:
         events = dialect.events
+        join = f"JOIN {events.table} e ON e.{events.position} = r.event"
         live = (
-            f"FROM dl_rows r JOIN {events.table} e ON e.{events.position} = r.event "
+            f"FROM dl_rows r {join} "
             "WHERE r.dataset_key = ? AND r.ordinal >= ? AND r.ordinal < ? "
             "AND r.added_in <= ? AND (r.removed_in IS NULL OR r.removed_in > ?) "
             "ORDER BY r.ordinal"
         )
-        self._select = f"SELECT r.ordinal, {dialect.span_payload} {live} LIMIT ?"
+        self._select = f"SELECT r.ordinal, e.{events.payload} {live} LIMIT ?"
         # A whole version in one query: the span index in ordinal order.
-        self._stream = f"SELECT {dialect.span_payload} {live}"
+        self._stream = f"SELECT e.{events.payload} {live}"
+        self.layering = Layering(join, f"e.{events.payload}")
 
     def page(
-        self,
-        conn: Connection,
-        key: int,
-        version: VersionRow,
-        *,
-        start: int = 0,
-        limit: int = 1000,
-        as_bytes: bool = False,
+        self, conn: Connection, view: View, *, start: int = 0, limit: int = 1000
     ) -> list[Span]:
-        """Up to ``limit`` spans of a version, from ordinal ``start`` on.
-
-        With ``as_bytes`` each payload is its UTF-8 bytes instead of text.
-        """
-        rows = self.rows(conn, key, version, start, limit, as_bytes)
-        return [Span(ordinal, payload) for ordinal, payload in rows]
+        """Up to ``limit`` spans of a version, from ordinal ``start`` on (JSON as text)."""
+        return [Span(ordinal, payload) for ordinal, payload in self.rows(conn, view, start, limit)]
 
     def rows(
-        self,
-        conn: Connection,
-        key: int,
-        version: VersionRow,
-        start: int,
-        limit: int,
-        as_bytes: bool,
+        self, conn: Connection, view: View, start: int, limit: int, *, as_bytes: bool = False
     ) -> list[Any]:
-        """The (ordinal, payload) rows of :meth:`page`, for loops that need no Span objects."""
-        parameters = (key, start, version.ordinal_bound, version.number, version.number, limit)
+        """The ``(ordinal, JSON)`` rows of :meth:`page`; with ``as_bytes`` JSON as UTF-8 bytes.
+
+        Inherited datapoints come with their ids in this dataset spliced in.
+        """
+        if not view.layered:
+            return self._rows(
+                conn, view.layers[0], start, view.version.ordinal_bound, limit, as_bytes
+            )
+        suffix = view.suffix
+        return [
+            (ordinal, rewrite_id(payload, suffix) if index else payload)
+            for ordinal, index, payload in self._merged(conn, view, start, limit, as_bytes)
+        ][:limit]
+
+    def _rows(
+        self, conn: Connection, layer: Layer, start: int, end: int, limit: int, as_bytes: bool
+    ) -> list[Any]:
+        """A layer's own live spans in ``[start, end)``, up to ``limit``, as ``(ordinal, JSON)``."""
+        parameters = (layer.key, start, end, layer.version, layer.version, limit)
         if as_bytes:
             return conn.fetch_bytes(self._select, parameters)
         return conn.execute(self._select, parameters).fetchall()
 
-    def chunks(
-        self,
-        store: SQLStore,
-        key: int,
-        version: VersionRow,
-        *,
-        batch: int,
-        as_bytes: bool = False,
-    ) -> Iterator[list[Any]]:
-        """A version's payloads in ordinal order, in lists of up to ``batch``.
+    def _merged(
+        self, conn: Connection, view: View, start: int, limit: int, as_bytes: bool
+    ) -> list[tuple[int, int, Any]]:
+        """At least ``limit`` rows of a layered view from ``start`` (fewer only at its end),
+        as ``(ordinal, layer, JSON)`` in ordinal order."""
+        owners = self.layering.claims(conn, view)
+        claimed_in_order = sorted(owners)
+        found: list[tuple[int, int, Any]] = []
+        for index in reversed(range(len(view.layers))):  # the lowest ordinals first
+            layer, floor = view.layers[index], view.floor(index)
+            cursor = max(start, floor)
+            while cursor < layer.bound and len(found) < limit:
+                want = limit - len(found)
+                rows = self._rows(conn, layer, cursor, layer.bound, want, as_bytes)
+                end = rows[-1][0] + 1 if len(rows) == want else layer.bound
+                window = [(o, index, p) for o, p in rows if o not in owners]
+                claimed = claimed_in_order[
+                    bisect_left(claimed_in_order, cursor) : bisect_left(claimed_in_order, end)
+                ]
+                if claimed:
+                    held = self.layering.at(conn, view, claimed)
+                    if as_bytes:
+                        held = {o: (i, _utf8(p)) for o, (i, p) in held.items()}
+                    window += [(o, i, p) for o, (i, p) in held.items()]
+                    window.sort(key=lambda row: row[0])
+                found += window
+                cursor = end
+        return found
 
-        A :class:`~datasetlog.store.base.StreamingStore` sends them from one
-        query while the caller decodes; otherwise each chunk is its own short
-        query, resuming after the last ordinal read (keyset paging), so no
-        read holds a snapshot open between chunks.
+    def chunks(
+        self, store: SQLStore, view: View, *, batch: int, as_bytes: bool = False
+    ) -> Iterator[list[Any]]:
+        """A version's JSON in ordinal order, in lists of up to ``batch``.
+
+        A :class:`~datasetlog.store.base.StreamingStore` sends each layer's
+        spans from one query while the caller decodes; otherwise each chunk is
+        its own short query, resuming after the last ordinal read (keyset
+        paging), so no read holds a snapshot open between chunks. Chunks of
+        inherited datapoints are :class:`~datasetlog.serialization.decode.Inherited`,
+        which the decoders give the fork's ids.
         """
+        if view.layered:
+            with store.reading() as conn:
+                owners = self.layering.claims(conn, view)
+            if owners:
+                yield from self._merged_chunks(store, view, batch, as_bytes)
+                return
+        suffix = view.suffix
+        for index in reversed(range(len(view.layers))):
+            layer = view.layers[index]
+            for chunk in self._layer_chunks(store, layer, view.floor(index), batch, as_bytes):
+                yield Inherited(chunk, suffix) if index else chunk
+
+    def _layer_chunks(
+        self, store: SQLStore, layer: Layer, floor: int, batch: int, as_bytes: bool
+    ) -> Iterator[list[Any]]:
+        """A layer's own live spans from ``floor`` to its bound, in chunks."""
         if isinstance(store, StreamingStore):
-            parameters = (key, 0, version.ordinal_bound, version.number, version.number)
+            parameters = (layer.key, floor, layer.bound, layer.version, layer.version)
             yield from store.stream(self._stream, parameters, size=batch, as_bytes=as_bytes)
             return
-        start = 0
+        start = floor
         while True:
             with store.reading() as conn:
-                rows = self.rows(conn, key, version, start, batch, as_bytes)
+                rows = self._rows(conn, layer, start, layer.bound, batch, as_bytes)
             yield [payload for _, payload in rows]
             if len(rows) < batch:
                 return
             start = rows[-1][0] + 1
+
+    def _merged_chunks(
+        self, store: SQLStore, view: View, batch: int, as_bytes: bool
+    ) -> Iterator[list[Any]]:
+        """A fork's version whose layers claim ordinals of those below: merged, a batch a read."""
+        suffix, start = view.suffix, 0
+        while True:
+            with store.reading() as conn:
+                rows = self._merged(conn, view, start, batch, as_bytes)[:batch]
+            run: list[Any] = []
+            inherited = False
+            for _, index, payload in rows:
+                if bool(index) != inherited and run:
+                    yield Inherited(run, suffix) if inherited else run
+                    run = []
+                inherited = bool(index)
+                run.append(payload)
+            if run:
+                yield Inherited(run, suffix) if inherited else run
+            if len(rows) < batch:
+                return
+            start = rows[-1][0] + 1
+
+
+def _utf8(payload: Any) -> Any:
+    return payload.encode() if isinstance(payload, str) else payload

@@ -11,6 +11,7 @@ import attrs
 from datasetlog.errors import NotFoundError
 from datasetlog.models import Datapoint, Page, Version
 from datasetlog.readmodels.access import ReadModels
+from datasetlog.readmodels.layers import view_of
 from datasetlog.readmodels.paging import rank_start
 from datasetlog.reads.datasets import DATASET_ID
 from datasetlog.reads.resolve import VersionRef, resolve_version
@@ -84,11 +85,10 @@ class DatapointReads:
             read = found.to_version(dataset.id)
             if (page - 1) * size >= found.datapoint_count:
                 return _PagePayloads(read, [])
-            start = rank_start(conn, dataset.key, found, (page - 1) * size)
-            spans = self._spans.page(
-                conn, dataset.key, found, start=start, limit=size, as_bytes=as_bytes
-            )
-        return _PagePayloads(read, [span.payload for span in spans])
+            view = view_of(conn, dataset, found)
+            start = rank_start(conn, view, (page - 1) * size)
+            rows = self._spans.rows(conn, view, start, size, as_bytes=as_bytes)
+        return _PagePayloads(read, [payload for _, payload in rows])
 
     def iter_datapoints(
         self, dataset_id: str, *, version: VersionRef, as_of: At, batch: int
@@ -124,13 +124,14 @@ class DatapointReads:
         with self._store.reading() as conn:
             dataset = self._lookups.live(conn, dataset_id)
             found = resolve_version(self._lookups, conn, dataset, version, as_of=as_of)
-        return self._spans.chunks(self._store, dataset.key, found, batch=batch, as_bytes=as_bytes)
+            view = view_of(conn, dataset, found)
+        return self._spans.chunks(self._store, view, batch=batch, as_bytes=as_bytes)
 
     def get_datapoint(self, datapoint_id: str) -> Datapoint:
         """A datapoint of a latest version; see ``DatasetLog.get_datapoint``."""
         require_id(datapoint_id, ("path", "datapoint_id"))
         with self._store.reading() as conn:
-            found = self._lookups.datapoint(conn, datapoint_id)
+            found = self._spans.layering.datapoint(conn, self._lookups, datapoint_id)
         if found is None:
             raise NotFoundError(f"no datapoint {datapoint_id!r}")
         return stored_datapoint(found.dataset_id, datapoint_id, found.payload)

@@ -76,8 +76,7 @@ class HistoryReads:
                 raise StoreError(f"the store is damaged: spans of {datapoint_id!r} name another")
             span = entry.span
             datapoint = _datapoint(dataset.id, span.payload)
-            # A fork's version 0 adds what it starts with, whatever event the source had.
-            kind = "added" if span.added_in == 0 else _KINDS.get(entry.event_type)
+            kind = _KINDS.get(entry.event_type)
             if kind is None:
                 raise StoreError(f"a span of {datapoint_id!r} points at a {entry.event_type} event")
             revisions.append(Revision(_version(versions, span.added_in, dataset), kind, datapoint))

@@ -29,6 +29,38 @@ def parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+class Inherited(list[Any]):
+    """A chunk of stored datapoint JSON a fork inherited: each id takes the fork's ``suffix``.
+
+    Such JSON holds the id the datapoint has where it was stored; in the fork
+    it is the id's root plus ``suffix`` (see :func:`datasetlog.ids.derived_id`).
+    """
+
+    def __init__(self, payloads: list[Any], suffix: str) -> None:
+        super().__init__(payloads)
+        self.suffix = suffix
+
+
+def inherited_id(stored_id: str, suffix: str) -> str:
+    """The id in a fork of a datapoint it inherited: the stored id's root plus ``suffix``."""
+    return stored_id.partition(".")[0] + suffix
+
+
+def rewrite_id(payload: Any, suffix: str) -> Any:
+    """Stored datapoint JSON (text or UTF-8 bytes) with its id made ``root + suffix``.
+
+    Datapoint JSON starts with its id (``{"id":"dp_A",...``), which holds no
+    quote, so the id is cut at its first dot or its closing quote.
+    """
+    if isinstance(payload, bytes):
+        end = payload.index(b'"', 7)
+        cut = payload.find(b".", 7, end)
+        return payload[: end if cut < 0 else cut] + suffix.encode() + payload[end:]
+    end = payload.index('"', 7)
+    cut = payload.find(".", 7, end)
+    return payload[: end if cut < 0 else cut] + suffix + payload[end:]
+
+
 def structure_tool_call(data: dict[str, Any]) -> ToolCall:
     """A stored tool call as a ToolCall."""
     return ToolCall(data["name"], data.get("arguments"))
@@ -49,6 +81,7 @@ def datapoints_from_json(
     read, payload = 0, None
     try:
         for chunk in chunks:
+            suffix = chunk.suffix if type(chunk) is Inherited else None
             for payload in chunk:
                 data = payload if isinstance(payload, dict) else loads(payload)
                 messages = data.get("messages")
@@ -75,7 +108,9 @@ def datapoints_from_json(
                     datapoint,
                     "__dict__",
                     {
-                        "id": data["id"],
+                        "id": data["id"]
+                        if suffix is None
+                        else data["id"].partition(".")[0] + suffix,
                         "dataset_id": dataset_id,
                         "created_at": parse(data["created_at"]),
                         "updated_at": parse(data["updated_at"]),

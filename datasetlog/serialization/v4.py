@@ -9,7 +9,7 @@ import orjson
 
 from datasetlog.errors import DatasetLogError, ValidationError
 from datasetlog.serialization.converter import converter
-from datasetlog.serialization.decode import corrupt
+from datasetlog.serialization.decode import Inherited, corrupt, inherited_id
 
 
 def to_v4(value: Any) -> Any:
@@ -45,9 +45,12 @@ def v4_dicts(
     loads, read, payload = orjson.loads, 0, None
     try:
         for chunk in chunks:
+            suffix = chunk.suffix if type(chunk) is Inherited else None
             for payload in chunk:
                 data = loads(payload)
                 data["dataset_id"] = dataset_id
+                if suffix is not None:
+                    data["id"] = inherited_id(data["id"], suffix)
                 read += 1
                 yield data
     except DatasetLogError:
@@ -69,10 +72,31 @@ def v4_json_array(dataset_id: str, chunks: Iterable[list[bytes]]) -> Generator[b
     separator = b"," + head
     opening = b"[" + head
     for chunk in chunks:
-        if chunk:
+        if not chunk:
+            continue
+        if type(chunk) is Inherited:
+            yield _inherited_array(opening, separator, chunk)
+        else:
             yield opening + separator.join([payload[1:] for payload in chunk])
-            opening = separator
+        opening = separator
     yield b"[]" if opening[0] == ord("[") else b"]"
+
+
+def _inherited_array(opening: bytes, separator: bytes, chunk: Inherited) -> bytes:
+    """Like a chunk of :func:`v4_json_array`, each id cut at its root and given the suffix.
+
+    Pieces are memoryviews of the stored JSON, so each byte is copied once, by the join.
+    """
+    suffix = chunk.suffix.encode()
+    parts: list[bytes | memoryview] = []
+    lead = opening
+    for payload in chunk:
+        end = payload.index(b'"', 7)
+        cut = payload.find(b".", 7, end)
+        view = memoryview(payload)
+        parts += (lead, view[1 : end if cut < 0 else cut], suffix, view[end:])
+        lead = separator
+    return b"".join(parts)
 
 
 def v4_json_page(

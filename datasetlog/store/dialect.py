@@ -81,7 +81,6 @@ class Dialect:
         clustered_suffix: What follows a clustered table's column list.
         list_tables: A query for the names of the tables in the store's schema.
         events: Where the store keeps event payloads.
-        find: The function giving the 1-based place of a string in another, 0 if absent.
     """
 
     name: str
@@ -90,22 +89,6 @@ class Dialect:
     clustered_suffix: str
     list_tables: str
     events: EventColumns
-    find: str
-
-    @property
-    def span_payload(self) -> str:
-        """The stored JSON of the datapoint a read-model span ``r`` holds, joined as event ``e``.
-
-        A fork's version 0 spans (``added_in = 0``; other datasets have none)
-        point at its source's events, whose JSON starts with the source's id
-        (``{"id":"...",``): the span's own id is spliced in its place.
-        """
-        payload = f"e.{self.events.payload}"
-        rest = f"substr({payload}, 7 + {self.find}(substr({payload}, 8), '\"'))"
-        return (
-            f'CASE WHEN r.added_in = 0 THEN \'{{"id":"\' || r.datapoint_id || {rest} '
-            f"ELSE {payload} END"
-        )
 
     def create_table(self, table: Table) -> tuple[str, ...]:
         """The statements that create ``table`` and its indexes."""
@@ -135,7 +118,6 @@ SQLITE = Dialect(
     clustered_suffix=" WITHOUT ROWID",
     list_tables="SELECT name FROM sqlite_schema WHERE type = 'table'",
     events=EVENTS,
-    find="instr",
 )
 POSTGRES = Dialect(
     name="PostgreSQL",
@@ -146,5 +128,4 @@ POSTGRES = Dialect(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     ),
     events=EVENTS,
-    find="strpos",
 )

@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import orjson
+
 try:
     import pytest
     from hypothesis import note
@@ -265,6 +267,11 @@ class ForkMachine(RuleBasedStateMachine):
                     to_v4(datapoint_from_record(ds, record)) for record in state.records.values()
                 ]
                 assert list(self.db.iter_datapoints_v4(ds, version=number)) == expected
+                streamed = b"".join(self.db.iter_datapoints_json(ds, version=number, batch=2))
+                assert orjson.loads(streamed) == expected
+                assert to_v4(list(self.db.iter_datapoints(ds, version=number, batch=3))) == expected
+                page = orjson.loads(self.db.list_datapoints_json(ds, version=number, size=2))
+                assert page["records"] == expected[:2]
                 paged = []
                 for page in range(1, len(expected) // 3 + 2):
                     paged += to_v4(
@@ -276,6 +283,7 @@ class ForkMachine(RuleBasedStateMachine):
             for datapoint_id, record in latest.records.items():
                 got = self.db.get_datapoint(datapoint_id)
                 assert to_v4(got) == to_v4(datapoint_from_record(ds, record))
+                assert self.db.get_datapoint(datapoint_id, version=latest.version.number) == got
                 history = reference_history(commits, datapoint_id, sources=sources)
                 assert to_v4(self.db.datapoint_history(datapoint_id)) == to_v4(history)
 

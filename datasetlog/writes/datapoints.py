@@ -145,7 +145,7 @@ class DatapointWrites:
         change = parse_datapoint_fields(fields, ("body",))
 
         def build(tx: WriteContext) -> Outcome[Datapoint]:
-            found = tx.lookups.datapoint(tx.conn, datapoint_id)
+            found = tx.datapoint(datapoint_id)
             if found is None:
                 raise NotFoundError(f"no datapoint {datapoint_id!r}")
             row = tx.live(found.dataset_id)
@@ -189,7 +189,7 @@ class DatapointWrites:
         def build(tx: WriteContext) -> Outcome[None]:
             by_dataset: dict[str, list[str]] = {}
             for datapoint_id in datapoint_ids:
-                found = tx.lookups.datapoint(tx.conn, datapoint_id)
+                found = tx.datapoint(datapoint_id)
                 if found is None:
                     raise NotFoundError(f"no datapoint {datapoint_id!r}")
                 by_dataset.setdefault(found.dataset_id, []).append(datapoint_id)

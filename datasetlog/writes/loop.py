@@ -15,8 +15,9 @@ import attrs
 from datasetlog.errors import ConflictError, ErrorDetail, ValidationError
 from datasetlog.events import Commit
 from datasetlog.readmodels.apply import apply_commit
+from datasetlog.readmodels.layers import Layering
 from datasetlog.readmodels.lookups import Lookups
-from datasetlog.readmodels.rows import DatasetRow
+from datasetlog.readmodels.rows import DatapointRow, DatasetRow
 from datasetlog.serialization.codec import encode_commit
 from datasetlog.store.base import Connection, SQLStore, StreamConflictError
 from datasetlog.store.records import NewCommit
@@ -39,11 +40,16 @@ class WriteContext:
 
     conn: Connection
     lookups: Lookups
+    layering: Layering
     now: datetime
 
     def live(self, dataset_id: str) -> DatasetRow:
         """The live dataset with this id (NotFoundError if there is none)."""
         return self.lookups.live(self.conn, dataset_id)
+
+    def datapoint(self, datapoint_id: str) -> DatapointRow | None:
+        """A datapoint's latest content in a live dataset (forks' inherited ones too), or None."""
+        return self.layering.datapoint(self.conn, self.lookups, datapoint_id)
 
 
 Build = Callable[[WriteContext], Outcome[T]]
@@ -88,6 +94,7 @@ class Writer:
     Args:
         store: The store to append to.
         lookups: The read models' lookups, for the checks a write makes.
+        layering: Their reads through forks' layers.
         max_retries: How often a write lost to a concurrent writer is retried
             before :class:`ConflictError` is raised.
         clock: Returns the current time (aware, UTC).
@@ -97,12 +104,14 @@ class Writer:
         self,
         store: SQLStore,
         lookups: Lookups,
+        layering: Layering,
         *,
         max_retries: int,
         clock: Callable[[], datetime],
     ) -> None:
         self.store = store
         self.lookups = lookups
+        self.layering = layering
         self.max_retries = max_retries
         self.clock = clock
 
@@ -116,7 +125,8 @@ class Writer:
             try:
                 with self.store.write() as tx:
                     conn = tx.connection
-                    outcome = build(WriteContext(conn, self.lookups, self.clock()))
+                    context = WriteContext(conn, self.lookups, self.layering, self.clock())
+                    outcome = build(context)
                     encoded = [encode_commit(c) for c in outcome.commits]
                     _require_size(encoded)
                     stored = tx.append(encoded)

@@ -16,7 +16,7 @@ reads what changed, not the datasets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from typing import get_args
 
@@ -252,38 +252,26 @@ def _id_of(proposal: _Proposal) -> str:
     return either.id
 
 
-def _ids_in_target(datapoint_id: str, target_id: str) -> Iterator[str]:
-    """The ids a datapoint of a related dataset can have in the target.
-
-    Its id there is either a dot-prefix of its id here (the datapoint came
-    from the target, by fork or merge) or such a prefix under the target's
-    suffix (it came to the target from here, or from a third dataset).
-    """
-    parts = datapoint_id.split(".")
-    for end in range(1, len(parts) + 1):
-        prefix = ".".join(parts[:end])
-        yield prefix
-        yield derived_id(prefix, target_id)
-
-
 def _held(
     tx: WriteContext, target: DatasetRow, proposals: dict[str, _Proposal]
 ) -> dict[str, _Target]:
-    """Each proposal's datapoint as the target holds it (live or deleted), by root."""
-    wanted = {
-        candidate
-        for proposal in proposals.values()
-        for candidate in _ids_in_target(_id_of(proposal), target.id)
-    }
+    """Each proposal's datapoint as the target holds it (live or deleted), by root.
+
+    A datapoint's id in the target is its root (it was made there) or the
+    root under the target's suffix (it came from another dataset).
+    """
+    wanted = {candidate for root in proposals for candidate in (root, derived_id(root, target.id))}
     found: dict[str, _Target] = {}
     for datapoint_id, state in tx.lookups.held(tx.conn, target.key, sorted(wanted)).items():
-        root = root_id(datapoint_id)
-        if root not in proposals:
-            continue
         datapoint = datapoint_from_json(target.id, state.payload) if state.live else None
-        seen = found.get(root)
-        if seen is None or (seen.datapoint is None and datapoint is not None):
-            found[root] = _Target(datapoint_id, datapoint)
+        found[root_id(datapoint_id)] = _Target(datapoint_id, datapoint)
+    if target.forked_from is not None:  # what the target inherited and never changed
+        for root in proposals.keys() - found.keys():
+            datapoint_id = derived_id(root, target.id)
+            inherited = tx.layering.inherited(tx.conn, datapoint_id)
+            if inherited is not None and inherited[2] is not None:
+                datapoint = datapoint_from_json(target.id, inherited[2])
+                found[root] = _Target(datapoint_id, datapoint)
     return found
 
 

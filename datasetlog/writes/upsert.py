@@ -23,6 +23,7 @@ from datasetlog.events import (
 from datasetlog.ids import DATAPOINT_PREFIX, new_ids
 from datasetlog.models import UpsertResult
 from datasetlog.readmodels.history import DiffPlan, History
+from datasetlog.readmodels.layers import view_of
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.readmodels.spans import Spans
 from datasetlog.reads.resolve import VersionRef, resolve_version
@@ -212,8 +213,9 @@ class UpsertWrites:
         the others are decoded and keyed.
         """
         start, loads = 0, orjson.loads
+        view = view_of(conn, row, version)
         while True:
-            rows = self._spans.rows(conn, row.key, version, start, _BATCH, True)
+            rows = self._spans.rows(conn, view, start, _BATCH, as_bytes=True)
             for _, payload in rows:
                 end = payload.find(b'"', payload.find(b'"updated_at":"') + 14)
                 key = known.get(payload[end + 1 :])
