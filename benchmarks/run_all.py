@@ -23,7 +23,16 @@ from benchmarks._options import add_backend_options
 from benchmarks._postgres import postgres_for
 from benchmarks._tables import QUICK_NOTE
 
-SCRIPTS = ("reads", "pages", "writes", "large", "history", "upserts", "baseline_eventsourcing")
+SCRIPTS = (
+    "reads",
+    "pages",
+    "writes",
+    "large",
+    "history",
+    "upserts",
+    "forks",
+    "baseline_eventsourcing",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,6 +33,7 @@ SCRIPTS = [
     ("large", ("P1", "P2", "P8")),
     ("history", ("H1", "H2", "H3", "H4", "H5")),
     ("upserts", ("U1", "U1 bytes")),
+    ("forks", ("F1", "F2", "F3")),
     ("baseline_eventsourcing", ("P9",)),
 ]
 SQLITE_ONLY = {"baseline_eventsourcing"}

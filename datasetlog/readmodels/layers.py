@@ -19,6 +19,7 @@ they are read.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
 
@@ -108,7 +109,22 @@ def fork_source(dataset_id: str) -> str | None:
     return DATASET_PREFIX + token if dot else None
 
 
-_LIVE = "added_in <= ? AND (removed_in IS NULL OR removed_in > ?)"
+@attrs.frozen
+class Claims:
+    """The ordinals a view's layers claimed, each with the topmost layer that claimed it."""
+
+    owners: dict[int, int]
+    ordered: list[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.owners)
+
+    def __contains__(self, ordinal: object) -> bool:
+        return ordinal in self.owners
+
+    def within(self, start: int, end: int) -> list[int]:
+        """The claimed ordinals in ``[start, end)``, ascending."""
+        return self.ordered[bisect_left(self.ordered, start) : bisect_left(self.ordered, end)]
 
 
 class Layering:
@@ -125,8 +141,8 @@ class Layering:
             "AND r.added_in <= ? ORDER BY r.ordinal, r.added_in"
         )
 
-    def claims(self, conn: Connection, view: View) -> dict[int, int]:
-        """The claimed ordinals of a view, each with the topmost layer that claimed it."""
+    def claims(self, conn: Connection, view: View) -> Claims:
+        """The ordinals the layers of a view claimed from those below them."""
         owners: dict[int, int] = {}
         for index in range(len(view.layers) - 1):
             layer = view.layers[index]
@@ -135,7 +151,7 @@ class Layering:
             ).fetchall()
             for (ordinal,) in rows:
                 owners.setdefault(int(ordinal), index)
-        return owners
+        return Claims(owners, sorted(owners))
 
     def at(
         self, conn: Connection, view: View, ordinals: Iterable[int], *, first: int = 0

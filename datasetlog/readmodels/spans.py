@@ -6,13 +6,12 @@ any other through the one span index.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
-from datasetlog.readmodels.layers import Layer, Layering, View
+from datasetlog.readmodels.layers import Claims, Layer, Layering, View
 from datasetlog.serialization.decode import Inherited, rewrite_id
 from datasetlog.store.base import Connection, SQLStore, StreamingStore
 from datasetlog.store.dialect import Dialect
@@ -76,12 +75,18 @@ class Spans:
         return conn.execute(self._select, parameters).fetchall()
 
     def _merged(
-        self, conn: Connection, view: View, start: int, limit: int, as_bytes: bool
+        self,
+        conn: Connection,
+        view: View,
+        start: int,
+        limit: int,
+        as_bytes: bool,
+        claims: Claims | None = None,
     ) -> list[tuple[int, int, Any]]:
         """At least ``limit`` rows of a layered view from ``start`` (fewer only at its end),
-        as ``(ordinal, layer, JSON)`` in ordinal order."""
-        owners = self.layering.claims(conn, view)
-        claimed_in_order = sorted(owners)
+        as ``(ordinal, layer, JSON)`` in ordinal order (``claims``: the view's, if known)."""
+        if claims is None:
+            claims = self.layering.claims(conn, view)
         found: list[tuple[int, int, Any]] = []
         for index in reversed(range(len(view.layers))):  # the lowest ordinals first
             layer, floor = view.layers[index], view.floor(index)
@@ -90,10 +95,8 @@ class Spans:
                 want = limit - len(found)
                 rows = self._rows(conn, layer, cursor, layer.bound, want, as_bytes)
                 end = rows[-1][0] + 1 if len(rows) == want else layer.bound
-                window = [(o, index, p) for o, p in rows if o not in owners]
-                claimed = claimed_in_order[
-                    bisect_left(claimed_in_order, cursor) : bisect_left(claimed_in_order, end)
-                ]
+                window = [(o, index, p) for o, p in rows if o not in claims]
+                claimed = claims.within(cursor, end)
                 if claimed:
                     held = self.layering.at(conn, view, claimed)
                     if as_bytes:
@@ -118,9 +121,9 @@ class Spans:
         """
         if view.layered:
             with store.reading() as conn:
-                owners = self.layering.claims(conn, view)
-            if owners:
-                yield from self._merged_chunks(store, view, batch, as_bytes)
+                claims = self.layering.claims(conn, view)
+            if claims:
+                yield from self._merged_chunks(store, view, batch, as_bytes, claims)
                 return
         suffix = view.suffix
         for index in reversed(range(len(view.layers))):
@@ -146,13 +149,13 @@ class Spans:
             start = rows[-1][0] + 1
 
     def _merged_chunks(
-        self, store: SQLStore, view: View, batch: int, as_bytes: bool
+        self, store: SQLStore, view: View, batch: int, as_bytes: bool, claims: Claims
     ) -> Iterator[list[Any]]:
         """A fork's version whose layers claim ordinals of those below: merged, a batch a read."""
         suffix, start = view.suffix, 0
         while True:
             with store.reading() as conn:
-                rows = self._merged(conn, view, start, batch, as_bytes)[:batch]
+                rows = self._merged(conn, view, start, batch, as_bytes, claims)[:batch]
             run: list[Any] = []
             inherited = False
             for _, index, payload in rows:
