@@ -54,8 +54,9 @@ def _reader(store: Store, dataset_id: str, n: int) -> Callable[[], None]:
 
 def f1_f2_rows(
     tables: dict[str, Table], backend: Backend, sqlite: Backend, n: int, rounds: int
-) -> None:
-    """F1 and F2 on one backend's big dataset; F2 beside the SQLite floor of its payloads."""
+) -> tuple[Store, str]:
+    """F1 and F2 on one backend's big dataset (F2 beside the SQLite floor of its payloads);
+    returns the store and the dataset, for F3."""
     store = backend.new_store(f"forks-{n}/datasetlog")
     built = build_dataset(store.db, n, seed=21)
     backend.after_build(store.location)
@@ -113,14 +114,13 @@ def f1_f2_rows(
             f"{p1_cell} ({verdict(p1 <= GOALS['P1'])} <= {GOALS['P1']:g}x)",
         )
     floor.close()
-    store.close()
+    return store, ds
 
 
-def _proposal(store: Store, n: int, seed: int) -> tuple[str, str]:
-    """A dataset of ``n``, a fork of it, and ``CHANGES`` changes on each side."""
+def _proposal(store: Store, source: str, seed: int) -> tuple[str, str]:
+    """A fork of a dataset, and ``CHANGES`` changes on each side."""
     db = store.db
-    source = build_dataset(db, n, seed=seed, name=f"source-{n}").dataset_id
-    fork = db.fork(source, name=f"proposal-{n}").id
+    fork = db.fork(source, name=f"proposal-{seed}").id
     theirs = [d.id for d in db.list_datapoints(source, size=2 * CHANGES + 10)]
     mine = [d.id for d in db.list_datapoints(fork, size=2 * CHANGES + 10)]
     third = CHANGES // 4
@@ -133,11 +133,19 @@ def _proposal(store: Store, n: int, seed: int) -> tuple[str, str]:
     return source, fork
 
 
-def f3_rows(tables: dict[str, Table], backend: Backend, n: int, small: int, rounds: int) -> None:
-    """F3 on one backend: the same merge onto a big and a small source."""
-    store = backend.new_store(f"forks-merge-{n}/datasetlog")
-    big = _proposal(store, n, 31)
-    little = _proposal(store, small, 41)
+def f3_rows(
+    tables: dict[str, Table],
+    backend: Backend,
+    store: Store,
+    source: str,
+    n: int,
+    small: int,
+    rounds: int,
+) -> None:
+    """F3 on one backend: the same merge onto the big dataset and onto a small one."""
+    big = _proposal(store, source, 31)
+    little_source = build_dataset(store.db, small, seed=41, name="small").dataset_id
+    little = _proposal(store, little_source, 41)
     backend.after_build(store.location)
 
     def dry(pair: tuple[str, str]) -> Callable[[], None]:
@@ -162,8 +170,8 @@ def f3_rows(tables: dict[str, Table], backend: Backend, n: int, small: int, roun
         f"<= {GOALS['F3']:g}x",
         verdict(ratio <= GOALS["F3"]),
     )
-    for source, fork in (big, little):
-        assert store.db.merge(fork, into=source).committed
+    for target, fork in (big, little):
+        assert store.db.merge(fork, into=target).committed
     store.close()
 
 
@@ -211,8 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         for backend in backends.chosen:
             n = pg_size if backend is backends.postgres else size
-            f1_f2_rows(tables, backend, backends.sqlite, n, rounds)
-            f3_rows(tables, backend, n, small, rounds)
+            store, big = f1_f2_rows(tables, backend, backends.sqlite, n, rounds)
+            f3_rows(tables, backend, store, big, n, small, rounds)
         tables["F2"].note(
             f"the changed fork first deleted {CLAIMED:.0%} of the datapoints it inherited and "
             f"updated {UPDATED}, evenly spread: its reads merge its own spans into its source's."

@@ -196,8 +196,8 @@ def _claim(conn: Connection, row: DatasetRow, datapoint_id: str) -> int:
         StoreError: The datapoint is not live in the dataset.
     """
     held = conn.execute(
-        "SELECT 1 FROM dl_rows WHERE dataset_key = ? AND datapoint_id = ? LIMIT 1",
-        (row.key, datapoint_id),
+        "SELECT 1 FROM dl_rows WHERE datapoint_id = ? AND dataset_key = ? LIMIT 1",
+        (datapoint_id, row.key),
     ).fetchone()
     found = None
     if held is None and datapoint_id == derived_id(datapoint_id, row.id):

@@ -213,8 +213,8 @@ class Layering:
         if datapoint_id != derived_id(datapoint_id, dataset.id):
             return None
         own = conn.execute(
-            "SELECT 1 FROM dl_rows WHERE dataset_key = ? AND datapoint_id = ? LIMIT 1",
-            (dataset.key, datapoint_id),
+            "SELECT 1 FROM dl_rows WHERE datapoint_id = ? AND dataset_key = ? LIMIT 1",
+            (datapoint_id, dataset.key),
         ).fetchone()
         if own is not None and not changed_too:
             return None
@@ -236,9 +236,11 @@ class Layering:
         return ordinal, held[1] if held is not None else None
 
 
+# By datapoint id only, so that the id index is used (not a scan of the dataset's spans);
+# the layer's key, bound and version are checked on the few rows found.
 _HELD_AS = (
-    "SELECT ordinal, removed_in FROM dl_rows WHERE dataset_key = ? AND datapoint_id IN (?, ?) "
-    "AND ordinal < ? AND added_in <= ? ORDER BY added_in"
+    "SELECT dataset_key, ordinal, added_in, removed_in FROM dl_rows "
+    "WHERE datapoint_id IN (?, ?) ORDER BY added_in"
 )
 
 
@@ -252,8 +254,12 @@ def inherited_ordinal(conn: Connection, view: View, datapoint_id: str) -> tuple[
     for index in range(1, len(view.layers)):
         layer = view.layers[index]
         ids = (root, derived_id(root, layer.dataset_id))
-        rows = conn.execute(_HELD_AS, (layer.key, *ids, layer.bound, layer.version)).fetchall()
+        rows = [
+            (int(ordinal), removed_in)
+            for key, ordinal, added_in, removed_in in conn.execute(_HELD_AS, ids).fetchall()
+            if key == layer.key and ordinal < layer.bound and added_in <= layer.version
+        ]
         if rows:
-            live = any(r[1] is None or r[1] > layer.version for r in rows)
-            return int(rows[-1][0]), live
+            live = any(removed is None or removed > layer.version for _, removed in rows)
+            return rows[-1][0], live
     return None

@@ -50,9 +50,10 @@ class Lookups:
             f"JOIN dl_datasets d ON d.key = r.dataset_key {join} "
             "WHERE r.datapoint_id = ? AND r.removed_in IS NULL AND d.deleted = 0"
         )
+        # By id only, so that the id index is used; the dataset is checked on the rows found.
         self._held = (
-            f"SELECT r.datapoint_id, r.removed_in, e.{events.payload} FROM dl_rows r {join} "
-            "WHERE r.dataset_key = ? AND r.datapoint_id IN (<ids>) ORDER BY r.added_in"
+            f"SELECT r.datapoint_id, r.removed_in, e.{events.payload}, r.dataset_key "
+            f"FROM dl_rows r {join} WHERE r.datapoint_id IN (<ids>) ORDER BY r.added_in"
         )
         self._added_in = (
             f"SELECT e.{events.payload} FROM dl_rows r {join} "
@@ -194,9 +195,11 @@ class Lookups:
         for start in range(0, len(datapoint_ids), _AT_ONCE):
             chunk = datapoint_ids[start : start + _AT_ONCE]
             statement = self._held.replace("<ids>", ", ".join("?" * len(chunk)))
-            for datapoint_id, removed_in, payload in conn.execute(
-                statement, (key, *chunk)
+            for datapoint_id, removed_in, payload, held_by in conn.execute(
+                statement, chunk
             ).fetchall():
+                if held_by != key:
+                    continue
                 seen = found.get(datapoint_id)
                 if seen is None or not seen.live:
                     found[datapoint_id] = HeldRow(removed_in is None, payload)

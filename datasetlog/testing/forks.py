@@ -179,9 +179,16 @@ class ForkMachine(RuleBasedStateMachine):
         bodies=st.lists(contents, max_size=4),
     )
     def upsert(self, data: st.DataObject, action: str, bodies: list[dict[str, Any]]) -> None:
-        """Upsert on any dataset, forks included."""
+        """Upsert with any action on any base version of any dataset, forks included."""
         ds = data.draw(st.sampled_from(self.datasets), label="dataset")
-        self.db.upsert(ds, bodies, action=action)
+        latest = self.db.get_version(ds).number
+        base = data.draw(st.integers(0, latest), label="base")
+        before = {_key(converter.unstructure(d)) for d in self.db.iter_datapoints(ds, version=base)}
+        self.db.upsert(ds, bodies, action=action, base=base)
+        asked = {_key(body) for body in bodies}
+        now = {_key(converter.unstructure(d)) for d in self.db.iter_datapoints(ds)}
+        expected = {"set": asked, "add": before | asked, "remove": before - asked}[action]
+        assert now == expected
 
     @rule(data=st.data())
     def restore(self, data: st.DataObject) -> None:
