@@ -6,7 +6,9 @@ any other through the one span index.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 import attrs
@@ -40,6 +42,7 @@ class Spans:
         self._select = f"SELECT r.ordinal, e.{events.payload} {live} LIMIT ?"
         # A whole version in one query: the span index in ordinal order.
         self._stream = f"SELECT e.{events.payload} {live}"
+        self._stream_rows = f"SELECT r.ordinal, e.{events.payload} {live}"
         self.layering = Layering(join, f"e.{events.payload}")
 
     def page(
@@ -119,12 +122,13 @@ class Spans:
         inherited datapoints are :class:`~datasetlog.serialization.decode.Inherited`,
         which the decoders give the fork's ids.
         """
+        claims = None
         if view.layered:
             with store.reading() as conn:
                 claims = self.layering.claims(conn, view)
-            if claims:
-                yield from self._merged_chunks(store, view, batch, as_bytes, claims)
-                return
+        if claims:
+            yield from self._claimed_chunks(store, view, claims, batch, as_bytes)
+            return
         suffix = view.suffix
         for index in reversed(range(len(view.layers))):
             layer = view.layers[index]
@@ -134,41 +138,101 @@ class Spans:
     def _layer_chunks(
         self, store: SQLStore, layer: Layer, floor: int, batch: int, as_bytes: bool
     ) -> Iterator[list[Any]]:
-        """A layer's own live spans from ``floor`` to its bound, in chunks."""
+        """A layer's own live spans from ``floor`` to its bound: their JSON, in chunks."""
         if isinstance(store, StreamingStore):
             parameters = (layer.key, floor, layer.bound, layer.version, layer.version)
             yield from store.stream(self._stream, parameters, size=batch, as_bytes=as_bytes)
             return
-        start = floor
+        for rows in self._layer_rows(store, layer, floor, layer.bound, batch, as_bytes):
+            yield [payload for _, payload in rows]
+
+    def _layer_rows(
+        self, store: SQLStore, layer: Layer, start: int, end: int, batch: int, as_bytes: bool
+    ) -> Iterator[list[Any]]:
+        """A layer's live spans in ``[start, end)`` as ``(ordinal, JSON)``, in chunks."""
+        if isinstance(store, StreamingStore):
+            parameters = (layer.key, start, end, layer.version, layer.version)
+            yield from store.stream(
+                self._stream_rows, parameters, size=batch, as_bytes=as_bytes, whole_rows=True
+            )
+            return
         while True:
             with store.reading() as conn:
-                rows = self._rows(conn, layer, start, layer.bound, batch, as_bytes)
-            yield [payload for _, payload in rows]
+                rows = self._rows(conn, layer, start, end, batch, as_bytes)
+            yield rows
             if len(rows) < batch:
                 return
             start = rows[-1][0] + 1
 
-    def _merged_chunks(
-        self, store: SQLStore, view: View, batch: int, as_bytes: bool, claims: Claims
+    def _claimed_chunks(
+        self, store: SQLStore, view: View, claims: Claims, batch: int, as_bytes: bool
     ) -> Iterator[list[Any]]:
-        """A fork's version whose layers claim ordinals of those below: merged, a batch a read."""
-        suffix, start = view.suffix, 0
-        while True:
-            with store.reading() as conn:
-                rows = self._merged(conn, view, start, batch, as_bytes, claims)[:batch]
-            run: list[Any] = []
-            inherited = False
-            for _, index, payload in rows:
-                if bool(index) != inherited and run:
-                    yield Inherited(run, suffix) if inherited else run
-                    run = []
-                inherited = bool(index)
-                run.append(payload)
-            if run:
-                yield Inherited(run, suffix) if inherited else run
-            if len(rows) < batch:
-                return
-            start = rows[-1][0] + 1
+        """A fork's version whose layers claimed ordinals from those below them.
+
+        Each layer's own range streams as when nothing is claimed, less the
+        claimed ordinals; the claiming layers' live spans there (few, in
+        ordinal order) are merged in as the stream passes them.
+        """
+        claimed = [
+            self._claimed_rows(store, view, claims, index, batch, as_bytes)
+            for index in range(len(view.layers) - 1)
+        ]
+        pending = _Pending(heapq.merge(*claimed))
+        suffix = view.suffix
+        for index in reversed(range(len(view.layers))):
+            layer = view.layers[index]
+            for rows in self._layer_rows(
+                store, layer, view.floor(index), layer.bound, batch, as_bytes
+            ):
+                merged = [(o, index, p) for o, p in rows if o not in claims]
+                if rows:
+                    passed = pending.until(rows[-1][0])
+                    if passed:
+                        merged += passed
+                        merged.sort(key=itemgetter(0))
+                yield from _runs(merged, suffix)
+            yield from _runs(pending.until(layer.bound - 1), suffix)
+
+    def _claimed_rows(
+        self, store: SQLStore, view: View, claims: Claims, index: int, batch: int, as_bytes: bool
+    ) -> Iterator[tuple[int, int, Any]]:
+        """The live spans of layer ``index`` at the ordinals it is the topmost to claim."""
+        for rows in self._layer_rows(
+            store, view.layers[index], 0, view.floor(index), batch, as_bytes
+        ):
+            for ordinal, payload in rows:
+                if claims.owners.get(ordinal) == index:
+                    yield ordinal, index, payload
+
+
+class _Pending:
+    """Rows in ordinal order, handed out as a stream of lower ordinals passes them."""
+
+    def __init__(self, rows: Iterator[tuple[int, int, Any]]) -> None:
+        self._rows = rows
+        self._next = next(rows, None)
+
+    def until(self, ordinal: int) -> list[tuple[int, int, Any]]:
+        """The rows up to ``ordinal``, not handed out before."""
+        taken = []
+        while self._next is not None and self._next[0] <= ordinal:
+            taken.append(self._next)
+            self._next = next(self._rows, None)
+        return taken
+
+
+def _runs(rows: list[tuple[int, int, Any]], suffix: str) -> Iterator[list[Any]]:
+    """The JSON of rows in runs of one kind: a fork's own, or inherited (``Inherited``)."""
+    run: list[Any] = []
+    inherited = False
+    for _, index, payload in rows:
+        if bool(index) != inherited and run:
+            yield Inherited(run, suffix) if inherited else run
+            run = []
+        inherited = bool(index)
+        run.append(payload)
+    if run:
+        yield Inherited(run, suffix) if inherited else run
 
 
 def _utf8(payload: Any) -> Any:

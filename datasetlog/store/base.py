@@ -169,6 +169,13 @@ class StreamingStore(Protocol):
     """
 
     def stream(
-        self, statement: str, parameters: Sequence[Any], *, size: int, as_bytes: bool = False
+        self,
+        statement: str,
+        parameters: Sequence[Any],
+        *,
+        size: int,
+        as_bytes: bool = False,
+        whole_rows: bool = False,
     ) -> Iterator[list[Any]]:
-        """Yield the first column of one query's rows, in lists of up to ``size``."""
+        """Yield the first column of one query's rows (each row as a tuple, with
+        ``whole_rows``), in lists of up to ``size``."""

@@ -215,14 +215,23 @@ class PostgresEventStore(CommitTableReads):
             raise translate_error(error) from error
 
     def stream(
-        self, statement: str, parameters: Sequence[Any], *, size: int, as_bytes: bool = False
+        self,
+        statement: str,
+        parameters: Sequence[Any],
+        *,
+        size: int,
+        as_bytes: bool = False,
+        whole_rows: bool = False,
     ) -> Iterator[list[Any]]:
-        """Yield the first column of one query's rows, in lists of up to ``size``.
+        """Yield the first column of one query's rows (each row as a tuple, with
+        ``whole_rows``), in lists of up to ``size``.
 
         The query runs on a pooled connection of its own, as one snapshot (see
         :class:`~datasetlog.store.postgres_streams.StreamPool`).
         """
-        return self._streams.stream(statement, parameters, size=size, as_bytes=as_bytes)
+        return self._streams.stream(
+            statement, parameters, size=size, as_bytes=as_bytes, whole_rows=whole_rows
+        )
 
     @contextmanager
     def reading(self) -> Iterator[PostgresConnection]:

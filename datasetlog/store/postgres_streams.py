@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Any
 
 import psycopg
-from psycopg.rows import scalar_row
+from psycopg.rows import scalar_row, tuple_row
 from psycopg.types.string import ByteaBinaryLoader
 
 from datasetlog.errors import DatasetLogError, StoreError
@@ -85,9 +85,16 @@ class StreamPool:
         return len(self._idle)
 
     def stream(
-        self, statement: str, parameters: Sequence[Any], *, size: int, as_bytes: bool = False
+        self,
+        statement: str,
+        parameters: Sequence[Any],
+        *,
+        size: int,
+        as_bytes: bool = False,
+        whole_rows: bool = False,
     ) -> Iterator[list[Any]]:
-        """Yield the first column of one query's rows, in lists of up to ``size``.
+        """Yield the first column of one query's rows (each row as a tuple, with
+        ``whole_rows``), in lists of up to ``size``.
 
         The whole stream is one snapshot. With ``as_bytes`` text arrives as
         its UTF-8 bytes, never decoded. A stream dropped early cancels its
@@ -95,7 +102,7 @@ class StreamPool:
         """
         raw = self._take()
         query = PLACEHOLDER.sub("%s", statement)
-        rows = _rows(raw, query, parameters, size, as_bytes)
+        rows = _rows(raw, query, parameters, size, as_bytes, whole_rows)
         try:
             while chunk := list(islice(rows, size)):
                 yield chunk
@@ -144,15 +151,21 @@ class StreamPool:
 
 
 def _rows(
-    raw: RawConnection, query: str, parameters: Sequence[Any], size: int, as_bytes: bool
+    raw: RawConnection,
+    query: str,
+    parameters: Sequence[Any],
+    size: int,
+    as_bytes: bool,
+    whole_rows: bool,
 ) -> Generator[Any, None, None]:
+    factory = tuple_row if whole_rows else scalar_row
     if CHUNKED_ROWS:
-        with raw.cursor(row_factory=scalar_row) as cursor:
+        with raw.cursor(row_factory=factory) as cursor:
             if as_bytes:
                 cursor.adapters.register_loader("text", ByteaBinaryLoader)
             yield from cursor.stream(query, parameters, binary=True, size=size)
         return
-    with raw.transaction(), raw.cursor("datasetlog_stream", row_factory=scalar_row) as named:
+    with raw.transaction(), raw.cursor("datasetlog_stream", row_factory=factory) as named:
         if as_bytes:
             named.adapters.register_loader("text", ByteaBinaryLoader)
         named.itersize = size
