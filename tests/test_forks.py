@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from datasetlog import (
     ForkPoint,
     MergeConflictError,
     NotFoundError,
+    SQLiteEventStore,
     ValidationError,
     to_v4,
 )
@@ -281,3 +283,53 @@ def test_pages_of_a_fork_that_deleted_many_count_every_layer(log: DatasetLog) ->
     for page in (1, 2, 17, 25, 26):
         found = log.list_datapoints(fork, page=page, size=100)
         assert [d.id for d in found] == whole[(page - 1) * 100 : page * 100]
+
+
+def test_ctrl_c_at_any_statement_of_a_merge_leaves_it_undone_or_whole(tmp_path: Path) -> None:
+    """A merge (with claims of inherited datapoints) interrupted anywhere commits all or nothing."""
+    store = SQLiteEventStore(tmp_path / "s.db")
+    calls = {"n": 0, "at": 0}
+
+    def counted(run: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == calls["at"]:
+                raise KeyboardInterrupt
+            return run(*args, **kwargs)
+
+        return call
+
+    with DatasetLog(store) as log:
+        main = _main(log, 4)
+        fork = log.fork(main, name="candidate").id
+        theirs = [d.id for d in log.iter_datapoints(main)]
+        log.update_datapoint(theirs[0], target={"a": "main"})
+        log.delete_datapoints([theirs[1]])
+        log.create_datapoint(main, {"inputs": {"q": "main's new"}})
+        conn = store.connection()
+        conn.execute = counted(conn.execute)
+        conn.insert_rows = counted(conn.insert_rows)  # type: ignore[method-assign]
+        before = to_v4(log.list_versions(fork)), list(log.iter_datapoints_v4(fork))
+        for at in range(1, 200):
+            calls["n"], calls["at"] = 0, at
+            try:
+                log.merge(main, into=fork)
+            except KeyboardInterrupt:
+                calls["at"] = 0
+                assert (
+                    to_v4(log.list_versions(fork)),
+                    list(log.iter_datapoints_v4(fork)),
+                ) == before
+                continue
+            calls["at"] = 0
+            break
+        else:
+            raise AssertionError("the merge never finished")
+        assert at > 10  # it was interrupted at every statement before it finished
+        assert [d.target for d in log.iter_datapoints(fork)] == [
+            {"a": "main"},
+            {"a": 2},
+            {"a": 3},
+            None,
+        ]
+        assert log.verify().ok

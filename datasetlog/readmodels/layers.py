@@ -103,9 +103,9 @@ def own_view(dataset: DatasetRow, version: VersionRow) -> View:
     return View(dataset, version, (layer,))
 
 
-def fork_source(dataset_id: str) -> str | None:
-    """The dataset an inherited id names (``dp_A.F`` names ``evts_F``), or None for a root id."""
-    _, dot, token = dataset_id.partition(".")
+def fork_source(datapoint_id: str) -> str | None:
+    """The dataset a derived datapoint id names (``dp_A.F``: ``evts_F``), or None for a root id."""
+    _, dot, token = datapoint_id.partition(".")
     return DATASET_PREFIX + token if dot else None
 
 
