@@ -23,7 +23,7 @@ from datasetlog.events import (
 from datasetlog.ids import derived_id
 from datasetlog.readmodels import paging
 from datasetlog.readmodels.labels import apply_label
-from datasetlog.readmodels.layers import inherited_ordinal, view_of
+from datasetlog.readmodels.layers import inherited_ordinals, view_of
 from datasetlog.readmodels.lookups import Lookups
 from datasetlog.readmodels.rows import DatasetRow, VersionRow, instant_us
 from datasetlog.store.base import Connection
@@ -88,8 +88,7 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
             changed.add(ordinal)
         elif isinstance(event, DatapointsDeleted):
             closed, inherited = _close_spans(conn, event.datapoint_ids, version)
-            for datapoint_id in inherited:
-                ordinal = _claim(conn, row, datapoint_id)
+            for datapoint_id, ordinal in _claims(conn, row, inherited).items():
                 tombstones.append((row.key, ordinal, version, version, datapoint_id, index))
                 closed.append(ordinal)
             for ordinal in closed:
@@ -190,21 +189,44 @@ def _forked(conn: Connection, row: DatasetRow, event: DatasetForked) -> VersionR
 
 
 def _claim(conn: Connection, row: DatasetRow, datapoint_id: str) -> int:
-    """The ordinal of an inherited datapoint a fork's event updates or deletes (it claims it).
+    """The ordinal of an inherited datapoint a fork's event updates or restores (it claims it).
 
     Raises:
         StoreError: The datapoint is not live in the dataset.
     """
-    held = conn.execute(
-        "SELECT 1 FROM dl_rows WHERE datapoint_id = ? AND dataset_key = ? LIMIT 1",
-        (datapoint_id, row.key),
-    ).fetchone()
-    found = None
-    if held is None and datapoint_id == derived_id(datapoint_id, row.id):
-        found = inherited_ordinal(conn, view_of(conn, row), datapoint_id)
-    if found is None or not found[1]:
-        raise StoreError(f"event names datapoint {datapoint_id}, which is not live")
-    return found[0]
+    return _claims(conn, row, [datapoint_id])[datapoint_id]
+
+
+def _claims(conn: Connection, row: DatasetRow, datapoint_ids: list[str]) -> dict[str, int]:
+    """The ordinals of inherited datapoints a fork's event changes, by id.
+
+    Raises:
+        StoreError: One of them is not live in the dataset.
+    """
+    if not datapoint_ids:
+        return {}
+    held: set[str] = set()
+    for start in range(0, len(datapoint_ids), _CLOSE_AT_ONCE):
+        chunk = datapoint_ids[start : start + _CLOSE_AT_ONCE]
+        found = conn.execute(  # by id only, so that the id index is used
+            f"SELECT datapoint_id, dataset_key FROM dl_rows "
+            f"WHERE datapoint_id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall()
+        held |= {datapoint_id for datapoint_id, key in found if key == row.key}
+    inherited = [
+        datapoint_id
+        for datapoint_id in datapoint_ids
+        if datapoint_id not in held and datapoint_id == derived_id(datapoint_id, row.id)
+    ]
+    found_below = inherited_ordinals(conn, view_of(conn, row), inherited) if inherited else {}
+    ordinals: dict[str, int] = {}
+    for datapoint_id in datapoint_ids:
+        below = found_below.get(datapoint_id)
+        if below is None or not below[1]:
+            raise StoreError(f"event names datapoint {datapoint_id}, which is not live")
+        ordinals[datapoint_id] = below[0]
+    return ordinals
 
 
 def _record_deletions(conn: Connection, key: int, version: int, deltas: dict[int, int]) -> None:

@@ -187,12 +187,19 @@ class DatapointWrites:
             raise ValidationError(problems)
 
         def build(tx: WriteContext) -> Outcome[None]:
+            held: dict[str, str] = {}
+            for datapoint_id in datapoint_ids:
+                found = tx.lookups.datapoint(tx.conn, datapoint_id)
+                if found is not None:
+                    held[datapoint_id] = found.dataset_id
+            missing = [datapoint_id for datapoint_id in datapoint_ids if datapoint_id not in held]
+            if missing:  # a fork's inherited datapoints, found a few statements per fork
+                held |= tx.layering.inherited_datasets(tx.conn, missing)
             by_dataset: dict[str, list[str]] = {}
             for datapoint_id in datapoint_ids:
-                found = tx.datapoint(datapoint_id)
-                if found is None:
+                if datapoint_id not in held:
                     raise NotFoundError(f"no datapoint {datapoint_id!r}")
-                by_dataset.setdefault(found.dataset_id, []).append(datapoint_id)
+                by_dataset.setdefault(held[datapoint_id], []).append(datapoint_id)
             commits = []
             for dataset_id, ids in by_dataset.items():
                 row = tx.live(dataset_id)
