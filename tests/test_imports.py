@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "datasetlog.integrity": 6,
     "datasetlog.writes": 7,  # writes resolve version references through reads.resolve
     "datasetlog.facade": 8,
+    "datasetlog.transfer": 11,  # over the public API (datasetlog) only
     "datasetlog.cli": 9,
     "datasetlog.__main__": 10,
     "datasetlog": 10,
