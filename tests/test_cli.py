@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import datasetlog
 from datasetlog import DatasetLog
+from datasetlog.cli import cli
 
 
 def test_demo_commits_versions_and_rebuilds_an_early_one(tmp_path: Path) -> None:
@@ -48,3 +54,154 @@ def test_help_lists_the_demo_command() -> None:
         [sys.executable, "-m", "datasetlog", "--help"], capture_output=True, text=True, check=True
     )
     assert "demo" in result.stdout
+
+
+def run(
+    *args: str, db: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A real ``datasetlog`` process (``python -m datasetlog``) on the store ``db``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "datasetlog", "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> tuple[Path, str]:
+    """A store with a dataset ``qa`` of project ``pr``: versions 0 and 1 (three datapoints)."""
+    path = tmp_path / "store.db"
+    dataset = run("create", "qa", "--project", "pr", db=path).stdout.strip()
+    with DatasetLog(path) as db:
+        db.create_datapoint(
+            dataset, [{"inputs": {"q": str(i)}, "target": {"a": i}} for i in range(3)]
+        )
+    return path, dataset
+
+
+def test_listings_print_tables_for_people_and_json_lines_for_programs(
+    filled: tuple[Path, str],
+) -> None:
+    path, dataset = filled
+    table = run("versions", "qa", "--project", "pr", db=path).stdout.splitlines()
+    assert table[0].split()[:3] == ["version", "id", "datapoints"]
+    assert [line.split()[0] for line in table[1:]] == ["0", "1"]
+    lines = run("versions", dataset, "--json", db=path).stdout.splitlines()
+    assert [json.loads(line)["number"] for line in lines] == [0, 1]
+    listed = [
+        json.loads(line)
+        for line in run("datasets", "--project", "pr", "--json", db=path).stdout.splitlines()
+    ]
+    assert [(d["id"], d["datapoint_count"]) for d in listed] == [(dataset, 3)]
+    shown = [
+        json.loads(line)
+        for line in run("show", dataset, "--version", "1", "--json", db=path).stdout.splitlines()
+    ]
+    assert [d["target"] for d in shown] == [{"a": 0}, {"a": 1}, {"a": 2}]
+
+
+def test_tags_names_diffs_restores_forks_and_merges_from_the_shell(
+    filled: tuple[Path, str],
+) -> None:
+    path, dataset = filled
+    assert run("tag", dataset, "prod", "1", db=path).stdout.strip() == "prod -> version 1"
+    run("name", dataset, "0", "empty", "--description", "nothing yet", db=path)
+    stat = json.loads(run("diff", dataset, "empty", "prod", "--stat", "--json", db=path).stdout)
+    assert stat == {"added": 3, "removed": 0, "changed": 0}
+    assert (
+        "would commit: 0 added, 3 removed"
+        in run("restore", dataset, "empty", "--dry-run", db=path).stdout
+    )
+    assert run("restore", dataset, "empty", db=path).stdout.startswith("version 2:")
+    fork = run("fork", dataset, "candidate", "--version", "prod", db=path).stdout.strip()
+    assert json.loads(run("versions", fork, "--json", db=path).stdout)["datapoint_count"] == 3
+    with DatasetLog(path) as db:
+        db.update_datapoint(next(iter(db.iter_datapoints(fork))).id, target={"a": "fork"})
+    refused = run("merge", fork, dataset, db=path, check=False)  # main deleted what it changed
+    assert refused.returncode == 1
+    assert "changed on both sides" in refused.stderr
+    merged = json.loads(
+        run("merge", fork, dataset, "--on-conflict", "source", "--json", db=path).stdout
+    )
+    assert merged["committed"] is True
+    assert merged["counts"]["added"] == 1
+    run("untag", dataset, "prod", db=path)
+    with DatasetLog(path) as db:
+        assert db.list_tags(dataset) == []
+        assert db.get_version(dataset).datapoint_count == 1
+
+
+def test_export_writes_a_lock_that_check_lock_confirms(
+    filled: tuple[Path, str], tmp_path: Path
+) -> None:
+    path, dataset = filled
+    out = tmp_path / "qa.jsonl"
+    run("export", dataset, "--version", "1", "-o", str(out), "--lock", db=path)
+    assert len(out.read_text().splitlines()) == 3
+    piped = run("export", dataset, "--version", "1", db=path).stdout
+    assert piped == out.read_text()  # the same bytes, to a file or piped
+    lock = str(out) + ".lock.json"
+    assert run("check-lock", lock, db=path).stdout.startswith("ok: version 1")
+    assert run("check-lock", lock, "--offline", db=tmp_path / "absent.db").returncode == 0
+    out.write_text(out.read_text().replace('"a":1', '"a":7'))
+    failed = run("check-lock", lock, db=path, check=False)
+    assert failed.returncode == 1
+    assert "mismatch" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("show", "nope"), 2, "give --project"),
+        (("show", "qa", "--project", "other"), 1, "no dataset named 'qa'"),
+        (("show", "evts_missing"), 1, "error: no dataset"),
+        (("tag", "{ds}", "latest", "1"), 1, "error: body.tag:"),
+        (("diff", "{ds}", "0"), 2, "Missing argument"),
+        (("export", "{ds}", "--format", "xml"), 2, "Invalid value"),
+        (("export", "{ds}", "--lock"), 2, "--lock needs -o"),
+        (("merge", "{ds}", "{ds}"), 1, "error: query.into:"),
+        (("show", "{ds}", "--version", "9"), 1, "error:"),
+        (("frobnicate",), 2, "No such command"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_an_exit_code_never_a_traceback(
+    filled: tuple[Path, str], args: tuple[str, ...], code: int, message: str
+) -> None:
+    path, dataset = filled
+    before = path.read_bytes()
+    result = run(*(a.replace("{ds}", dataset) for a in args), db=path, check=False)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_the_store_can_come_from_the_environment(filled: tuple[Path, str], tmp_path: Path) -> None:
+    path, dataset = filled
+    result = subprocess.run(
+        [sys.executable, "-m", "datasetlog", "versions", dataset, "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATASETLOG_URL": f"sqlite:///{path}"},
+        cwd=tmp_path,
+        check=True,
+    )
+    assert len(result.stdout.splitlines()) == 2
+    both = run("--url", f"sqlite:///{path}", "versions", dataset, db=path, check=False)
+    assert both.returncode == 2
+
+
+def test_version_flag_prints_the_package_version(tmp_path: Path) -> None:
+    assert datasetlog.__version__ in run("--version", db=tmp_path / "x.db").stdout
+
+
+def test_every_command_has_help_and_a_readme_entry() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    for name, command in cli.commands.items():
+        assert command.help, f"{name} has no help text"
+        assert f"`{name}" in section, f"{name} is not in the README's Command line section"

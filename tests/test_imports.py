@@ -37,8 +37,8 @@ LAYERS: dict[str, int] = {
     "datasetlog.writes": 7,  # writes resolve version references through reads.resolve
     "datasetlog.facade": 8,
     "datasetlog.transfer": 11,  # over the public API (datasetlog) only
-    "datasetlog.cli": 9,
-    "datasetlog.__main__": 10,
+    "datasetlog.cli": 12,  # over the public API and datasetlog.transfer
+    "datasetlog.__main__": 13,
     "datasetlog": 10,
     "datasetlog.testing": 11,
 }

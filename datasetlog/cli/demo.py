@@ -1,14 +1,8 @@
-"""The ``datasetlog`` command: a thin shell over :class:`~datasetlog.DatasetLog`."""
+"""``datasetlog demo``: a few versions committed, printed, rebuilt and diffed."""
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
-
-from datasetlog.facade import DatasetLog
-from datasetlog.models import Datapoint
-from datasetlog.sources.sqlite import SQLiteLogSource
+from datasetlog import Datapoint, DatasetLog, SQLiteLogSource
 
 
 def _describe(datapoint: Datapoint | None) -> str:
@@ -77,25 +71,3 @@ def demo(path: str) -> None:
         report = db.verify()
         print(f"\nverify: {'ok' if report else report}")
         logs.close()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="datasetlog", description="Event-sourced dataset versioning."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser(
-        "demo", help="commit a few versions to an SQLite file, rebuild an early one, diff it"
-    )
-    demo_parser.add_argument(
-        "--db", default="datasetlog-demo.db", help="SQLite file (default: %(default)s)"
-    )
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        demo(args.db)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

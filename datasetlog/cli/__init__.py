@@ -1,0 +1,66 @@
+"""The ``datasetlog`` command: a thin shell over :class:`~datasetlog.DatasetLog`.
+
+Every command opens the store named by ``--db PATH`` or ``--url URL`` (or
+``DATASETLOG_URL``; default ``./datasetlog.db``), makes one library call and
+prints its result: aligned tables for people, ``--json`` for programs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from datasetlog import __version__
+from datasetlog.cli import admin, datasets, transfer, versions
+from datasetlog.cli.shared import DEFAULT_DB
+
+COMMANDS = (
+    datasets.datasets,
+    datasets.create,
+    datasets.rename,
+    datasets.delete,
+    datasets.fork,
+    datasets.merge,
+    versions.versions,
+    versions.show,
+    versions.diff,
+    versions.tag,
+    versions.untag,
+    versions.name,
+    versions.restore,
+    transfer.export,
+    transfer.check_lock_command,
+    admin.verify,
+    admin.rebuild,
+    admin.demo,
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help=f"An SQLite store file (default: ./{DEFAULT_DB}).",
+)
+@click.option(
+    "--url",
+    envvar="DATASETLOG_URL",
+    help="The store as a URL: postgresql://... or sqlite:///path (env DATASETLOG_URL).",
+)
+@click.version_option(__version__, prog_name="datasetlog")
+def cli(db: str | None, url: str | None) -> None:
+    """Event-sourced dataset versioning: datasets, versions, diffs, forks, exports."""
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="datasetlog")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return 0

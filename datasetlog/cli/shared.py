@@ -1,0 +1,110 @@
+"""What every command shares: the store option, finding a dataset, output, and errors.
+
+Each command opens the store, makes one library call and prints its result
+(sqlite-utils' CLI is the model). Errors are one line on stderr (a
+``ValidationError`` one line per problem) and exit status 1; usage errors
+exit 2, as click makes them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from datasetlog import DatasetLog, DatasetLogError, ValidationError, to_v4
+
+DEFAULT_DB = "datasetlog.db"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(command: F) -> F:
+    """``--json``: print JSON (JSON Lines for listings) instead of a table."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(command)
+
+
+def project_option(command: F) -> F:
+    """``--project``: where a dataset named by name is looked up (env DATASETLOG_PROJECT)."""
+    return click.option(
+        "--project",
+        envvar="DATASETLOG_PROJECT",
+        help="The project of a dataset given by name (env DATASETLOG_PROJECT).",
+    )(command)
+
+
+@contextmanager
+def opened() -> Iterator[DatasetLog]:
+    """The DatasetLog of the store ``--db`` or ``--url`` names; library errors become one
+    clear line."""
+    with reported(), DatasetLog(store_location()) as log:
+        yield log
+
+
+def store_location(default: str = DEFAULT_DB) -> str:
+    """Where the command's store is: ``--url``, else ``--db``, else ``default``."""
+    options = click.get_current_context().find_root().params
+    db, url = options.get("db"), options.get("url")
+    if db and url:
+        raise click.UsageError("give --db or --url, not both")
+    return str(url or db or default)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn a DatasetLogError into a one-line error (one per problem) and exit status 1."""
+    try:
+        yield
+    except ValidationError as error:
+        for detail in error.details:
+            where = ".".join(str(part) for part in detail.loc)
+            click.echo(f"error: {where}: {detail.msg}", err=True)
+        sys.exit(1)
+    except DatasetLogError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+def dataset_id(log: DatasetLog, given: str, project: str | None) -> str:
+    """A dataset argument as an id: an ``evts_`` id as it is, a name looked up in ``project``."""
+    if given.startswith("evts_"):
+        return given
+    if not project:
+        raise click.UsageError(
+            f"{given!r} is not a dataset id (evts_...): give --project to find it by name"
+        )
+    found = [d.id for d in log.list_datasets(project) if d.name == given]
+    if not found:
+        raise click.ClickException(f"project {project!r} has no dataset named {given!r}")
+    return found[0]
+
+
+def version_ref(value: str | None) -> str | int | None:
+    """A ``--version`` value as a reference: digits as a number, anything else as given."""
+    if value is None:
+        return None
+    return int(value) if value.isascii() and value.isdigit() else value
+
+
+def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> None:
+    """Print rows as an aligned table under a header."""
+    cells = [[str(cell) if cell is not None else "" for cell in row] for row in rows]
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(header)]
+    line = "  ".join(f"{{:<{width}}}" for width in widths)
+    click.echo(line.format(*header).rstrip())
+    for row in cells:
+        click.echo(line.format(*row).rstrip())
+
+
+def json_lines(values: Sequence[object]) -> None:
+    """Print each value as one line of v4 JSON."""
+    for value in values:
+        click.echo(orjson.dumps(to_v4(value)).decode())
+
+
+def json_value(value: object) -> None:
+    """Print one value as v4 JSON."""
+    click.echo(orjson.dumps(to_v4(value)).decode())

@@ -1,0 +1,202 @@
+"""Commands on versions: list, show, diff, tag, untag, name, restore."""
+
+from __future__ import annotations
+
+import itertools
+
+import click
+
+from datasetlog.cli.shared import (
+    dataset_id,
+    json_lines,
+    json_option,
+    json_value,
+    opened,
+    project_option,
+    table,
+    version_ref,
+)
+
+
+@click.command("versions")
+@click.argument("dataset")
+@project_option
+@json_option
+def versions(dataset: str, project: str | None, as_json: bool) -> None:
+    """List a dataset's versions, oldest first, with their names and tags."""
+    with opened() as log:
+        ds = dataset_id(log, dataset, project)
+        found = log.list_versions(ds)
+        tags = log.list_tags(ds)
+    if as_json:
+        json_lines(found)
+        return
+    tagged: dict[int, list[str]] = {}
+    for tag in tags:
+        tagged.setdefault(tag.version, []).append(tag.name)
+    rows = [
+        (
+            v.number,
+            v.id,
+            v.datapoint_count,
+            v.created_at.isoformat(timespec="seconds"),
+            v.name,
+            ",".join(tagged.get(v.number, [])),
+            v.message,
+        )
+        for v in found
+    ]
+    table(rows, ("version", "id", "datapoints", "created", "name", "tags", "message"))
+
+
+@click.command("show")
+@click.argument("dataset")
+@click.option("--version", "version", help="A number, dsv_ id, name, tag or 'latest'.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Datapoints shown in the table (--json prints all).",
+)
+@project_option
+@json_option
+def show(
+    dataset: str,
+    version: str | None,
+    limit: int,
+    project: str | None,
+    as_json: bool,
+) -> None:
+    """Show a version of a dataset and its datapoints (JSON Lines with --json)."""
+    with opened() as log:
+        ds = dataset_id(log, dataset, project)
+        found = log.get_version(ds, version_ref(version))
+        if as_json:
+            json_lines(list(log.iter_datapoints(ds, version=found.number)))
+            return
+        shown = list(itertools.islice(log.iter_datapoints(ds, version=found.number), limit))
+    named = f" ({found.name})" if found.name else ""
+    click.echo(
+        f"version {found.number}{named} {found.id}: {found.datapoint_count} datapoints, "
+        f"{found.message}"
+    )
+    rows = [(d.id, _short(d.inputs), _short(d.messages), _short(d.target)) for d in shown]
+    table(rows, ("id", "inputs", "messages", "target"))
+    if found.datapoint_count > len(shown):
+        click.echo(f"... {found.datapoint_count - len(shown)} more (--limit, or --json for all)")
+
+
+def _short(value: object, width: int = 40) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+@click.command("diff")
+@click.argument("dataset")
+@click.argument("base")
+@click.argument("target")
+@click.option("--stat", is_flag=True, help="Only count what was added, removed and changed.")
+@project_option
+@json_option
+def diff(
+    dataset: str,
+    base: str,
+    target: str,
+    stat: bool,
+    project: str | None,
+    as_json: bool,
+) -> None:
+    """What changed from version BASE to version TARGET (any references)."""
+    with opened() as log:
+        found = log.diff(dataset_id(log, dataset, project), version_ref(base), version_ref(target))
+    counts = found.counts
+    if as_json:
+        json_value(counts if stat else found)
+        return
+    click.echo(
+        f"version {found.base.number} -> {found.target.number}: {counts.added} added, "
+        f"{counts.removed} removed, {counts.changed} changed"
+    )
+    if stat:
+        return
+    for datapoint in found.added:
+        click.echo(f"+ {datapoint.id}")
+    for datapoint in found.removed:
+        click.echo(f"- {datapoint.id}")
+    for change in found.changed:
+        for field in change.fields:
+            path = ".".join(map(str, field.path))
+            click.echo(f"~ {change.datapoint_id} {path}: {field.old!r} -> {field.new!r}")
+
+
+@click.command("tag")
+@click.argument("dataset")
+@click.argument("tag")
+@click.argument("version")
+@project_option
+def tag(dataset: str, tag: str, version: str, project: str | None) -> None:
+    """Point TAG at VERSION (creating or moving it)."""
+    with opened() as log:
+        made = log.set_tag(dataset_id(log, dataset, project), tag, version_ref(version))
+    click.echo(f"{made.name} -> version {made.version}")
+
+
+@click.command("untag")
+@click.argument("dataset")
+@click.argument("tag")
+@project_option
+def untag(dataset: str, tag: str, project: str | None) -> None:
+    """Delete a tag (its moves stay in the log)."""
+    with opened() as log:
+        log.delete_tag(dataset_id(log, dataset, project), tag)
+
+
+@click.command("name")
+@click.argument("dataset")
+@click.argument("version")
+@click.argument("name")
+@click.option("--description", help="What the version is.")
+@project_option
+def name(
+    dataset: str,
+    version: str,
+    name: str,
+    description: str | None,
+    project: str | None,
+) -> None:
+    """Give VERSION its NAME (once: names never change)."""
+    with opened() as log:
+        ds = dataset_id(log, dataset, project)
+        log.name_version(ds, version_ref(version), name, description=description)
+
+
+@click.command("restore")
+@click.argument("dataset")
+@click.argument("version")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@project_option
+@json_option
+def restore(
+    dataset: str,
+    version: str,
+    dry_run: bool,
+    project: str | None,
+    as_json: bool,
+) -> None:
+    """Commit a new version with the content of VERSION."""
+    with opened() as log:
+        ds = dataset_id(log, dataset, project)
+        if dry_run:
+            planned = log.restore(ds, version_ref(version), dry_run=True)
+            if as_json:
+                json_value(planned.counts)
+                return
+            counts = planned.counts
+            click.echo(
+                f"would commit: {counts.added} added, {counts.removed} removed, "
+                f"{counts.changed} changed"
+            )
+            return
+        made = log.restore(ds, version_ref(version))
+    json_value(made) if as_json else click.echo(f"version {made.number}: {made.message}")
