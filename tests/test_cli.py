@@ -205,3 +205,24 @@ def test_every_command_has_help_and_a_readme_entry() -> None:
     for name, command in cli.commands.items():
         assert command.help, f"{name} has no help text"
         assert f"`{name}" in section, f"{name} is not in the README's Command line section"
+
+
+def test_import_commits_a_file_and_names_a_bad_line(
+    filled: tuple[Path, str], tmp_path: Path
+) -> None:
+    path, dataset = filled
+    out = tmp_path / "qa.csv"
+    run("export", dataset, "--format", "csv", "-o", str(out), db=path)
+    copy = run("create", "copy", "--project", "pr", db=path).stdout.strip()
+    assert run("import", "copy", str(out), "--project", "pr", db=path).stdout.startswith(
+        "version 1: 3 added"
+    )
+    again = run("import", copy, str(out), "--action", "add", db=path).stdout
+    assert again.startswith("nothing to commit: 0 added")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"inputs": {"q": "fine"}}\n{"inputs": {"q": 3}}\n')
+    before = path.read_bytes()
+    failed = run("import", copy, str(bad), db=path, check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("error: line.2.inputs.q:")
+    assert path.read_bytes() == before

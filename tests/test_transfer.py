@@ -13,11 +13,20 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import datasetlog.transfer.export
 from datasetlog import DatasetLog, NotFoundError, ValidationError
 from datasetlog.testing import drop_schema_of, new_schema_location
-from datasetlog.transfer import CSV_COLUMNS, check_lock, export_dataset, lock_path
+from datasetlog.testing.strategies import datapoint_bodies
+from datasetlog.transfer import (
+    CSV_COLUMNS,
+    check_lock,
+    export_dataset,
+    import_datapoints,
+    lock_path,
+)
 
 BODIES = [
     {"inputs": {"q": "2+2?"}, "target": {"a": 4, "why": ["x", None]}},
@@ -204,3 +213,81 @@ def test_sqlite_and_postgres_export_a_version_byte_for_byte_alike(
         drop_schema_of(location)
     assert exported[0] == exported[1]
     assert exported[0][0].count(b"\n") == len(BODIES)
+
+
+def _contents(db: DatasetLog, dataset_id: str) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in record.items() if k in ("inputs", "messages", "target")}
+        for record in db.iter_datapoints_v4(dataset_id)
+    ]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(bodies=st.lists(datapoint_bodies(), max_size=8), fmt=st.sampled_from(["jsonl", "csv"]))
+def test_every_format_round_trips_through_an_import(
+    db: DatasetLog, bodies: list[dict[str, Any]], fmt: str
+) -> None:
+    source = db.create_dataset(project_id="pr", name=f"src-{len(db.list_datasets('pr'))}").id
+    if bodies:
+        db.create_datapoint(source, bodies)
+    out = io.BytesIO()
+    export_dataset(db, source, out, format=fmt)
+    copy = db.create_dataset(project_id="pr", name=f"copy-{len(db.list_datasets('pr'))}").id
+    if bodies:
+        done = import_datapoints(db, copy, io.BytesIO(out.getvalue()), format=fmt)
+        assert (done.added, done.version.number) == (len(bodies), 1)
+    assert _contents(db, copy) == _contents(db, source)
+    again = import_datapoints(db, copy, io.BytesIO(out.getvalue()), format=fmt, action="add")
+    assert not again.committed  # every content is there already: nothing to add
+
+
+def test_round_trips_on_postgres_too(postgres_url: str) -> None:
+    location = new_schema_location(postgres_url)
+    try:
+        with DatasetLog(location) as log:
+            ds = _fill(log)
+            for fmt in ("jsonl", "csv"):
+                out = io.BytesIO()
+                export_dataset(log, ds, out, format=fmt)
+                copy = log.create_dataset(project_id="pr", name=f"copy-{fmt}").id
+                import_datapoints(log, copy, io.BytesIO(out.getvalue()), format=fmt)
+                assert _contents(log, copy) == _contents(log, ds)
+    finally:
+        drop_schema_of(location)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content", "loc"),
+    [
+        ("jsonl", b'{"inputs": {"q": "a"}}\n\nnot json\n', ("line", 3)),
+        ("jsonl", b'{"inputs": {"q": "a"}}\n[1]\n', ("line", 2)),
+        ("jsonl", b'{"inputs": {"q": 1}}\n', ("line", 1, "inputs", "q")),
+        ("csv", b"inputs,target\r\n{},{\r\n", ("line", 2, "target")),
+        ("csv", b"inputs,shoe\r\n{}\r\n", ("line", 1)),
+        ("csv", b'inputs\r\n"{""q"": 2}"\r\n', ("line", 2, "inputs", "q")),
+        ("csv", b"inputs,target\r\n{}\r\n", ("line", 2)),
+    ],
+)
+def test_a_bad_line_is_named_and_nothing_is_written(
+    db: DatasetLog, fmt: str, content: bytes, loc: tuple[object, ...]
+) -> None:
+    ds = db.create_dataset(project_id="pr", name="qa").id
+    with pytest.raises(ValidationError) as bad:
+        import_datapoints(db, ds, io.BytesIO(content), format=fmt)
+    assert bad.value.details[0].loc == loc
+    assert db.get_version(ds).number == 0
+
+
+def test_an_import_with_an_action_is_an_upsert(db: DatasetLog, tmp_path: Path) -> None:
+    ds = _fill(db)
+    out = tmp_path / "qa.jsonl"
+    export_dataset(db, ds, out)
+    lines = out.read_bytes().splitlines(keepends=True)
+    (tmp_path / "half.jsonl").write_bytes(b"".join(lines[:2]))
+    done = import_datapoints(db, ds, tmp_path / "half.jsonl", action="set", version_name="half")
+    assert (done.added, done.removed, done.committed) == (0, 2, True)
+    assert db.get_version(ds, "half") == done.version
+    with pytest.raises(ValidationError):
+        import_datapoints(db, ds, out, action="replace")

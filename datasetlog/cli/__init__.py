@@ -30,6 +30,7 @@ COMMANDS = (
     versions.name,
     versions.restore,
     transfer.export,
+    transfer.import_command,
     transfer.check_lock_command,
     admin.verify,
     admin.rebuild,

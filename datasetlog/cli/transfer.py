@@ -1,4 +1,4 @@
-"""Commands moving data out: export (with a lock file) and check-lock."""
+"""Commands moving data: export (with a lock file), import, and check-lock."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from datasetlog.cli.shared import (
     reported,
     version_ref,
 )
-from datasetlog.transfer import FORMATS, check_lock, export_dataset
+from datasetlog.transfer import FORMATS, check_lock, export_dataset, import_datapoints
 
 
 @click.command("export")
@@ -50,6 +50,40 @@ def export(
             f"sha256 {made.sha256}",
             err=True,
         )
+
+
+@click.command("import")
+@click.argument("dataset")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: from the extension.")
+@click.option(
+    "--action",
+    type=click.Choice(["add", "set", "remove"]),
+    help="Upsert with this action (default: add every line, as create_datapoint does).",
+)
+@click.option("--version-name", help="A name for the version committed.")
+@project_option
+def import_command(
+    dataset: str,
+    file: Path,
+    fmt: str | None,
+    action: str | None,
+    version_name: str | None,
+    project: str | None,
+) -> None:
+    """Commit the datapoints of a JSONL or CSV FILE (as export writes them) as one version."""
+    chosen = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
+    with opened() as log:
+        done = import_datapoints(
+            log,
+            dataset_id(log, dataset, project),
+            file,
+            format=chosen,
+            action=action,
+            version_name=version_name,
+        )
+    what = f"version {done.version.number}" if done.committed else "nothing to commit"
+    click.echo(f"{what}: {done.added} added, {done.removed} removed, {done.ignored} ignored")
 
 
 @click.command("check-lock")

@@ -1,9 +1,11 @@
-"""Data in and out: a version as a file, and lock files that prove which version it is.
+"""Data in and out: a version as a file, lock files that prove which version it is, and
+files back into a dataset.
 
 Built on the public API only. ``export_dataset`` writes a version as JSON
 Lines or CSV (see :mod:`datasetlog.transfer.export` for the columns) and, with
 ``lock=True``, a lock manifest beside it; ``check_lock`` checks an export
-against its lock, offline or against a store.
+against its lock, offline or against a store; ``import_datapoints`` commits a
+file's datapoints as one version.
 
 Added in 0.2.
 """
@@ -13,8 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
-from datasetlog import DatasetLog, ErrorDetail, ValidationError, VersionRef
+import attrs
+
+from datasetlog import DatasetLog, ErrorDetail, ValidationError, Version, VersionRef
 from datasetlog.transfer.export import CSV_COLUMNS, FORMATS, Format, require_format, write_export
+from datasetlog.transfer.imports import at_lines, read_bodies
 from datasetlog.transfer.locks import Lock, LockCheck, chain_head, check_lock, lock_path, write_lock
 
 
@@ -60,12 +65,72 @@ def export_dataset(
     return made
 
 
+@attrs.frozen
+class Imported:
+    """What an import did: the version it committed (or the latest, if nothing changed)."""
+
+    version: Version
+    added: int
+    removed: int
+    ignored: int
+    committed: bool
+
+
+def import_datapoints(
+    db: DatasetLog,
+    dataset_id: str,
+    source: str | Path | IO[bytes],
+    *,
+    format: str = "jsonl",
+    action: str | None = None,
+    version_name: str | None = None,
+    version_description: str | None = None,
+) -> Imported:
+    """Commit the datapoints of a JSONL or CSV file (as exports write them) as one version.
+
+    ``action=None`` adds every line, as ``create_datapoint`` does; ``"add"``,
+    ``"set"`` or ``"remove"`` is the upsert of that action on the latest
+    version. Only ``inputs``, ``messages`` and ``target`` are read from each
+    line. An import takes up to 100,000 datapoints (one request's most).
+
+    Raises:
+        ValidationError: A bad line (``loc`` ``("line", n, ...)``), format or
+            action; nothing is written.
+        NotFoundError: No such dataset.
+    """
+    fmt: Format = require_format(format)
+    bodies, lines = read_bodies(source, fmt)
+    if not bodies and action is None:
+        raise ValidationError([ErrorDetail(("line",), "the file holds no datapoint", "empty")])
+    try:
+        if action is None:
+            version, made = db.commit_datapoints(
+                dataset_id,
+                bodies,
+                version_name=version_name,
+                version_description=version_description,
+            )
+            return Imported(version, len(made), 0, 0, True)
+        result = db.upsert(
+            dataset_id,
+            bodies,
+            action=action,
+            version_name=version_name,
+            version_description=version_description,
+        )
+    except ValidationError as error:
+        raise at_lines(error, lines) from error
+    return Imported(result.version, result.added, result.removed, result.ignored, result.committed)
+
+
 __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
+    "Imported",
     "Lock",
     "LockCheck",
     "check_lock",
     "export_dataset",
+    "import_datapoints",
     "lock_path",
 ]
