@@ -31,6 +31,7 @@ SCRIPTS = (
     "history",
     "upserts",
     "forks",
+    "transfer",
     "baseline_eventsourcing",
 )
 

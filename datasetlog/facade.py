@@ -683,18 +683,21 @@ class DatasetLog:
         version: VersionRef = None,
         as_of: datetime | None = None,
         batch: int = 2000,
+        lines: bool = False,
     ) -> Generator[bytes, None, None]:
         """Stream a version's datapoints as one v4 JSON array, in pieces of up to ``batch``.
 
         The stored JSON is copied, not decoded, so this is the fastest way to
         serve a version: the pieces joined parse to the same value as
-        ``to_v4_json`` of the datapoints :meth:`iter_datapoints` yields.
+        ``to_v4_json`` of the datapoints :meth:`iter_datapoints` yields. With
+        ``lines=True`` the pieces are JSON Lines instead: one datapoint's v4
+        JSON per line.
 
         Raises:
             NotFoundError: No such dataset or version (raised at the call).
         """
         return self._datapoint_reads.iter_datapoints_json(
-            dataset_id, version=version, as_of=as_of, batch=batch
+            dataset_id, version=version, as_of=as_of, batch=batch, lines=lines
         )
 
     # -- maintenance -----------------------------------------------------------------------

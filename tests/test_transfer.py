@@ -55,11 +55,11 @@ def test_jsonl_holds_the_version_line_by_line_and_its_lock_checks(
 ) -> None:
     ds = _fill(db)
     out = tmp_path / "qa.jsonl"
-    lock = export_dataset(db, ds, out, version=1, lock=True)
+    exported = export_dataset(db, ds, out, version=1, lock=True)
+    lock = exported.lock
+    assert lock is not None
     lines = out.read_bytes().splitlines()
     expected = list(db.iter_datapoints_v4(ds, version=1))
-    for record in expected:
-        del record["dataset_id"]
     assert [orjson.loads(line) for line in lines] == expected
     assert (lock.version, lock.datapoint_count, lock.file) == (1, 4, "qa.jsonl")
     again = tmp_path / "again.jsonl"
@@ -177,7 +177,8 @@ def test_a_fork_exports_under_its_own_ids(db: DatasetLog, tmp_path: Path) -> Non
     ds = _fill(db)
     fork = db.fork(ds, name="candidate").id
     out = tmp_path / "fork.jsonl"
-    lock = export_dataset(db, fork, out, lock=True)
+    lock = export_dataset(db, fork, out, lock=True).lock
+    assert lock is not None
     ids = [orjson.loads(line)["id"] for line in out.read_bytes().splitlines()]
     assert ids == [d.id for d in db.iter_datapoints(fork)]
     assert lock.dataset_id == fork

@@ -45,9 +45,9 @@ def export(
         dest = output if output is not None else sys.stdout.buffer
         made = export_dataset(log, ds, dest, version=version_ref(version), format=fmt, lock=lock)
     if output is not None:
+        digest = f", sha256 {made.sha256}" if made.sha256 else ""
         click.echo(
-            f"{output}: version {made.version} ({made.datapoint_count} datapoints), "
-            f"sha256 {made.sha256}",
+            f"{output}: version {made.version.number} ({made.datapoint_count} datapoints){digest}",
             err=True,
         )
 

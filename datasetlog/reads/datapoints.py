@@ -21,7 +21,7 @@ from datasetlog.serialization.decode import (
     datapoints_from_json,
     stored_datapoint,
 )
-from datasetlog.serialization.v4 import v4_dicts, v4_json_array, v4_json_page
+from datasetlog.serialization.v4 import v4_dicts, v4_json_array, v4_json_lines, v4_json_page
 from datasetlog.store.base import SQLStore
 from datasetlog.validation.fields import require_batch, require_id, require_page
 
@@ -103,11 +103,12 @@ class DatapointReads:
         return v4_dicts(dataset_id, self._chunks(dataset_id, version, as_of, batch))
 
     def iter_datapoints_json(
-        self, dataset_id: str, *, version: VersionRef, as_of: At, batch: int
+        self, dataset_id: str, *, version: VersionRef, as_of: At, batch: int, lines: bool
     ) -> Generator[bytes, None, None]:
-        """A version as one v4 JSON array in pieces; see ``DatasetLog.iter_datapoints_json``."""
+        """A version as one v4 JSON array (or JSON Lines) in pieces; see
+        ``DatasetLog.iter_datapoints_json``."""
         chunks = self._chunks(dataset_id, version, as_of, batch, as_bytes=True)
-        return v4_json_array(dataset_id, chunks)
+        return (v4_json_lines if lines else v4_json_array)(dataset_id, chunks)
 
     def _chunks(
         self,

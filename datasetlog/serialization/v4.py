@@ -82,6 +82,23 @@ def v4_json_array(dataset_id: str, chunks: Iterable[list[bytes]]) -> Generator[b
     yield b"[]" if opening[0] == ord("[") else b"]"
 
 
+def v4_json_lines(dataset_id: str, chunks: Iterable[list[bytes]]) -> Generator[bytes, None, None]:
+    """Render stored datapoint payloads as v4 JSON Lines, a piece per non-empty chunk.
+
+    Each line is what :func:`v4_json_array` puts in the array for that
+    datapoint, then a newline: the stored JSON copied, ``dataset_id`` spliced in.
+    """
+    head = b'{"dataset_id":' + orjson.dumps(dataset_id) + b","
+    separator = b"\n" + head
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if type(chunk) is Inherited:
+            yield _inherited_array(head, separator, chunk) + b"\n"
+        else:
+            yield head + separator.join([payload[1:] for payload in chunk]) + b"\n"
+
+
 def _inherited_array(opening: bytes, separator: bytes, chunk: Inherited) -> bytes:
     """Like a chunk of :func:`v4_json_array`, each id cut at its root and given the suffix.
 

@@ -276,6 +276,8 @@ class ForkMachine(RuleBasedStateMachine):
                 assert list(self.db.iter_datapoints_v4(ds, version=number)) == expected
                 streamed = b"".join(self.db.iter_datapoints_json(ds, version=number, batch=2))
                 assert orjson.loads(streamed) == expected
+                lines = self.db.iter_datapoints_json(ds, version=number, batch=2, lines=True)
+                assert [orjson.loads(line) for line in b"".join(lines).splitlines()] == expected
                 assert to_v4(list(self.db.iter_datapoints(ds, version=number, batch=3))) == expected
                 page = orjson.loads(self.db.list_datapoints_json(ds, version=number, size=2))
                 assert page["records"] == expected[:2]

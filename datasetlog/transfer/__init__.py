@@ -23,6 +23,17 @@ from datasetlog.transfer.imports import at_lines, read_bodies
 from datasetlog.transfer.locks import Lock, LockCheck, chain_head, check_lock, lock_path, write_lock
 
 
+@attrs.frozen
+class Exported:
+    """What an export wrote: the version, how many datapoints, and with ``lock=True`` the
+    SHA-256 of its bytes and the lock written beside it (else None)."""
+
+    version: Version
+    datapoint_count: int
+    sha256: str | None = None
+    lock: Lock | None = None
+
+
 def export_dataset(
     db: DatasetLog,
     dataset_id: str,
@@ -31,12 +42,12 @@ def export_dataset(
     version: VersionRef = None,
     format: str = "jsonl",
     lock: bool = False,
-) -> Lock:
+) -> Exported:
     """Write a version (default: the latest) of a dataset to ``dest``, a path or binary file.
 
     The same version gives the same bytes on every backend and machine. With
     ``lock=True`` (``dest`` a path) a lock manifest is written beside it,
-    ``<dest>.lock.json``. Returns what the lock states (written or not).
+    ``<dest>.lock.json``.
 
     Raises:
         ValidationError: An unknown format, or ``lock=True`` with a file object.
@@ -47,9 +58,12 @@ def export_dataset(
         raise ValidationError(
             [ErrorDetail(("query", "lock"), "a lock needs a path to sit beside", "lock")]
         )
-    found, digest, count = write_export(db, dataset_id, dest, version=version, fmt=fmt)
+    found, digest, count = write_export(db, dataset_id, dest, version=version, fmt=fmt, digest=lock)
+    if not lock or digest is None:
+        return Exported(found, count)
+    path = Path(dest)  # type: ignore[arg-type]
     made = Lock(
-        file=Path(dest).name if isinstance(dest, str | Path) else "",
+        file=path.name,
         format=fmt,
         dataset_id=dataset_id,
         dataset_name=db.get_dataset(dataset_id).name,
@@ -60,9 +74,8 @@ def export_dataset(
         sha256=digest,
         chain_head=chain_head(db, dataset_id, found.number),
     )
-    if lock:
-        write_lock(lock_path(Path(dest)), made)  # type: ignore[arg-type]
-    return made
+    write_lock(lock_path(path), made)
+    return Exported(found, count, digest, made)
 
 
 @attrs.frozen
@@ -126,6 +139,7 @@ def import_datapoints(
 __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
+    "Exported",
     "Imported",
     "Lock",
     "LockCheck",

@@ -3,7 +3,9 @@
 Both formats hold each datapoint's v4 fields but ``dataset_id``, in dataset
 order:
 
-- **JSONL**: one JSON object per line, keys sorted, unset fields left out.
+- **JSONL**: one datapoint's v4 JSON per line, ``dataset_id`` first, then
+  its fields as stored (unset ones left out): the stored JSON copied, not
+  re-encoded, so an export reads as fast as ``iter_datapoints_json``.
 - **CSV** (RFC 4180, ``\\r\\n`` line ends): the header ``id, created_at,
   updated_at, inputs, messages, target, source_project_data_id``; ``inputs``,
   ``messages`` and ``target`` hold compact JSON (keys sorted), so that a
@@ -59,13 +61,13 @@ def require_format(value: object) -> Format:
 
 
 def export_lines(db: DatasetLog, dataset_id: str, version: Version, fmt: Format) -> Iterator[bytes]:
-    """The bytes of an export of one version, a line (or CSV row) at a time."""
-    records = db.iter_datapoints_v4(dataset_id, version=version.number, batch=_BATCH)
+    """The bytes of an export of one version: chunks of JSON Lines, or CSV rows."""
     if fmt == "jsonl":
-        for record in records:
-            del record["dataset_id"]
-            yield orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n"
+        yield from db.iter_datapoints_json(
+            dataset_id, version=version.number, batch=_BATCH, lines=True
+        )
         return
+    records = db.iter_datapoints_v4(dataset_id, version=version.number, batch=_BATCH)
     yield _csv_row(CSV_COLUMNS)
     for record in records:
         yield _csv_row(_csv_cell(column, record.get(column)) for column in CSV_COLUMNS)
@@ -92,25 +94,31 @@ def write_export(
     *,
     version: VersionRef,
     fmt: Format,
-) -> tuple[Version, str, int]:
-    """Write an export; return the version written, the SHA-256 of its bytes and its count."""
+    digest: bool,
+) -> tuple[Version, str | None, int]:
+    """Write an export; return the version written, the SHA-256 of its bytes (if asked:
+    hashing costs about as much as the export) and how many datapoints it holds."""
     found = db.get_version(dataset_id, version)
-    digest, count = hashlib.sha256(), 0
+    hashed = hashlib.sha256() if digest else None
+    count = 0
 
-    def lines() -> Iterator[bytes]:
+    def pieces() -> Iterator[bytes]:
         nonlocal count
-        for line in export_lines(db, dataset_id, found, fmt):
-            digest.update(line)
-            count += 1
-            yield line
+        for piece in export_lines(db, dataset_id, found, fmt):
+            if hashed is not None:
+                hashed.update(piece)
+            # JSON escapes the newlines of its strings: a JSONL piece's newlines end its
+            # lines; a CSV piece is one record.
+            count += piece.count(b"\n") if fmt == "jsonl" else 1
+            yield piece
 
     if isinstance(dest, str | Path):
-        _write_file(Path(dest), lines())
+        _write_file(Path(dest), pieces())
     else:
-        for line in lines():
-            dest.write(line)
+        for piece in pieces():
+            dest.write(piece)
     rows = count - 1 if fmt == "csv" else count
-    return found, digest.hexdigest(), rows
+    return found, hashed.hexdigest() if hashed is not None else None, rows
 
 
 def _write_file(path: Path, lines: Iterator[bytes]) -> None:
