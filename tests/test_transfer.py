@@ -67,6 +67,7 @@ def test_jsonl_holds_the_version_line_by_line_and_its_lock_checks(
     assert again.read_bytes() == out.read_bytes()  # deterministic
     assert check_lock(lock_path(out)).ok
     assert check_lock(lock_path(out), db).ok
+    assert out.stat().st_mode & 0o777 == lock_path(out).stat().st_mode & 0o777  # not 0600
     db.create_datapoint(ds, {"inputs": {"q": "later"}})  # later versions change nothing
     assert check_lock(lock_path(out), db).ok
 

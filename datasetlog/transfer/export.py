@@ -121,10 +121,18 @@ def write_export(
     return found, hashed.hexdigest() if hashed is not None else None, rows
 
 
+def _umask() -> int:
+    """The process's file mode creation mask (read by setting it, then putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_file(path: Path, lines: Iterator[bytes]) -> None:
     """Write lines to a temporary file beside ``path``, then rename it into place."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would make it, not mkstemp's 0600
         with os.fdopen(handle, "wb") as out:
             for line in lines:
                 out.write(line)
