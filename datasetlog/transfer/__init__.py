@@ -18,7 +18,14 @@ from typing import IO
 import attrs
 
 from datasetlog import DatasetLog, ErrorDetail, ValidationError, Version, VersionRef
-from datasetlog.transfer.export import CSV_COLUMNS, FORMATS, Format, require_format, write_export
+from datasetlog.transfer.export import (
+    CSV_COLUMNS,
+    FORMATS,
+    BinaryWriter,
+    Format,
+    require_format,
+    write_export,
+)
 from datasetlog.transfer.imports import at_lines, read_bodies
 from datasetlog.transfer.locks import Lock, LockCheck, chain_head, check_lock, lock_path, write_lock
 
@@ -37,7 +44,7 @@ class Exported:
 def export_dataset(
     db: DatasetLog,
     dataset_id: str,
-    dest: str | Path | IO[bytes],
+    dest: str | Path | BinaryWriter,
     *,
     version: VersionRef = None,
     format: str = "jsonl",

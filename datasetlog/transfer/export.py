@@ -25,7 +25,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 import orjson
 
@@ -43,6 +43,15 @@ CSV_COLUMNS = (
     "source_project_data_id",
 )
 _JSON_COLUMNS = frozenset({"inputs", "messages", "target"})
+
+
+class BinaryWriter(Protocol):
+    """Where an export can go besides a path: anything with ``write(bytes)`` (a binary file)."""
+
+    def write(self, data: bytes, /) -> object:
+        """Write ``data``."""
+
+
 _BATCH = 2000
 
 
@@ -90,7 +99,7 @@ def _csv_row(cells: Any) -> bytes:
 def write_export(
     db: DatasetLog,
     dataset_id: str,
-    dest: str | Path | IO[bytes],
+    dest: str | Path | BinaryWriter,
     *,
     version: VersionRef,
     fmt: Format,
