@@ -140,7 +140,8 @@ def test_export_writes_a_lock_that_check_lock_confirms(
 ) -> None:
     path, dataset = filled
     out = tmp_path / "qa.jsonl"
-    run("export", dataset, "--version", "1", "-o", str(out), "--lock", db=path)
+    exported = run("export", dataset, "--version", "1", "-o", str(out), "--lock", db=path)
+    assert len(exported.stderr.splitlines()) == 1  # piped: a summary line, no progress bar
     assert len(out.read_text().splitlines()) == 3
     piped = run("export", dataset, "--version", "1", db=path).stdout
     assert piped == out.read_text()  # the same bytes, to a file or piped

@@ -293,3 +293,11 @@ def test_an_import_with_an_action_is_an_upsert(db: DatasetLog, tmp_path: Path) -
     assert db.get_version(ds, "half") == done.version
     with pytest.raises(ValidationError):
         import_datapoints(db, ds, out, action="replace")
+
+
+def test_progress_counts_every_datapoint_written(db: DatasetLog, tmp_path: Path) -> None:
+    ds = _fill(db)
+    for fmt, extra in (("jsonl", 0), ("csv", 1)):
+        seen: list[int] = []
+        done = export_dataset(db, ds, tmp_path / f"qa.{fmt}", format=fmt, progress=seen.append)
+        assert sum(seen) == done.datapoint_count + extra == len(BODIES) + extra

@@ -108,3 +108,13 @@ def json_lines(values: Sequence[object]) -> None:
 def json_value(value: object) -> None:
     """Print one value as v4 JSON."""
     click.echo(orjson.dumps(to_v4(value)).decode())
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int], object]]:
+    """A progress bar on standard error when it is a terminal; a no-op when piped."""
+    if not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update

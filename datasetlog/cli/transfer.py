@@ -10,6 +10,7 @@ import click
 from datasetlog.cli.shared import (
     dataset_id,
     opened,
+    progress_bar,
     project_option,
     reported,
     version_ref,
@@ -42,8 +43,15 @@ def export(
         raise click.UsageError("--lock needs -o FILE to write the lock beside")
     with opened() as log:
         ds = dataset_id(log, dataset, project)
-        dest = output if output is not None else sys.stdout.buffer
-        made = export_dataset(log, ds, dest, version=version_ref(version), format=fmt, lock=lock)
+        ref = version_ref(version)
+        if output is None:
+            made = export_dataset(log, ds, sys.stdout.buffer, version=ref, format=fmt)
+        else:
+            total = log.get_version(ds, ref).datapoint_count + (fmt == "csv")
+            with progress_bar(total, f"exporting {output.name}") as advance:
+                made = export_dataset(
+                    log, ds, output, version=ref, format=fmt, lock=lock, progress=advance
+                )
     if output is not None:
         digest = f", sha256 {made.sha256}" if made.sha256 else ""
         click.echo(

@@ -12,6 +12,7 @@ Added in 0.2.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -49,12 +50,14 @@ def export_dataset(
     version: VersionRef = None,
     format: str = "jsonl",
     lock: bool = False,
+    progress: Callable[[int], object] | None = None,
 ) -> Exported:
     """Write a version (default: the latest) of a dataset to ``dest``, a path or binary file.
 
     The same version gives the same bytes on every backend and machine. With
     ``lock=True`` (``dest`` a path) a lock manifest is written beside it,
-    ``<dest>.lock.json``.
+    ``<dest>.lock.json``. ``progress``, if given, is called with how many more
+    datapoints were written, as they are (a CSV header counts one).
 
     Raises:
         ValidationError: An unknown format, or ``lock=True`` with a file object.
@@ -65,7 +68,9 @@ def export_dataset(
         raise ValidationError(
             [ErrorDetail(("query", "lock"), "a lock needs a path to sit beside", "lock")]
         )
-    found, digest, count = write_export(db, dataset_id, dest, version=version, fmt=fmt, digest=lock)
+    found, digest, count = write_export(
+        db, dataset_id, dest, version=version, fmt=fmt, digest=lock, progress=progress
+    )
     if not lock or digest is None:
         return Exported(found, count)
     path = Path(dest)  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
@@ -104,9 +104,11 @@ def write_export(
     version: VersionRef,
     fmt: Format,
     digest: bool,
+    progress: Callable[[int], object] | None = None,
 ) -> tuple[Version, str | None, int]:
     """Write an export; return the version written, the SHA-256 of its bytes (if asked:
-    hashing costs about as much as the export) and how many datapoints it holds."""
+    hashing costs about as much as the export) and how many datapoints it holds.
+    ``progress`` is called with how many more datapoints each piece wrote."""
     found = db.get_version(dataset_id, version)
     hashed = hashlib.sha256() if digest else None
     count = 0
@@ -118,8 +120,11 @@ def write_export(
                 hashed.update(piece)
             # JSON escapes the newlines of its strings: a JSONL piece's newlines end its
             # lines; a CSV piece is one record.
-            count += piece.count(b"\n") if fmt == "jsonl" else 1
+            written = piece.count(b"\n") if fmt == "jsonl" else 1
+            count += written
             yield piece
+            if progress is not None:
+                progress(written)
 
     if isinstance(dest, str | Path):
         _write_file(Path(dest), pieces())
