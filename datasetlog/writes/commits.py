@@ -1,13 +1,16 @@
 """What every content write shares: the next version's commit, its name, an idempotency
-key's earlier use, and the event that restores a datapoint."""
+key's earlier use, and the events that state a datapoint whole."""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 import attrs
 
 from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
 from datasetlog.events import (
     Commit,
+    DatapointRecord,
     DatapointRestored,
     Event,
     IdempotencyStamp,
@@ -122,10 +125,13 @@ def earlier_use(tx: WriteContext, row: DatasetRow, stamp: IdempotencyStamp) -> V
     return first
 
 
-def restored(datapoint: Datapoint) -> DatapointRestored:
-    """The event that gives a datapoint back the content and timestamps of ``datapoint``."""
-    return DatapointRestored(
-        id=datapoint.id,
+R = TypeVar("R", bound=DatapointRecord)
+
+
+def stating(kind: type[R], datapoint_id: str, datapoint: Datapoint) -> R:
+    """The event of ``kind`` that states ``datapoint`` whole (timestamps too) under an id."""
+    return kind(
+        id=datapoint_id,
         created_at=datapoint.created_at,
         updated_at=datapoint.updated_at,
         inputs=datapoint.inputs,
@@ -133,3 +139,8 @@ def restored(datapoint: Datapoint) -> DatapointRestored:
         target=datapoint.target,
         source_project_data_id=datapoint.source_project_data_id,
     )
+
+
+def restored(datapoint: Datapoint) -> DatapointRestored:
+    """The event that gives a datapoint back the content and timestamps of ``datapoint``."""
+    return stating(DatapointRestored, datapoint.id, datapoint)

@@ -48,7 +48,7 @@ from datasetlog.serialization.converter import converter
 from datasetlog.serialization.decode import datapoint_from_json, datapoint_from_record
 from datasetlog.store.base import Connection
 from datasetlog.validation.fields import require_id
-from datasetlog.writes.commits import VersionName, content_commit
+from datasetlog.writes.commits import VersionName, content_commit, stating
 from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
 
 ON_CONFLICT: tuple[str, ...] = get_args(OnConflict)
@@ -297,15 +297,7 @@ def _apply(
     else:
         kind = DatapointRestored if now is None else DatapointUpdated
         datapoint_id = there.id
-    event = kind(
-        id=datapoint_id,
-        created_at=source.created_at,
-        updated_at=source.updated_at,
-        inputs=source.inputs,
-        messages=source.messages,
-        target=source.target,
-        source_project_data_id=source.source_project_data_id,
-    )
+    event = stating(kind, datapoint_id, source)
     events.append(event)
     after = datapoint_from_record(target.id, event)
     if now is None:
