@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import attrs
+
+from datasetlog.errors import StoreError
 from datasetlog.store.base import Connection, StreamConflictError
-from datasetlog.store.chain import GENESIS_HASH, commit_hash, event_digest
+from datasetlog.store.chain import (
+    GENESIS_HASH,
+    begin_hash,
+    commit_hash,
+    event_digest,
+    hash_events,
+)
 from datasetlog.store.records import (
     EncodedEvent,
     NewCommit,
@@ -68,7 +77,7 @@ class CommitTables:
     """
 
     def __init__(self, reading: Callable[[], AbstractContextManager[Connection]]) -> None:
-        self._reading = reading
+        self.reading = reading
 
     def append(self, conn: Connection, commits: Sequence[NewCommit]) -> list[StoredCommit]:
         """Append commits on a connection inside a write transaction (see EventStore)."""
@@ -128,13 +137,27 @@ class CommitTables:
             )
         return stored
 
+    def open_commit(self, conn: Connection, commit: NewCommit) -> StreamedCommit:
+        """Begin one commit whose events come in batches (see ``SQLTransaction.open_commit``)."""
+        position, event_position = conn.execute(_SELECT_LAST_POSITIONS).fetchone()
+        row = conn.execute(_SELECT_HEAD, (commit.stream_id,)).fetchone()
+        head, parent_hash = row if row else (0, GENESIS_HASH)
+        if commit.sequence != head + 1:
+            raise StreamConflictError(
+                f"stream {commit.stream_id} is at {head}, "
+                f"not {commit.sequence - 1} as the writer read"
+            )
+        opened = StreamedCommit(conn, commit, position + 1, event_position + 1, parent_hash)
+        opened.append(commit.events)
+        return opened
+
     def read_stream(
         self, stream_id: str, *, after: int = 0, upto: int | None = None
     ) -> Iterator[StoredCommit]:
         """Yield a stream's commits with ``after < sequence <= upto``, in order."""
         last = _UNBOUNDED if upto is None else upto
         while True:
-            with self._reading() as conn:
+            with self.reading() as conn:
                 rows = conn.execute(_SELECT_STREAM, (stream_id, after, last, READ_BATCH)).fetchall()
                 commits = _load(conn, rows)
             yield from commits
@@ -146,7 +169,7 @@ class CommitTables:
         """Yield up to ``limit`` commits with position above ``after``, in order."""
         remaining = _UNBOUNDED if limit is None else limit
         while remaining > 0:
-            with self._reading() as conn:
+            with self.reading() as conn:
                 rows = conn.execute(_SELECT_ALL, (after, min(remaining, READ_BATCH))).fetchall()
                 commits = _load(conn, rows)
             yield from commits
@@ -164,6 +187,132 @@ class CommitTables:
     def scan_events(conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
         """Up to ``limit`` event rows with position above ``after``, unchecked."""
         return [RawEvent(*row) for row in conn.execute(_SCAN_EVENTS, (after, limit)).fetchall()]
+
+
+class StreamedCommit:
+    """One commit being appended in batches, inside a write transaction.
+
+    Its events are inserted as they come and its hash is fed as they come, so
+    a commit of any size is written in constant memory; the commit row goes
+    in last, by :meth:`close`. Until then the commit is not in the log, and a
+    transaction that ends without closing it stores none of it.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        commit: NewCommit,
+        position: int,
+        first_event: int,
+        parent_hash: str,
+    ) -> None:
+        self._conn = conn
+        self._commit = commit
+        self.position = position
+        self.first_event = first_event
+        self._next_event = first_event
+        self._digest = begin_hash(parent_hash, commit)
+        self.stored: StoredCommit | None = None
+
+    def append(self, events: Sequence[EncodedEvent]) -> int:
+        """Add events to the commit; return the global position of the first of them."""
+        if self.stored is not None:
+            raise StoreError("the commit is closed; open another to append")
+        first = self._next_event
+        hash_events(self._digest, events)
+        self._conn.insert_rows(
+            EVENTS,
+            _EVENT_COLUMNS,
+            [
+                (first + i, self.position, e.type, e.schema_version, e.payload, event_digest(e))
+                for i, e in enumerate(events)
+            ],
+        )
+        self._next_event += len(events)
+        return first
+
+    def close(self) -> StoredCommit:
+        """Record the commit, chained to its stream parent; its events are not held again.
+
+        Returns:
+            The commit as stored, with ``events`` empty: they are in the store.
+        """
+        if self.stored is not None:
+            raise StoreError("the commit is already closed")
+        commit = self._commit
+        digest = self._digest.hexdigest()
+        self._conn.execute(
+            _INSERT_COMMIT,
+            (
+                self.position,
+                commit.stream_id,
+                commit.sequence,
+                commit.recorded_at,
+                commit.metadata,
+                self.first_event,
+                self._next_event - self.first_event,
+                digest,
+            ),
+        )
+        self.stored = StoredCommit(
+            position=self.position,
+            stream_id=commit.stream_id,
+            sequence=commit.sequence,
+            recorded_at=commit.recorded_at,
+            metadata=commit.metadata,
+            events=(),
+            hash=digest,
+            first_event=self.first_event,
+        )
+        return self.stored
+
+
+C = TypeVar("C", bound=Connection)
+
+
+@attrs.define
+class TableTransaction(Generic[C]):
+    """A write transaction on one connection of a backend; it remembers what it appended.
+
+    A backend's ``write()`` calls :meth:`finish` before COMMIT.
+    """
+
+    connection: C
+    tables: CommitTables
+    appended: list[StoredCommit] = attrs.Factory(list)
+    _open: StreamedCommit | None = None
+
+    def append(self, commits: Sequence[NewCommit]) -> list[StoredCommit]:
+        """Append commits (see ``store.base.Transaction``)."""
+        self._refuse_open()
+        stored = self.tables.append(self.connection, commits)
+        self.appended.extend(stored)
+        return stored
+
+    def open_commit(self, commit: NewCommit) -> StreamedCommit:
+        """Begin a commit appended in batches (see ``store.base.SQLTransaction``)."""
+        self._refuse_open()
+        self._open = self.tables.open_commit(self.connection, commit)
+        return self._open
+
+    def finish(self) -> None:
+        """Check the transaction may commit: no commit of it is left open.
+
+        Raises:
+            StoreError: One is; the backend then rolls everything back.
+        """
+        self._refuse_open()
+
+    def _refuse_open(self) -> None:
+        opened = self._open
+        if opened is None:
+            return
+        if opened.stored is None:
+            raise StoreError(
+                f"commit {opened.position} was opened and never closed; nothing is committed"
+            )
+        self.appended.append(opened.stored)
+        self._open = None
 
 
 class CommitTableReads:
@@ -187,6 +336,11 @@ class CommitTableReads:
     def scan_commits(self, conn: Connection, *, after: int, limit: int) -> list[RawCommit]:
         """Up to ``limit`` commit rows with position above ``after``, unchecked."""
         return self._tables.scan_commits(conn, after=after, limit=limit)
+
+    def last_event(self) -> int:
+        """The global position of the last event stored (0 in an empty store)."""
+        with self._tables.reading() as conn:
+            return int(conn.execute(_SELECT_LAST_POSITIONS).fetchone()[1])
 
     def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
         """Up to ``limit`` event rows with position above ``after``, unchecked."""

@@ -17,7 +17,7 @@ import attrs
 
 from datasetlog.errors import ConflictError
 from datasetlog.store.dialect import Dialect
-from datasetlog.store.records import NewCommit, RawCommit, RawEvent, StoredCommit
+from datasetlog.store.records import EncodedEvent, NewCommit, RawCommit, RawEvent, StoredCommit
 
 
 @attrs.frozen
@@ -76,12 +76,47 @@ class Transaction(Protocol):
         """
 
 
+class OpenCommit(Protocol):
+    """A commit whose events are being appended in batches (see ``SQLTransaction.open_commit``)."""
+
+    position: int
+    """The global position the commit takes."""
+
+    def append(self, events: Sequence[EncodedEvent]) -> int:
+        """Add events to the commit, after those before; return the first one's global position.
+
+        Raises:
+            StoreError: The commit is closed.
+        """
+
+    def close(self) -> StoredCommit:
+        """Record the commit, its hash chained to its stream parent's.
+
+        Returns:
+            The commit as stored, with ``events`` empty (they are not held twice).
+        """
+
+
 class SQLTransaction(Transaction, Protocol):
     """A write transaction of an SQL store; the read models run their statements on it."""
 
     @property
     def connection(self) -> Connection:
         """The connection the transaction runs on."""
+
+    def open_commit(self, commit: NewCommit) -> OpenCommit:
+        """Begin a commit of any size: ``commit.events`` first, then whatever is appended to it.
+
+        The events are stored as they come and the hash is computed as they
+        come, so the commit never needs to be held whole. It joins the log when
+        closed; the transaction then commits it like any other. A transaction
+        that ends with a commit still open raises StoreError and stores none of
+        it, and no other commit may be appended while one is open.
+
+        Raises:
+            StreamConflictError: ``commit.sequence`` is not one past its stream's last.
+            StoreError: Another commit is open in the transaction.
+        """
 
 
 class EventStore(Protocol):
@@ -155,6 +190,9 @@ class SQLStore(EventStore, Protocol):
 
     def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
         """Up to ``limit`` event rows with position above ``after``, as stored, in order."""
+
+    def last_event(self) -> int:
+        """The global position of the last event stored (0 in an empty store)."""
 
     def check_engine(self) -> EngineCheck:
         """Run the database's own integrity check of the store's tables and indexes."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Iterable
 
 from datasetlog.store.records import EncodedEvent, NewCommit, StoredCommit
 
@@ -21,6 +22,16 @@ def commit_hash(parent_hash: str, commit: NewCommit | StoredCommit) -> str:
     Covers the stream id and sequence, time, metadata and every event's type,
     schema version and payload, plus the previous commit's hash in the stream.
     """
+    digest = begin_hash(parent_hash, commit)
+    hash_events(digest, commit.events)
+    return digest.hexdigest()
+
+
+def begin_hash(parent_hash: str, commit: NewCommit | StoredCommit) -> hashlib._Hash:
+    """A commit's hash before its events: its parent's hash, stream, sequence, time and metadata.
+
+    Feed it the events in order with :func:`hash_events` (in one call or many).
+    """
     digest = hashlib.sha256()
     for part in (
         parent_hash,
@@ -31,11 +42,15 @@ def commit_hash(parent_hash: str, commit: NewCommit | StoredCommit) -> str:
     ):
         digest.update(part.encode())
         digest.update(b"\x00")
-    for event in commit.events:
+    return digest
+
+
+def hash_events(digest: hashlib._Hash, events: Iterable[EncodedEvent]) -> None:
+    """Feed events, in order, to a commit's hash begun by :func:`begin_hash`."""
+    for event in events:
         digest.update(_event_header(event.type, event.schema_version))
         digest.update(event.payload.encode())
         digest.update(b"\x00")
-    return digest.hexdigest()
 
 
 def event_digest(event: EncodedEvent) -> str:

@@ -14,14 +14,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import attrs
 import psycopg
 import psycopg.errors
 from psycopg import sql
 from psycopg.types.string import ByteaBinaryLoader
 
 from datasetlog.errors import DatasetLogError, StoreError
-from datasetlog.store._sql import CommitTableReads, CommitTables
+from datasetlog.store._sql import CommitTableReads, CommitTables, TableTransaction
 from datasetlog.store.base import Cursor, EngineCheck, StreamConflictError
 from datasetlog.store.dialect import POSTGRES, Dialect
 from datasetlog.store.postgres_outcome import CommitOutcome, settle
@@ -32,7 +31,7 @@ from datasetlog.store.postgres_streams import (
     StreamPool,
     idle_and_alive,
 )
-from datasetlog.store.records import NewCommit, StoredCommit
+from datasetlog.store.records import StoredCommit
 
 _MIGRATION_LOCK = 0x64736C67  # advisory lock key: one process migrates at a time
 COPY_ABOVE = 64
@@ -80,19 +79,8 @@ class PostgresConnection:
             return cursor.execute(_statement(statement), parameters or None).fetchall()
 
 
-@attrs.define
-class PostgresTransaction:
-    """A write transaction on one PostgreSQL connection; it remembers what it appended."""
-
-    connection: PostgresConnection
-    tables: CommitTables
-    appended: list[StoredCommit] = attrs.Factory(list)
-
-    def append(self, commits: Sequence[NewCommit]) -> list[StoredCommit]:
-        """Append commits (see ``store.base.Transaction``)."""
-        stored = self.tables.append(self.connection, commits)
-        self.appended.extend(stored)
-        return stored
+PostgresTransaction = TableTransaction[PostgresConnection]
+"""A write transaction on one PostgreSQL connection; it remembers what it appended."""
 
 
 def connection_lost(error: psycopg.Error) -> bool:
@@ -283,6 +271,7 @@ class PostgresEventStore(CommitTableReads):
             with conn.raw.transaction():
                 conn.execute("LOCK TABLE dl_commits IN EXCLUSIVE MODE")
                 yield tx
+                tx.finish()
                 committing = True
             clean = True
         except psycopg.Error as error:

@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-import attrs
 import sqlite_utils
 
 from datasetlog.errors import DatasetLogError, ErrorDetail, StoreError, ValidationError
-from datasetlog.store._sql import CommitTableReads, CommitTables
+from datasetlog.store._sql import CommitTableReads, CommitTables, TableTransaction
 from datasetlog.store.base import EngineCheck, StreamConflictError
 from datasetlog.store.dialect import SQLITE, Dialect
-from datasetlog.store.records import NewCommit, StoredCommit
 from datasetlog.store.sqlite_schema import (
     APPLICATION_ID,
     MIGRATIONS,
@@ -77,16 +75,8 @@ class SQLiteConnection:
             self.raw.text_factory = str
 
 
-@attrs.frozen
-class SQLiteTransaction:
-    """A write transaction on one SQLite connection."""
-
-    connection: SQLiteConnection
-    tables: CommitTables
-
-    def append(self, commits: Sequence[NewCommit]) -> list[StoredCommit]:
-        """Append commits (see ``store.base.Transaction``)."""
-        return self.tables.append(self.connection, commits)
+SQLiteTransaction = TableTransaction[SQLiteConnection]
+"""A write transaction on one SQLite connection."""
 
 
 def translate_error(error: sqlite3.Error) -> DatasetLogError:
@@ -323,7 +313,9 @@ class SQLiteEventStore(CommitTableReads):
                 conn = self.connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                yield SQLiteTransaction(conn, self._tables)
+                tx = SQLiteTransaction(conn, self._tables)
+                yield tx
+                tx.finish()
                 conn.execute("COMMIT")
             except BaseException as error:
                 self._abandon(conn)

@@ -11,7 +11,7 @@ import pytest
 from datasetlog.store import EventStore, RawCommit, RawEvent
 from datasetlog.store.postgres import PostgresEventStore
 from datasetlog.testing import drop_schema_of, new_schema_location
-from datasetlog.testing.contract import EventStoreContract, MakeStore
+from datasetlog.testing.contract import MakeStore, SQLStoreContract
 
 
 def _rows(store: EventStore, query: str) -> list[tuple[Any, ...]]:
@@ -21,7 +21,7 @@ def _rows(store: EventStore, query: str) -> list[tuple[Any, ...]]:
         return conn.execute(query).fetchall()
 
 
-class TestPostgresEventStore(EventStoreContract):
+class TestPostgresEventStore(SQLStoreContract):
     """The contract on PostgreSQL, in a fresh schema per test."""
 
     many = 600  # every commit is a round trip or three: past the read batch, not far past

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from datasetlog.store import EventStore, RawCommit, RawEvent, SQLiteEventStore
-from datasetlog.testing.contract import EventStoreContract, MakeStore
+from datasetlog.testing.contract import MakeStore, SQLStoreContract
 
 
 def _rows(store: EventStore, query: str) -> list[Any]:
@@ -21,7 +21,7 @@ def _rows(store: EventStore, query: str) -> list[Any]:
         return conn.execute(query).fetchall()
 
 
-class TestSQLiteEventStore(EventStoreContract):
+class TestSQLiteEventStore(SQLStoreContract):
     """The contract on an SQLite file."""
 
     @pytest.fixture
