@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from datasetlog.errors import StoreError
 from datasetlog.events import (
@@ -16,6 +17,7 @@ from datasetlog.events import (
     DatasetForked,
     DatasetMerged,
     DatasetUpdated,
+    Event,
     TagDeleted,
     TagSet,
     VersionNamed,
@@ -50,102 +52,146 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
     Raises:
         StoreError: The commit does not follow from what the read models hold.
     """
-    row = Lookups.dataset(conn, commit.dataset_id, include_deleted=True)
-    if row is None:
-        created = commit.events[0] if commit.events else None
-        if not isinstance(created, DatasetCreated | DatasetForked):
-            raise StoreError(f"dataset {commit.dataset_id} changed before it was created")
-        row = _create(conn, commit, created)
-    version = commit.version.number if commit.version else row.version
-    count, next_ordinal = row.datapoint_count, row.next_ordinal
-    spans = []
-    tombstones = []
-    added = 0
-    changed: set[int] = set()
-    deltas: dict[int, int] = {}  # ordinal -> 1 deleted, -1 restored
-    labelled: list[VersionNamed | TagSet | TagDeleted] = []
-    for index, event in enumerate(commit.events, start=first_event):
-        if isinstance(event, DatasetUpdated):
-            conn.execute(
-                "UPDATE dl_datasets SET name = coalesce(?, name), "
-                "description = coalesce(?, description) WHERE key = ?",
-                (event.name, event.description, row.key),
-            )
-        elif isinstance(event, DatasetDeleted):
-            conn.execute("UPDATE dl_datasets SET deleted = 1 WHERE key = ?", (row.key,))
-        elif isinstance(event, DatapointAdded):
-            spans.append((row.key, next_ordinal + added, version, event.id, index))
-            added += 1
-        elif isinstance(event, DatapointUpdated):
-            ordinal = _close_span(conn, event.id, version)
-            if ordinal is None:
-                ordinal = _claim(conn, row, event.id)
-            spans.append((row.key, ordinal, version, event.id, index))
-            changed.add(ordinal)
-        elif isinstance(event, DatapointRestored):
-            ordinal = _reopen_span(conn, row, event.id, version, deltas)
-            spans.append((row.key, ordinal, version, event.id, index))
-            changed.add(ordinal)
-        elif isinstance(event, DatapointsDeleted):
-            closed, inherited = _close_spans(conn, event.datapoint_ids, version)
-            for datapoint_id, ordinal in _claims(conn, row, inherited).items():
-                tombstones.append((row.key, ordinal, version, version, datapoint_id, index))
-                closed.append(ordinal)
-            for ordinal in closed:
-                deltas[ordinal] = 1
+    applying = CommitApplication(conn, commit)
+    applying.feed(commit.events, first_event)
+    applying.finish(position)
+
+
+class CommitApplication:
+    """One commit being applied to the read models, its events fed in order, in batches.
+
+    A commit appended in batches (an import of any size) is applied batch by
+    batch, so it is never held whole; :func:`apply_commit` feeds a whole one.
+
+    Args:
+        conn: The connection of the transaction that appends the commit.
+        commit: The commit; only what it says of itself is read here, not its events.
+    """
+
+    def __init__(self, conn: Connection, commit: Commit) -> None:
+        self.conn = conn
+        self.commit = commit
+        self._row = Lookups.dataset(conn, commit.dataset_id, include_deleted=True)
+        self._version = 0
+        self._count = self._next_ordinal = self._added = 0
+        if self._row is not None:
+            self._started(self._row)
+        self._changed: set[int] = set()
+        self._deltas: dict[int, int] = {}  # ordinal -> 1 deleted, -1 restored
+        self._labelled: list[VersionNamed | TagSet | TagDeleted] = []
+
+    def _started(self, row: DatasetRow) -> None:
+        commit = self.commit
+        self._version = commit.version.number if commit.version else row.version
+        self._count, self._next_ordinal = row.datapoint_count, row.next_ordinal
+
+    def feed(self, events: Sequence[Event], first_event: int) -> None:
+        """Apply the commit's next events, the first at global position ``first_event``."""
+        conn = self.conn
+        row = self._row
+        if row is None:
+            created = events[0] if events else None
+            if not isinstance(created, DatasetCreated | DatasetForked):
+                raise StoreError(f"dataset {self.commit.dataset_id} changed before it was created")
+            row = self._row = _create(conn, self.commit, created)
+            self._started(row)
+        version, changed, deltas = self._version, self._changed, self._deltas
+        spans = []
+        tombstones = []
+        for index, event in enumerate(events, start=first_event):
+            if isinstance(event, DatapointAdded):
+                spans.append((row.key, self._next_ordinal + self._added, version, event.id, index))
+                self._added += 1
+            elif isinstance(event, DatasetUpdated):
+                conn.execute(
+                    "UPDATE dl_datasets SET name = coalesce(?, name), "
+                    "description = coalesce(?, description) WHERE key = ?",
+                    (event.name, event.description, row.key),
+                )
+            elif isinstance(event, DatasetDeleted):
+                conn.execute("UPDATE dl_datasets SET deleted = 1 WHERE key = ?", (row.key,))
+            elif isinstance(event, DatapointUpdated):
+                ordinal = _close_span(conn, event.id, version)
+                if ordinal is None:
+                    ordinal = _claim(conn, row, event.id)
+                spans.append((row.key, ordinal, version, event.id, index))
                 changed.add(ordinal)
-        elif isinstance(event, VersionNamed | TagSet | TagDeleted):
-            labelled.append(event)
-        elif isinstance(event, DatasetForked):
-            forked = _forked(conn, row, event)
-            count, next_ordinal = forked.datapoint_count, forked.ordinal_bound
-        elif isinstance(event, DatasetMerged):
-            conn.execute(
-                "INSERT INTO dl_merges (dataset_key, version, source_id, source_version) "
-                "VALUES (?, ?, ?, ?)",
-                (row.key, version, event.source_id, event.source_version),
+            elif isinstance(event, DatapointRestored):
+                ordinal = _reopen_span(conn, row, event.id, version, deltas)
+                spans.append((row.key, ordinal, version, event.id, index))
+                changed.add(ordinal)
+            elif isinstance(event, DatapointsDeleted):
+                closed, inherited = _close_spans(conn, event.datapoint_ids, version)
+                for datapoint_id, ordinal in _claims(conn, row, inherited).items():
+                    tombstones.append((row.key, ordinal, version, version, datapoint_id, index))
+                    closed.append(ordinal)
+                for ordinal in closed:
+                    deltas[ordinal] = 1
+                    changed.add(ordinal)
+            elif isinstance(event, VersionNamed | TagSet | TagDeleted):
+                self._labelled.append(event)
+            elif isinstance(event, DatasetForked):
+                forked = _forked(conn, row, event)
+                self._count, self._next_ordinal = forked.datapoint_count, forked.ordinal_bound
+            elif isinstance(event, DatasetMerged):
+                conn.execute(
+                    "INSERT INTO dl_merges (dataset_key, version, source_id, source_version) "
+                    "VALUES (?, ?, ?, ?)",
+                    (row.key, version, event.source_id, event.source_version),
+                )
+        conn.insert_rows("dl_rows", _SPAN_COLUMNS, spans)
+        if tombstones:  # a fork deleting inherited datapoints: spans live in no version
+            conn.insert_rows("dl_rows", _TOMBSTONE_COLUMNS, tombstones)
+
+    def finish(self, position: int) -> None:
+        """Record what the commit made of the dataset, once its last events are fed.
+
+        Args:
+            position: The commit's global position.
+        """
+        conn, commit, row = self.conn, self.commit, self._row
+        if row is None:
+            raise StoreError(f"dataset {commit.dataset_id} changed before it was created")
+        version, changed, deltas = self._version, self._changed, self._deltas
+        _record_deletions(conn, row.key, version, deltas)
+        if changed:
+            conn.insert_rows(
+                "dl_changes",
+                ("dataset_key", "version", "ordinal"),
+                [(row.key, version, ordinal) for ordinal in sorted(changed)],
             )
-    conn.insert_rows("dl_rows", _SPAN_COLUMNS, spans)
-    if tombstones:  # a fork deleting inherited datapoints: spans live in no version
-        conn.insert_rows("dl_rows", _TOMBSTONE_COLUMNS, tombstones)
-    _record_deletions(conn, row.key, version, deltas)
-    if changed:
-        conn.insert_rows(
-            "dl_changes",
-            ("dataset_key", "version", "ordinal"),
-            [(row.key, version, ordinal) for ordinal in sorted(changed)],
-        )
-    count += added - sum(deltas.values())
-    recorded_at = commit.recorded_at.isoformat()
-    conn.execute(
-        "UPDATE dl_datasets SET updated_at = ?, sequence = ?, version = ?, "
-        "datapoint_count = ?, next_ordinal = ? WHERE key = ?",
-        (recorded_at, commit.sequence, version, count, next_ordinal + added, row.key),
-    )
-    if commit.version is not None:
+        count = self._count + self._added - sum(deltas.values())
+        next_ordinal = self._next_ordinal + self._added
+        recorded_at = commit.recorded_at.isoformat()
         conn.execute(
-            "INSERT INTO dl_versions (dataset_key, number, id, message, created_at, "
-            "datapoint_count, ordinal_bound, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                row.key,
-                version,
-                commit.version.id,
-                commit.version.message,
-                recorded_at,
-                count,
-                next_ordinal + added,
-                instant_us(commit.recorded_at),
-            ),
+            "UPDATE dl_datasets SET updated_at = ?, sequence = ?, version = ?, "
+            "datapoint_count = ?, next_ordinal = ? WHERE key = ?",
+            (recorded_at, commit.sequence, version, count, next_ordinal, row.key),
         )
-    for label_event in labelled:  # after the version a name may name is recorded
-        apply_label(conn, row.key, commit, label_event)
-    if commit.idempotency is not None:
-        conn.execute(
-            "INSERT INTO dl_idempotency (dataset_key, key, request_hash, version) "
-            "VALUES (?, ?, ?, ?)",
-            (row.key, commit.idempotency.key, commit.idempotency.request_hash, version),
-        )
-    conn.execute("UPDATE dl_rm_meta SET value = ? WHERE key = 'position'", (position,))
+        if commit.version is not None:
+            conn.execute(
+                "INSERT INTO dl_versions (dataset_key, number, id, message, created_at, "
+                "datapoint_count, ordinal_bound, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.key,
+                    version,
+                    commit.version.id,
+                    commit.version.message,
+                    recorded_at,
+                    count,
+                    next_ordinal,
+                    instant_us(commit.recorded_at),
+                ),
+            )
+        for label_event in self._labelled:  # after the version a name may name is recorded
+            apply_label(conn, row.key, commit, label_event)
+        if commit.idempotency is not None:
+            conn.execute(
+                "INSERT INTO dl_idempotency (dataset_key, key, request_hash, version) "
+                "VALUES (?, ?, ?, ?)",
+                (row.key, commit.idempotency.key, commit.idempotency.request_hash, version),
+            )
+        conn.execute("UPDATE dl_rm_meta SET value = ? WHERE key = 'position'", (position,))
 
 
 def _create(conn: Connection, commit: Commit, event: DatasetCreated | DatasetForked) -> DatasetRow:

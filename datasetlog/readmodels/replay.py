@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from datasetlog.errors import StoreError
-from datasetlog.readmodels.apply import apply_commit
+from datasetlog.readmodels.apply import CommitApplication
 from datasetlog.readmodels.schema import Schema
-from datasetlog.serialization.codec import decode_commit
+from datasetlog.serialization.codec import decode_commit, decode_event
 from datasetlog.store.base import Connection, SQLStore
+from datasetlog.store.records import EncodedEvent, RawCommit, StoredCommit
 
 
 def open_read_models(store: SQLStore, schema: Schema) -> None:
@@ -28,15 +31,73 @@ def open_read_models(store: SQLStore, schema: Schema) -> None:
             replay(store, tx.connection)
 
 
-def rebuild(store: SQLStore, schema: Schema) -> None:
-    """Drop every read model and derive it again from the event log, atomically."""
+def rebuild(
+    store: SQLStore, schema: Schema, progress: Callable[[int], object] | None = None
+) -> None:
+    """Drop every read model and derive it again from the event log, atomically.
+
+    ``progress``, if given, is called with how many more events were applied.
+    """
     with store.write() as tx:
         schema.drop(tx.connection)
         schema.ensure(tx.connection)
-        replay(store, tx.connection)
+        replay(store, tx.connection, progress)
 
 
-def replay(store: SQLStore, conn: Connection) -> None:
-    """Apply every commit of the store, in order, on ``conn`` (inside its write transaction)."""
-    for stored in store.read_all():
-        apply_commit(conn, decode_commit(stored), stored.position, stored.first_event)
+REPLAY_BATCH = 10_000
+"""Events read, decoded and applied at a time: a commit of any size replays in constant memory."""
+
+
+def replay(
+    store: SQLStore, conn: Connection, progress: Callable[[int], object] | None = None
+) -> None:
+    """Apply every commit of the store, in order, on ``conn`` (inside its write transaction).
+
+    Each commit's events are read and applied in batches. ``progress``, if
+    given, is called with how many more events were applied.
+
+    Raises:
+        StoreError: A commit does not decode or does not follow; run ``verify()``.
+    """
+    after = 0
+    while commits := store.scan_commits(conn, after=after, limit=500):
+        for row in commits:
+            _replay_commit(store, conn, row, progress)
+        after = commits[-1].position
+
+
+def _replay_commit(
+    store: SQLStore, conn: Connection, row: RawCommit, progress: Callable[[int], object] | None
+) -> None:
+    """Apply one commit, reading its events a batch at a time."""
+    header = StoredCommit(
+        position=row.position,
+        stream_id=row.stream_id,
+        sequence=row.sequence,
+        recorded_at=row.recorded_at,
+        metadata=row.metadata,
+        events=(),
+        hash=row.hash,
+        first_event=row.first_event,
+    )
+    applying = CommitApplication(conn, decode_commit(header))
+    first, end = row.first_event, row.first_event + row.event_count
+    while first < end:
+        rows = store.scan_events(conn, after=first - 1, limit=min(end - first, REPLAY_BATCH))
+        if [(e.position, e.commit_position) for e in rows] != [
+            (first + i, row.position) for i in range(len(rows))
+        ] or not rows:
+            raise StoreError(f"{_named(row)} lacks events from position {first}; run verify()")
+        try:
+            events = [decode_event(EncodedEvent(e.type, e.schema_version, e.payload)) for e in rows]
+        except Exception as error:  # a damaged payload
+            raise StoreError(f"{_named(row)} does not decode: {error!r}; run verify()") from error
+        applying.feed(events, first)
+        first += len(rows)
+        if progress is not None:
+            progress(len(rows))
+    applying.finish(row.position)
+
+
+def _named(row: RawCommit) -> str:
+    return f"commit {row.position} ({row.stream_id} #{row.sequence})"
