@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +44,7 @@ from datasetlog.writes.labels import LabelWrites
 from datasetlog.writes.loop import Writer
 from datasetlog.writes.merges import MergeWrites
 from datasetlog.writes.restore import RestoreWrites
+from datasetlog.writes.streams import StreamedWrites
 from datasetlog.writes.upsert import UpsertWrites
 
 
@@ -117,6 +118,7 @@ class DatasetLog:
         )
         self._dataset_writes = DatasetWrites(writer)
         self._datapoint_writes = DatapointWrites(writer)
+        self._streamed_writes = StreamedWrites(writer)
         self._label_writes = LabelWrites(writer)
         self._restore_writes = RestoreWrites(writer, models.history)
         self._upsert_writes = UpsertWrites(writer, models.spans, models.history)
@@ -415,6 +417,41 @@ class DatasetLog:
             name=parse_version_name(version_name, version_description),
         )
 
+    def commit_datapoint_stream(
+        self,
+        dataset_id: str,
+        batches: Iterable[Sequence[Any]],
+        *,
+        count: int,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> Version:
+        """Add any number of datapoints as one committed version, in constant memory.
+
+        ``batches`` yields lists of datapoint bodies (each list at most one
+        request's 100,000); they are validated, stored and applied batch by
+        batch inside one transaction, so a version of millions of datapoints
+        never sits in memory. ``count`` is how many datapoints the batches hold,
+        stated up front for the automatic message ("Add N datapoints").
+        ``progress``, if given, is called with each batch's size once it is
+        stored. The store's write lock is held until the last batch is in.
+
+        Raises:
+            ValidationError: A bad datapoint, at ``("body", i, ...)`` with ``i``
+                counted across batches, or a stream that does not hold ``count``
+                datapoints; nothing is written.
+            NotFoundError: No live dataset has this id.
+            ConflictError: The version name is taken, or the store stayed busy.
+        """
+        return self._streamed_writes.commit(
+            dataset_id,
+            batches,
+            count=count,
+            name=parse_version_name(version_name, version_description),
+            progress=progress,
+        )
+
     def update_datapoint(
         self,
         datapoint_id: str,
@@ -702,14 +739,20 @@ class DatasetLog:
 
     # -- maintenance -----------------------------------------------------------------------
 
-    def rebuild(self) -> None:
-        """Drop every read model and rebuild it from the event log, atomically."""
-        rebuild(self.store, self._schema)
+    def rebuild(self, *, progress: Callable[[int], object] | None = None) -> None:
+        """Drop every read model and rebuild it from the event log, atomically.
 
-    def verify(self) -> VerifyReport:
+        Each commit is replayed in batches of events, so a commit of any size
+        rebuilds in constant memory. ``progress``, if given, is called with how
+        many more events were applied (out of ``store.last_event()``).
+        """
+        rebuild(self.store, self._schema, progress)
+
+    def verify(self, *, progress: Callable[[int], object] | None = None) -> VerifyReport:
         """Check the log, its hash chains and the read models against each other.
 
         Reads one snapshot; see :func:`datasetlog.integrity.verify`. The
-        report is true when nothing is wrong.
+        report is true when nothing is wrong. ``progress``, if given, is called
+        with how many more events were checked (out of ``store.last_event()``).
         """
-        return verify(self.store)
+        return verify(self.store, progress)

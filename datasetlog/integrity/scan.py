@@ -108,10 +108,17 @@ class LogScan:
         problems: Where to report what is wrong.
         replay_into: The connection of fresh read models every commit is
             replayed into, for :mod:`~datasetlog.integrity.replay` to compare.
+        progress: If given, called with each commit's event count once it is checked.
     """
 
-    def __init__(self, problems: Problems, replay_into: Connection) -> None:
+    def __init__(
+        self,
+        problems: Problems,
+        replay_into: Connection,
+        progress: Callable[[int], object] | None = None,
+    ) -> None:
         self.problems = problems
+        self.progress = progress
         self.replay_into = replay_into
         self.streams: dict[str, StreamScan] = {}
         self.commits = self.events = 0
@@ -174,6 +181,8 @@ class LogScan:
                 first_event=first,
             )
             self._check_commit(stored, stream, at, contiguous=contiguous)
+            if self.progress is not None:
+                self.progress(len(found))
         self._orphans(events, before=None)
 
     def name_gaps(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from datasetlog.errors import DatasetLogError
 from datasetlog.integrity.projection import compare_projection
 from datasetlog.integrity.replay import compare_read_models
@@ -19,7 +21,7 @@ from datasetlog.store.base import EngineCheck, SQLStore
 from datasetlog.store.sqlite import SQLiteEventStore
 
 
-def verify(store: SQLStore) -> VerifyReport:
+def verify(store: SQLStore, progress: Callable[[int], object] | None = None) -> VerifyReport:
     """Check a store's commits, events, hash chains and read models against each other.
 
     Reads one snapshot of the store; writers may carry on meanwhile. The same
@@ -27,6 +29,8 @@ def verify(store: SQLStore) -> VerifyReport:
 
     Args:
         store: The store to check.
+        progress: If given, called with how many more events were scanned, as
+            each commit is.
 
     Returns:
         A report naming each problem found (up to ``MAX_PROBLEMS``) with its
@@ -38,7 +42,7 @@ def verify(store: SQLStore) -> VerifyReport:
     problems = Problems()
     models = ReadModels(store.dialect)
     scratch = SQLiteEventStore(":memory:")  # fresh read models, replayed from the log
-    scan = LogScan(problems, scratch.connection())
+    scan = LogScan(problems, scratch.connection(), progress)
     try:
         with store.snapshot() as conn, scratch.write() as replay:
             Schema(scratch.dialect).ensure(replay.connection)

@@ -19,7 +19,7 @@ from datasetlog.readmodels.layers import Layering
 from datasetlog.readmodels.lookups import Lookups
 from datasetlog.readmodels.rows import DatapointRow, DatasetRow
 from datasetlog.serialization.codec import encode_commit
-from datasetlog.store.base import Connection, SQLStore, StreamConflictError
+from datasetlog.store.base import Connection, SQLStore, SQLTransaction, StreamConflictError
 from datasetlog.store.records import NewCommit
 from datasetlog.validation.limits import MAX_REQUEST_SIZE
 
@@ -53,6 +53,7 @@ class WriteContext:
 
 
 Build = Callable[[WriteContext], Outcome[T]]
+Write = Callable[[SQLTransaction, WriteContext], T]
 
 
 @contextmanager
@@ -140,3 +141,21 @@ class Writer:
                     ) from error
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
         raise AssertionError("unreachable")
+
+    def run_once(self, write: Write[T]) -> T:
+        """Run a write that appends and applies its own commit (streamed), in one transaction.
+
+        It is not retried: what it streams can be read once. The write lock is
+        taken before it reads the read models, so no other writer can get in
+        between; only a lock held past the store's timeout makes it lose.
+
+        Raises:
+            ConflictError: The store stayed busy with another writer (retrying is safe).
+        """
+        try:
+            with self.store.write() as tx:
+                return write(
+                    tx, WriteContext(tx.connection, self.lookups, self.layering, self.clock())
+                )
+        except StreamConflictError as error:
+            raise ConflictError(f"{error}; retrying is safe") from error
