@@ -7,15 +7,15 @@ import sys
 import click
 
 from datasetlog.cli.demo import demo as run_demo
-from datasetlog.cli.shared import json_value, opened, reported, store_location
+from datasetlog.cli.shared import json_value, opened, progress_bar, reported, store_location
 
 
 @click.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(as_json: bool) -> None:
     """Check every commit, hash, event and read model; exit 1 if anything is wrong."""
-    with opened() as log:
-        report = log.verify()
+    with opened() as log, progress_bar(log.store.last_event, "verifying") as progress:
+        report = log.verify(progress=progress)
     if as_json:
         json_value(report)
     else:
@@ -27,8 +27,8 @@ def verify(as_json: bool) -> None:
 @click.command("rebuild")
 def rebuild() -> None:
     """Rebuild the read models from the events."""
-    with opened() as log:
-        log.rebuild()
+    with opened() as log, progress_bar(log.store.last_event, "rebuilding") as progress:
+        log.rebuild(progress=progress)
     click.echo("rebuilt")
 
 

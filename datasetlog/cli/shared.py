@@ -111,10 +111,13 @@ def json_value(value: object) -> None:
 
 
 @contextmanager
-def progress_bar(total: int, label: str) -> Iterator[Callable[[int], object]]:
-    """A progress bar on standard error when it is a terminal; a no-op when piped."""
+def progress_bar(total: Callable[[], int], label: str) -> Iterator[Callable[[int], object]]:
+    """A progress bar on standard error when it is a terminal; a no-op when piped.
+
+    ``total`` is only called (it may cost a read) when the bar is shown.
+    """
     if not sys.stderr.isatty():
         yield lambda done: None
         return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+    with click.progressbar(length=total(), label=label, file=sys.stderr) as bar:
         yield bar.update

@@ -16,6 +16,8 @@ from datasetlog.cli.shared import (
     version_ref,
 )
 from datasetlog.transfer import FORMATS, check_lock, export_dataset, import_datapoints
+from datasetlog.transfer.export import require_format
+from datasetlog.transfer.imports import count_datapoints
 
 
 @click.command("export")
@@ -48,7 +50,7 @@ def export(
             made = export_dataset(log, ds, sys.stdout.buffer, version=ref, format=fmt)
         else:
             total = log.get_version(ds, ref).datapoint_count + (fmt == "csv")
-            with progress_bar(total, f"exporting {output.name}") as advance:
+            with progress_bar(lambda: total, f"exporting {output.name}") as advance:
                 made = export_dataset(
                     log, ds, output, version=ref, format=fmt, lock=lock, progress=advance
                 )
@@ -81,7 +83,10 @@ def import_command(
 ) -> None:
     """Commit the datapoints of a JSONL or CSV FILE (as export writes them) as one version."""
     chosen = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
-    with opened() as log:
+    with (
+        opened() as log,
+        progress_bar(lambda: _datapoints_in(file, chosen), f"importing {file.name}") as advance,
+    ):
         done = import_datapoints(
             log,
             dataset_id(log, dataset, project),
@@ -89,9 +94,15 @@ def import_command(
             format=chosen,
             action=action,
             version_name=version_name,
+            progress=advance,
         )
     what = f"version {done.version.number}" if done.committed else "nothing to commit"
     click.echo(f"{what}: {done.added} added, {done.removed} removed, {done.ignored} ignored")
+
+
+def _datapoints_in(file: Path, fmt: str) -> int:
+    with file.open("rb") as handle:
+        return count_datapoints(handle, require_format(fmt))
 
 
 @click.command("check-lock")

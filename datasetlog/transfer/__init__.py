@@ -13,6 +13,7 @@ Added in 0.2.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
@@ -27,7 +28,7 @@ from datasetlog.transfer.export import (
     require_format,
     write_export,
 )
-from datasetlog.transfer.imports import at_lines, read_bodies
+from datasetlog.transfer.imports import Batches, count_datapoints, rewindable
 from datasetlog.transfer.locks import Lock, LockCheck, chain_head, check_lock, lock_path, write_lock
 
 
@@ -110,13 +111,17 @@ def import_datapoints(
     action: str | None = None,
     version_name: str | None = None,
     version_description: str | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Imported:
     """Commit the datapoints of a JSONL or CSV file (as exports write them) as one version.
 
-    ``action=None`` adds every line, as ``create_datapoint`` does; ``"add"``,
+    ``action=None`` adds every line, as ``create_datapoint`` does, in one
+    version whatever the file's size: it is streamed in batches, in constant
+    memory (see :meth:`DatasetLog.commit_datapoint_stream`). ``"add"``,
     ``"set"`` or ``"remove"`` is the upsert of that action on the latest
-    version. Only ``inputs``, ``messages`` and ``target`` are read from each
-    line. An import takes up to 100,000 datapoints (one request's most).
+    version, for files of up to 100,000 datapoints (one request's most). Only
+    ``inputs``, ``messages`` and ``target`` are read from each line.
+    ``progress``, if given, is called with how many more datapoints were stored.
 
     Raises:
         ValidationError: A bad line (``loc`` ``("line", n, ...)``), format or
@@ -124,28 +129,54 @@ def import_datapoints(
         NotFoundError: No such dataset.
     """
     fmt: Format = require_format(format)
-    bodies, lines = read_bodies(source, fmt)
-    if not bodies and action is None:
-        raise ValidationError([ErrorDetail(("line",), "the file holds no datapoint", "empty")])
-    try:
-        if action is None:
-            version, made = db.commit_datapoints(
+    with ExitStack() as stack:
+        if isinstance(source, str | Path):
+            source = stack.enter_context(Path(source).open("rb"))
+        readable = rewindable(source, stack)
+        count = count_datapoints(readable, fmt) if action is None else 0
+        batches = Batches(readable, fmt)
+        try:
+            if action is None:
+                return _added(
+                    db, dataset_id, batches, count, version_name, version_description, progress
+                )
+            bodies = [body for batch in batches for body in batch]
+            result = db.upsert(
                 dataset_id,
                 bodies,
+                action=action,
                 version_name=version_name,
                 version_description=version_description,
             )
-            return Imported(version, len(made), 0, 0, True)
-        result = db.upsert(
-            dataset_id,
-            bodies,
-            action=action,
-            version_name=version_name,
-            version_description=version_description,
-        )
-    except ValidationError as error:
-        raise at_lines(error, lines) from error
+        except ValidationError as error:
+            raise batches.at_lines(error) from error
+    if progress is not None:
+        progress(len(bodies))
     return Imported(result.version, result.added, result.removed, result.ignored, result.committed)
+
+
+def _added(
+    db: DatasetLog,
+    dataset_id: str,
+    batches: Batches,
+    count: int,
+    version_name: str | None,
+    version_description: str | None,
+    progress: Callable[[int], object] | None,
+) -> Imported:
+    if count == 0:
+        for _ in batches:  # a file that could not be counted: reading it names its problem
+            break
+        raise ValidationError([ErrorDetail(("line",), "the file holds no datapoint", "empty")])
+    version = db.commit_datapoint_stream(
+        dataset_id,
+        batches,
+        count=count,
+        version_name=version_name,
+        version_description=version_description,
+        progress=progress,
+    )
+    return Imported(version, count, 0, 0, True)
 
 
 __all__ = [

@@ -1,19 +1,27 @@
-"""Files into a dataset: the JSONL and CSV of :mod:`datasetlog.transfer.export`, as one version.
+"""Files into a dataset: the JSONL and CSV of :mod:`datasetlog.transfer.export`, read as a stream.
 
 Each line (CSV record) gives one datapoint's ``inputs``, ``messages`` and
 ``target``; any other field an export holds (its id, timestamps, source log)
 is left out, so an export imported into another dataset gives the same
 contents under new ids. A bad line is a :class:`ValidationError` whose
 ``loc`` starts with ``("line", n)`` (1 for the first line; CSV counts its
-header as line 1) and, for CSV, names the column; nothing is written.
+header as line 1) and, for CSV, names the column.
+
+A file is read twice: once to count its datapoints (the version's message
+states the count), then in batches as they are committed. Only a batch is
+ever held, so a file of any size is read in constant memory; a source that
+cannot seek (a pipe) is spooled to a temporary file on the first pass.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import shutil
+import tempfile
+from array import array
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import ExitStack
 from typing import IO, Any
 
 import orjson
@@ -22,73 +30,119 @@ from datasetlog import ErrorDetail, ValidationError
 from datasetlog.transfer.export import CSV_COLUMNS, Format
 
 CONTENT = ("inputs", "messages", "target")
+BATCH = 10_000
+"""Datapoints read, validated and stored at a time."""
 _CSV_CONTENT = frozenset(CONTENT)
 
 
-def read_bodies(source: str | Path | IO[bytes], fmt: Format) -> tuple[list[Any], list[int]]:
-    """The datapoint bodies a file holds, and the line each starts on.
+def rewindable(source: IO[bytes], stack: ExitStack) -> IO[bytes]:
+    """``source`` if it can seek back to where it is, else a spooled copy of what is left."""
+    try:
+        if source.seekable():
+            return source
+    except (AttributeError, ValueError):
+        pass
+    spool = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (the stack closes it)
+    shutil.copyfileobj(source, spool, 1 << 20)
+    spool.seek(0)
+    return spool
 
-    Raises:
-        ValidationError: A line is not a datapoint (every such line is named).
+
+def count_datapoints(source: IO[bytes], fmt: Format) -> int:
+    """How many datapoints the file holds if it is sound, reading from where it is and back.
+
+    A JSONL count is its non-blank lines; a CSV count its records after the
+    header. A file that is not sound is refused when read in batches.
     """
-    if isinstance(source, str | Path):
-        with Path(source).open("rb") as handle:
-            return read_bodies(handle, fmt)
-    if fmt == "jsonl":
-        return _jsonl(source.read())
-    bodies: list[Any] = []
-    lines: list[int] = []
-    problems: list[ErrorDetail] = []
-    for line, body, found in _csv(source):
-        problems += found
-        if not found:
-            bodies.append(body)
-            lines.append(line)
-    if problems:
-        raise ValidationError(problems)
-    return bodies, lines
+    start = source.tell()
+    try:
+        if fmt == "jsonl":
+            return sum(1 for raw in source if raw.strip())
+        with _text(source) as text:
+            return max(sum(1 for _ in csv.reader(text)) - 1, 0)
+    except (csv.Error, UnicodeDecodeError):
+        return 0  # reading it in batches names the line
+    finally:
+        source.seek(start)
 
 
-def at_lines(error: ValidationError, lines: list[int]) -> ValidationError:
-    """A request's validation error, its ``("body", i, ...)`` locations as file lines."""
-    details = []
-    for detail in error.details:
-        loc = detail.loc
-        if len(loc) >= 2 and loc[0] == "body" and isinstance(loc[1], int) and loc[1] < len(lines):
-            loc = ("line", lines[loc[1]], *loc[2:])
-        details.append(ErrorDetail(loc, detail.msg, detail.type))
-    return ValidationError(details)
+class Batches:
+    """A file's datapoint bodies in batches, remembering the line each one starts on.
+
+    Args:
+        source: The file, positioned at its start.
+        fmt: Its format.
+    """
+
+    def __init__(self, source: IO[bytes], fmt: Format) -> None:
+        self._source = source
+        self._fmt = fmt
+        self._lines = array("Q")  # the line of every body yielded, in order
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        records = _jsonl(self._source) if self._fmt == "jsonl" else _csv(self._source)
+        batch: list[Any] = []
+        problems: list[ErrorDetail] = []
+        for line, body, found in records:
+            if found:
+                problems += found
+                continue
+            batch.append(body)
+            self._lines.append(line)
+            if len(batch) == BATCH:
+                if problems:
+                    raise ValidationError(problems)
+                yield batch
+                batch = []
+        if problems:
+            raise ValidationError(problems)
+        if batch:
+            yield batch
+
+    def at_lines(self, error: ValidationError) -> ValidationError:
+        """A write's validation error, its ``("body", i, ...)`` locations as file lines."""
+        lines = self._lines
+        details = []
+        for detail in error.details:
+            loc = detail.loc
+            at = loc[1] if len(loc) >= 2 and loc[0] == "body" else None
+            if isinstance(at, int) and at < len(lines):
+                loc = ("line", lines[at], *loc[2:])
+            details.append(ErrorDetail(loc, detail.msg, detail.type))
+        return ValidationError(details)
 
 
-def _jsonl(data: bytes) -> tuple[list[Any], list[int]]:
-    """The bodies of JSON Lines (read whole: an import is one request's size), one tight loop."""
+def _jsonl(source: IO[bytes]) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
     loads, content = orjson.loads, CONTENT
-    bodies: list[Any] = []
-    lines: list[int] = []
-    problems: list[ErrorDetail] = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    for number, raw in enumerate(source, start=1):
         try:
             record = loads(raw)
         except orjson.JSONDecodeError as error:
             if raw.strip():
-                problems.append(ErrorDetail(("line", number), f"not JSON: {error}", "json"))
+                yield number, None, [ErrorDetail(("line", number), f"not JSON: {error}", "json")]
             continue
         if type(record) is not dict:
-            problems.append(ErrorDetail(("line", number), "expected a JSON object", "object"))
+            yield number, None, [ErrorDetail(("line", number), "expected a JSON object", "object")]
             continue
-        bodies.append({key: record[key] for key in content if key in record})
-        lines.append(number)
-    if problems:
-        raise ValidationError(problems)
-    return bodies, lines
+        yield number, {key: record[key] for key in content if key in record}, []
+
+
+class _text:
+    """A UTF-8 text view of a binary file, detached (the file left open) when done."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._wrapper = io.TextIOWrapper(source, encoding="utf-8", newline="")
+
+    def __enter__(self) -> io.TextIOWrapper:
+        return self._wrapper
+
+    def __exit__(self, *_: object) -> None:
+        self._wrapper.detach()
 
 
 def _csv(source: IO[bytes]) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
-    text = io.TextIOWrapper(source, encoding="utf-8", newline="")
-    try:
+    with _text(source) as text:
         yield from _csv_records(csv.reader(text))
-    finally:
-        text.detach()  # the caller's file stays open
 
 
 def _csv_records(reader: Any) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
