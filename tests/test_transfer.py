@@ -1,31 +1,45 @@
-"""Exports of a version (JSONL, CSV) and their lock files: deterministic, checkable, whole."""
+"""Exports of a version (JSONL, CSV, Parquet, tables) and their lock files; imports of any
+size: deterministic, checkable, whole."""
 
 from __future__ import annotations
 
 import csv
 import io
 import itertools
+import os
 import random
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import datasetlog.readmodels.replay
 import datasetlog.transfer.export
 from datasetlog import DatasetLog, NotFoundError, ValidationError
 from datasetlog.testing import drop_schema_of, new_schema_location
 from datasetlog.testing.strategies import datapoint_bodies
 from datasetlog.transfer import (
+    COLUMNS,
     CSV_COLUMNS,
+    FORMATS,
+    MissingDependencyError,
     check_lock,
     export_dataset,
     import_datapoints,
     lock_path,
+    to_arrow,
+    to_hf,
+    to_pandas,
 )
 
 BODIES = [
@@ -148,7 +162,7 @@ def test_bad_options_and_unknown_versions_write_nothing(db: DatasetLog, tmp_path
     ds = _fill(db)
     out = tmp_path / "qa.jsonl"
     with pytest.raises(ValidationError) as bad:
-        export_dataset(db, ds, out, format="parquet")
+        export_dataset(db, ds, out, format="xlsx")
     assert bad.value.details[0].loc == ("query", "format")
     with pytest.raises(ValidationError):
         export_dataset(db, ds, io.BytesIO(), lock=True)
@@ -198,7 +212,7 @@ def _deterministic(monkeypatch: pytest.MonkeyPatch) -> Callable[[], datetime]:
 def test_sqlite_and_postgres_export_a_version_byte_for_byte_alike(
     postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    exported: list[tuple[bytes, bytes]] = []
+    exported: list[tuple[bytes, bytes, bytes]] = []
     location = new_schema_location(postgres_url)
     try:
         for store in (tmp_path / "s.db", location):
@@ -206,11 +220,11 @@ def test_sqlite_and_postgres_export_a_version_byte_for_byte_alike(
                 ds = _fill(log)
                 fork = log.fork(ds, name="candidate").id
                 files = []
-                for dataset, fmt in ((ds, "jsonl"), (fork, "csv")):
+                for dataset, fmt in ((ds, "jsonl"), (fork, "csv"), (fork, "parquet")):
                     out = io.BytesIO()
                     export_dataset(log, dataset, out, format=fmt)
                     files.append(out.getvalue())
-                exported.append((files[0], files[1]))
+                exported.append((files[0], files[1], files[2]))
     finally:
         drop_schema_of(location)
     assert exported[0] == exported[1]
@@ -227,7 +241,7 @@ def _contents(db: DatasetLog, dataset_id: str) -> list[dict[str, Any]]:
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(bodies=st.lists(datapoint_bodies(), max_size=8), fmt=st.sampled_from(["jsonl", "csv"]))
+@given(bodies=st.lists(datapoint_bodies(), max_size=8), fmt=st.sampled_from(FORMATS))
 def test_every_format_round_trips_through_an_import(
     db: DatasetLog, bodies: list[dict[str, Any]], fmt: str
 ) -> None:
@@ -250,7 +264,7 @@ def test_round_trips_on_postgres_too(postgres_url: str) -> None:
     try:
         with DatasetLog(location) as log:
             ds = _fill(log)
-            for fmt in ("jsonl", "csv"):
+            for fmt in FORMATS:
                 out = io.BytesIO()
                 export_dataset(log, ds, out, format=fmt)
                 copy = log.create_dataset(project_id="pr", name=f"copy-{fmt}").id
@@ -258,6 +272,12 @@ def test_round_trips_on_postgres_too(postgres_url: str) -> None:
                 assert _contents(log, copy) == _contents(log, ds)
     finally:
         drop_schema_of(location)
+
+
+def _parquet(columns: dict[str, list[Any]]) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(pa.table(columns), out)
+    return out.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -270,6 +290,10 @@ def test_round_trips_on_postgres_too(postgres_url: str) -> None:
         ("csv", b"inputs,shoe\r\n{}\r\n", ("line", 1)),
         ("csv", b'inputs\r\n"{""q"": 2}"\r\n', ("line", 2, "inputs", "q")),
         ("csv", b"inputs,target\r\n{}\r\n", ("line", 2)),
+        ("parquet", b"PAR1 but not Parquet", ("row",)),
+        ("parquet", _parquet({"inputs": ['{"q": "a"}', "{"]}), ("row", 2, "inputs")),
+        ("parquet", _parquet({"target": ['{"a": 1}', "[]"]}), ("row", 2, "target")),
+        ("parquet", _parquet({"inputs": [1]}), ("row", 1, "inputs")),
     ],
 )
 def test_a_bad_line_is_named_and_nothing_is_written(
@@ -301,3 +325,137 @@ def test_progress_counts_every_datapoint_written(db: DatasetLog, tmp_path: Path)
         seen: list[int] = []
         done = export_dataset(db, ds, tmp_path / f"qa.{fmt}", format=fmt, progress=seen.append)
         assert sum(seen) == done.datapoint_count + extra == len(BODIES) + extra
+
+
+def test_tables_hold_each_version_as_the_projector_does(db: DatasetLog) -> None:
+    ds = _fill(db)
+    for version in (1, 2):
+        expected = [
+            {
+                column: orjson.dumps(record[column], option=orjson.OPT_SORT_KEYS).decode()
+                if column in ("inputs", "messages", "target") and column in record
+                else record.get(column)
+                for column in COLUMNS
+            }
+            for record in db.iter_datapoints_v4(ds, version=version)
+        ]
+        table = to_arrow(db, ds, version=version)
+        rows = table.to_pylist()
+        for row in rows:
+            for stamp in ("created_at", "updated_at"):
+                row[stamp] = row[stamp].isoformat().replace("+00:00", "Z")
+        assert [_same_stamps(row) for row in rows] == [_same_stamps(row) for row in expected]
+        assert table.schema.names == list(COLUMNS)
+        frame = to_pandas(db, ds, version=version)
+        assert frame["id"].tolist() == [row["id"] for row in expected]
+        assert [None if pd.isna(v) else v for v in frame["target"]] == [
+            row["target"] for row in expected
+        ]
+        hf = to_hf(db, ds, version=version)
+        assert hf["inputs"] == [row["inputs"] for row in expected]
+
+
+def _same_stamps(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with its timestamps parsed, whatever way they were written."""
+    return row | {
+        stamp: datetime.fromisoformat(str(row[stamp]).replace("Z", "+00:00"))
+        for stamp in ("created_at", "updated_at")
+    }
+
+
+def test_a_missing_extra_names_what_to_install(
+    db: DatasetLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = _fill(db)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(MissingDependencyError, match=r"datasetlog\[arrow\]"):
+        to_arrow(db, ds)
+    with pytest.raises(MissingDependencyError):
+        export_dataset(db, ds, tmp_path / "qa.parquet", format="parquet")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setitem(sys.modules, "datasets", None)
+    with pytest.raises(ImportError, match=r"datasetlog\[hf\]"):
+        to_hf(db, ds)
+
+
+def _lines(count: int, *, bad_at: int | None = None) -> bytes:
+    return b"".join(
+        b"{nope\n" if number == bad_at else b'{"inputs": {"n": "%d"}}\n' % number
+        for number in range(1, count + 1)
+    )
+
+
+def test_an_import_of_any_size_is_one_version(db: DatasetLog, tmp_path: Path) -> None:
+    ds = db.create_dataset(project_id="pr", name="big").id
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(_lines(120_000))  # past one request's 100,000
+    seen: list[int] = []
+    done = import_datapoints(db, ds, path, version_name="all", progress=seen.append)
+    assert (done.added, done.version.number, done.version.name) == (120_000, 1, "all")
+    assert done.version.message == "Add 120000 datapoints"
+    assert sum(seen) == 120_000
+    assert len(seen) > 1
+    page = db.list_datapoints(ds, page=1200, size=100)
+    assert [d.inputs for d in page.records][-1] == {"n": "120000"}
+    assert db.verify().ok
+
+
+def test_a_bad_line_past_the_first_batch_writes_nothing(db: DatasetLog) -> None:
+    ds = db.create_dataset(project_id="pr", name="big").id
+    with pytest.raises(ValidationError) as bad:
+        import_datapoints(db, ds, io.BytesIO(_lines(25_000, bad_at=23_456)))
+    assert [detail.loc for detail in bad.value.details] == [("line", 23_456)]
+    body = b'{"inputs": {"n": "1"}}\n' * 15_000 + b'{"inputs": {"n": 2}}\n'
+    with pytest.raises(ValidationError) as bad:
+        import_datapoints(db, ds, io.BytesIO(body))
+    assert [detail.loc for detail in bad.value.details] == [("line", 15_001, "inputs", "n")]
+    assert db.get_version(ds).number == 0
+    assert db.verify().ok
+
+
+def test_ctrl_c_during_an_import_writes_nothing(db: DatasetLog) -> None:
+    ds = db.create_dataset(project_id="pr", name="big").id
+
+    def interrupt(count: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_datapoints(db, ds, io.BytesIO(_lines(25_000)), progress=interrupt)
+    assert db.get_version(ds).number == 0
+    assert db.verify().ok
+    assert import_datapoints(db, ds, io.BytesIO(_lines(3))).version.number == 1
+
+
+def test_an_import_reads_a_pipe(db: DatasetLog) -> None:
+    ds = db.create_dataset(project_id="pr", name="piped").id
+    read, write = os.pipe()
+    content = _lines(30_000)
+
+    def feed() -> None:
+        with os.fdopen(write, "wb") as end:
+            end.write(content)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    with os.fdopen(read, "rb") as pipe:
+        done = import_datapoints(db, ds, pipe)
+    writer.join()
+    assert (done.added, done.version.datapoint_count) == (30_000, 30_000)
+
+
+def test_rebuild_replays_a_streamed_commit_in_batches(
+    db: DatasetLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = db.create_dataset(project_id="pr", name="big").id
+    import_datapoints(db, ds, io.BytesIO(_lines(2_500)))
+    before = list(db.iter_datapoints_json(ds))
+    monkeypatch.setattr(datasetlog.readmodels.replay, "REPLAY_BATCH", 1000)
+    seen: list[int] = []
+    db.rebuild(progress=seen.append)
+    assert seen == [1, 1000, 1000, 500]
+    assert sum(seen) == db.store.last_event()
+    assert list(db.iter_datapoints_json(ds)) == before
+    checked: list[int] = []
+    assert db.verify(progress=checked.append).ok
+    assert checked == [1, 2_500]

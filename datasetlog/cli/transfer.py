@@ -23,7 +23,12 @@ from datasetlog.transfer.imports import count_datapoints
 @click.command("export")
 @click.argument("dataset")
 @click.option("--version", "version", help="A number, dsv_ id, name, tag or 'latest'.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Default: from the output's extension (.csv, .parquet), else jsonl.",
+)
 @click.option(
     "-o",
     "--output",
@@ -35,12 +40,13 @@ from datasetlog.transfer.imports import count_datapoints
 def export(
     dataset: str,
     version: str | None,
-    fmt: str,
+    fmt: str | None,
     output: Path | None,
     lock: bool,
     project: str | None,
 ) -> None:
-    """Write a version as JSON Lines or CSV: the same bytes for the same version, anywhere."""
+    """Write a version as JSON Lines, CSV or Parquet: the same bytes for the same version."""
+    fmt = fmt or _format_of(output)
     if lock and output is None:
         raise click.UsageError("--lock needs -o FILE to write the lock beside")
     with opened() as log:
@@ -81,8 +87,9 @@ def import_command(
     version_name: str | None,
     project: str | None,
 ) -> None:
-    """Commit the datapoints of a JSONL or CSV FILE (as export writes them) as one version."""
-    chosen = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
+    """Commit the datapoints of a JSONL, CSV or Parquet FILE (as export writes them) as one
+    version, whatever its size."""
+    chosen = fmt or _format_of(file)
     with (
         opened() as log,
         progress_bar(lambda: _datapoints_in(file, chosen), f"importing {file.name}") as advance,
@@ -98,6 +105,12 @@ def import_command(
         )
     what = f"version {done.version.number}" if done.committed else "nothing to commit"
     click.echo(f"{what}: {done.added} added, {done.removed} removed, {done.ignored} ignored")
+
+
+def _format_of(path: Path | None) -> str:
+    """A file's format by its extension: .csv, .parquet, else jsonl."""
+    suffix = path.suffix.lower() if path is not None else ""
+    return {".csv": "csv", ".parquet": "parquet"}.get(suffix, "jsonl")
 
 
 def _datapoints_in(file: Path, fmt: str) -> int:

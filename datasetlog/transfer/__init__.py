@@ -2,10 +2,12 @@
 files back into a dataset.
 
 Built on the public API only. ``export_dataset`` writes a version as JSON
-Lines or CSV (see :mod:`datasetlog.transfer.export` for the columns) and, with
-``lock=True``, a lock manifest beside it; ``check_lock`` checks an export
-against its lock, offline or against a store; ``import_datapoints`` commits a
-file's datapoints as one version.
+Lines, CSV or Parquet (see :mod:`datasetlog.transfer.export` for the columns)
+and, with ``lock=True``, a lock manifest beside it; ``check_lock`` checks an
+export against its lock, offline or against a store; ``import_datapoints``
+commits a file's datapoints as one version, whatever its size. ``to_arrow``,
+``to_pandas`` and ``to_hf`` give a version as a table (optional extras; see
+:mod:`datasetlog.transfer.arrow`).
 
 Added in 0.2.
 """
@@ -20,6 +22,14 @@ from typing import IO
 import attrs
 
 from datasetlog import DatasetLog, ErrorDetail, ValidationError, Version, VersionRef
+from datasetlog.transfer.arrow import (
+    COLUMNS,
+    MissingDependencyError,
+    record_batches,
+    to_arrow,
+    to_hf,
+    to_pandas,
+)
 from datasetlog.transfer.export import (
     CSV_COLUMNS,
     FORMATS,
@@ -113,7 +123,8 @@ def import_datapoints(
     version_description: str | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> Imported:
-    """Commit the datapoints of a JSONL or CSV file (as exports write them) as one version.
+    """Commit the datapoints of a JSONL, CSV or Parquet file (as exports write them) as one
+    version.
 
     ``action=None`` adds every line, as ``create_datapoint`` does, in one
     version whatever the file's size: it is streamed in batches, in constant
@@ -180,14 +191,20 @@ def _added(
 
 
 __all__ = [
+    "COLUMNS",
     "CSV_COLUMNS",
     "FORMATS",
     "Exported",
     "Imported",
     "Lock",
     "LockCheck",
+    "MissingDependencyError",
     "check_lock",
     "export_dataset",
     "import_datapoints",
     "lock_path",
+    "record_batches",
+    "to_arrow",
+    "to_hf",
+    "to_pandas",
 ]

@@ -1,6 +1,7 @@
-"""A version as a file: JSON Lines or CSV, the same bytes for the same version on any backend.
+"""A version as a file: JSON Lines, CSV or Parquet, the same bytes for the same version on
+any backend.
 
-Both formats hold each datapoint's v4 fields but ``dataset_id``, in dataset
+Every format holds each datapoint's v4 fields but ``dataset_id``, in dataset
 order:
 
 - **JSONL**: one datapoint's v4 JSON per line, ``dataset_id`` first, then
@@ -10,6 +11,9 @@ order:
   updated_at, inputs, messages, target, source_project_data_id``; ``inputs``,
   ``messages`` and ``target`` hold compact JSON (keys sorted), so that a
   missing field (an empty cell) stays apart from ``{}`` or ``null``.
+- **Parquet**: the columns of :mod:`datasetlog.transfer.arrow` (the CSV's,
+  with timestamps as ``timestamp[us, UTC]``), a row group per 10,000 rows,
+  zstd-compressed; the same bytes for the same pyarrow version.
 
 Exports are written to a temporary file beside the destination and renamed
 into place, so an interrupted export never leaves a partial file under the
@@ -30,18 +34,11 @@ from typing import Any, Literal, Protocol, get_args
 import orjson
 
 from datasetlog import DatasetLog, ErrorDetail, ValidationError, Version, VersionRef
+from datasetlog.transfer.arrow import COLUMNS, record_batches, write_parquet
 
-Format = Literal["jsonl", "csv"]
+Format = Literal["jsonl", "csv", "parquet"]
 FORMATS: tuple[str, ...] = get_args(Format)
-CSV_COLUMNS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "inputs",
-    "messages",
-    "target",
-    "source_project_data_id",
-)
+CSV_COLUMNS = COLUMNS
 _JSON_COLUMNS = frozenset({"inputs", "messages", "target"})
 
 
@@ -69,7 +66,9 @@ def require_format(value: object) -> Format:
     return value  # type: ignore[return-value]
 
 
-def export_lines(db: DatasetLog, dataset_id: str, version: Version, fmt: Format) -> Iterator[bytes]:
+def export_lines(
+    db: DatasetLog, dataset_id: str, version: Version, fmt: Literal["jsonl", "csv"]
+) -> Iterator[bytes]:
     """The bytes of an export of one version: chunks of JSON Lines, or CSV rows."""
     if fmt == "jsonl":
         yield from db.iter_datapoints_json(
@@ -111,28 +110,55 @@ def write_export(
     ``progress`` is called with how many more datapoints each piece wrote."""
     found = db.get_version(dataset_id, version)
     hashed = hashlib.sha256() if digest else None
-    count = 0
+    advance = progress or (lambda count: None)
 
-    def pieces() -> Iterator[bytes]:
-        nonlocal count
+    def write(out: BinaryWriter) -> int:
+        sink = _Sink(out, hashed)
+        if fmt == "parquet":
+            rows = 0
+            for written in write_parquet(
+                record_batches(db, dataset_id, version=found.number), sink
+            ):
+                rows += written
+                advance(written)
+            return rows
+        count = 0
         for piece in export_lines(db, dataset_id, found, fmt):
-            if hashed is not None:
-                hashed.update(piece)
+            sink.write(piece)
             # JSON escapes the newlines of its strings: a JSONL piece's newlines end its
             # lines; a CSV piece is one record.
             written = piece.count(b"\n") if fmt == "jsonl" else 1
             count += written
-            yield piece
-            if progress is not None:
-                progress(written)
+            advance(written)
+        return count - 1 if fmt == "csv" else count
 
-    if isinstance(dest, str | Path):
-        _write_file(Path(dest), pieces())
-    else:
-        for piece in pieces():
-            dest.write(piece)
-    rows = count - 1 if fmt == "csv" else count
+    rows = _write_file(Path(dest), write) if isinstance(dest, str | Path) else write(dest)
     return found, hashed.hexdigest() if hashed is not None else None, rows
+
+
+class _Sink:
+    """A binary writer that hashes what passes (if asked) and knows its position, as
+    Parquet writers need."""
+
+    closed = False
+
+    def __init__(self, out: BinaryWriter, hashed: Any) -> None:
+        self._out = out
+        self._hashed = hashed
+        self._position = 0
+
+    def write(self, data: bytes) -> int:
+        if self._hashed is not None:
+            self._hashed.update(data)
+        self._out.write(data)
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        """Nothing is held here: the file flushes when it is closed."""
 
 
 def _umask() -> int:
@@ -142,17 +168,18 @@ def _umask() -> int:
     return mask
 
 
-def _write_file(path: Path, lines: Iterator[bytes]) -> None:
-    """Write lines to a temporary file beside ``path``, then rename it into place."""
+def _write_file(path: Path, write: Callable[[BinaryWriter], int]) -> int:
+    """Write to a temporary file beside ``path``, then rename it into place; return what
+    ``write`` returns."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.chmod(temporary, 0o666 & ~_umask())  # as open() would make it, not mkstemp's 0600
         with os.fdopen(handle, "wb") as out:
-            for line in lines:
-                out.write(line)
+            written = write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return written

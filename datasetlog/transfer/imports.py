@@ -5,7 +5,9 @@ Each line (CSV record) gives one datapoint's ``inputs``, ``messages`` and
 is left out, so an export imported into another dataset gives the same
 contents under new ids. A bad line is a :class:`ValidationError` whose
 ``loc`` starts with ``("line", n)`` (1 for the first line; CSV counts its
-header as line 1) and, for CSV, names the column.
+header as line 1) and, for CSV, names the column. Parquet files give the
+same three columns as JSON text (see :mod:`datasetlog.transfer.arrow`), and
+their problems are at ``("row", n, column)``.
 
 A file is read twice: once to count its datapoints (the version's message
 states the count), then in batches as they are committed. Only a batch is
@@ -27,6 +29,7 @@ from typing import IO, Any
 import orjson
 
 from datasetlog import ErrorDetail, ValidationError
+from datasetlog.transfer.arrow import MissingDependencyError, parquet_rows, require
 from datasetlog.transfer.export import CSV_COLUMNS, Format
 
 CONTENT = ("inputs", "messages", "target")
@@ -56,6 +59,8 @@ def count_datapoints(source: IO[bytes], fmt: Format) -> int:
     """
     start = source.tell()
     try:
+        if fmt == "parquet":
+            return _parquet_count(source)
         if fmt == "jsonl":
             return sum(1 for raw in source if raw.strip())
         with _text(source) as text:
@@ -64,6 +69,16 @@ def count_datapoints(source: IO[bytes], fmt: Format) -> int:
         return 0  # reading it in batches names the line
     finally:
         source.seek(start)
+
+
+def _parquet_count(source: IO[bytes]) -> int:
+    pq = require("pyarrow.parquet", "arrow")
+    try:
+        return int(pq.ParquetFile(source).metadata.num_rows)
+    except MissingDependencyError:
+        raise
+    except Exception:  # not Parquet: reading it in batches says so
+        return 0
 
 
 class Batches:
@@ -77,10 +92,12 @@ class Batches:
     def __init__(self, source: IO[bytes], fmt: Format) -> None:
         self._source = source
         self._fmt = fmt
-        self._lines = array("Q")  # the line of every body yielded, in order
+        self._lines = array("Q")  # the line (row) of every body yielded, in order
+        self._unit = "row" if fmt == "parquet" else "line"
 
     def __iter__(self) -> Iterator[list[Any]]:
-        records = _jsonl(self._source) if self._fmt == "jsonl" else _csv(self._source)
+        readers = {"jsonl": _jsonl, "csv": _csv, "parquet": parquet_rows}
+        records = readers[self._fmt](self._source)
         batch: list[Any] = []
         problems: list[ErrorDetail] = []
         for line, body, found in records:
@@ -100,14 +117,15 @@ class Batches:
             yield batch
 
     def at_lines(self, error: ValidationError) -> ValidationError:
-        """A write's validation error, its ``("body", i, ...)`` locations as file lines."""
+        """A write's validation error, its ``("body", i, ...)`` locations as file lines
+        (Parquet rows)."""
         lines = self._lines
         details = []
         for detail in error.details:
             loc = detail.loc
             at = loc[1] if len(loc) >= 2 and loc[0] == "body" else None
             if isinstance(at, int) and at < len(lines):
-                loc = ("line", lines[at], *loc[2:])
+                loc = (self._unit, lines[at], *loc[2:])
             details.append(ErrorDetail(loc, detail.msg, detail.type))
         return ValidationError(details)
 
