@@ -164,11 +164,12 @@ class DatasetLog:
         )
         return self._dataset_reads.get_dataset(dataset_id)
 
-    def list_datasets(self, project_id: str) -> list[Dataset]:
-        """Return a project's live datasets, oldest first.
+    def list_datasets(self, project_id: str | None) -> list[Dataset]:
+        """Return a project's live datasets, oldest first; every project's if ``project_id``
+        is None.
 
         Raises:
-            ValidationError: ``project_id`` is not a non-empty string.
+            ValidationError: ``project_id`` is not None or a non-empty string.
         """
         return self._dataset_reads.list_datasets(project_id)
 

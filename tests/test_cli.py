@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -157,7 +158,7 @@ def test_export_writes_a_lock_that_check_lock_confirms(
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (("show", "nope"), 2, "give --project"),
+        (("show", "nope"), 1, "the store has no dataset named 'nope'"),
         (("show", "qa", "--project", "other"), 1, "no dataset named 'qa'"),
         (("show", "evts_missing"), 1, "error: no dataset"),
         (("tag", "{ds}", "latest", "1"), 1, "error: body.tag:"),
@@ -227,3 +228,76 @@ def test_import_commits_a_file_and_names_a_bad_line(
     assert failed.returncode == 1
     assert failed.stderr.startswith("error: line.2.inputs.q:")
     assert path.read_bytes() == before
+
+
+def test_a_name_finds_its_dataset_in_any_project_unless_names_clash(
+    filled: tuple[Path, str],
+) -> None:
+    path, dataset = filled
+    versions = run("versions", "qa", "--json", db=path).stdout.splitlines()
+    assert json.loads(versions[0])["dataset_id"] == dataset
+    other = run("create", "qa", "--project", "elsewhere", db=path).stdout.strip()
+    before = path.read_bytes()
+    clash = run("show", "qa", db=path, check=False)
+    assert clash.returncode == 2
+    assert "in projects elsewhere, pr: give --project" in clash.stderr
+    assert path.read_bytes() == before
+    shown = run("versions", "qa", "--project", "elsewhere", "--json", db=path).stdout
+    assert json.loads(shown)["dataset_id"] == other
+    listed = run("datasets", db=path).stdout.splitlines()
+    assert listed[0].split() == ["id", "project", "name", "datapoints", "updated"]
+    assert [line.split()[1] for line in listed[1:]] == ["pr", "elsewhere"]
+
+
+def on_a_terminal(*args: str, db: Path) -> tuple[int, str]:
+    """Run a ``datasetlog`` process whose standard error is a terminal; return its exit status
+    and what it wrote there."""
+    main, side = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "datasetlog", "--db", str(db), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=side,
+    ) as process:
+        os.close(side)
+        seen = b""
+        while True:
+            try:
+                piece = os.read(main, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not piece:
+                break
+            seen += piece
+    os.close(main)
+    return process.returncode, seen.decode(errors="replace")
+
+
+def test_long_work_shows_a_progress_bar_on_a_terminal_and_none_when_piped(
+    filled: tuple[Path, str], tmp_path: Path
+) -> None:
+    path, dataset = filled
+    data = tmp_path / "many.jsonl"
+    data.write_text("".join(f'{{"inputs": {{"n": "{n}"}}}}\n' for n in range(12_000)))
+    status, shown = on_a_terminal("import", dataset, str(data), db=path)
+    assert status == 0
+    assert "importing many.jsonl" in shown
+    assert "100%" in shown
+    for command, label in (("verify", "verifying"), ("rebuild", "rebuilding")):
+        status, shown = on_a_terminal(command, db=path)
+        assert status == 0
+        assert label in shown
+        assert "100%" in shown
+        piped = run(command, db=path)
+        assert label not in piped.stderr
+    piped = run("import", dataset, str(data), db=path)
+    assert piped.stderr == ""
+
+
+def test_parquet_goes_by_its_extension_both_ways(filled: tuple[Path, str], tmp_path: Path) -> None:
+    path, dataset = filled
+    out = tmp_path / "qa.parquet"
+    run("export", dataset, "-o", str(out), "--lock", db=path)
+    assert out.read_bytes()[:4] == b"PAR1"
+    assert run("check-lock", f"{out}.lock.json", db=path).stdout.startswith("ok: version 1")
+    copy = run("create", "copy", "--project", "pr", db=path).stdout.strip()
+    assert run("import", copy, str(out), db=path).stdout.startswith("version 1: 3 added")

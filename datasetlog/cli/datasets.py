@@ -17,19 +17,22 @@ from datasetlog.cli.shared import (
 
 
 @click.command("datasets")
-@click.option("--project", envvar="DATASETLOG_PROJECT", required=True, help="The project listed.")
+@click.option(
+    "--project", envvar="DATASETLOG_PROJECT", help="The project listed (default: every project)."
+)
 @json_option
-def datasets(project: str, as_json: bool) -> None:
-    """List a project's datasets."""
+def datasets(project: str | None, as_json: bool) -> None:
+    """List the datasets of a project, or of every project."""
     with opened() as log:
         found = log.list_datasets(project)
     if as_json:
         json_lines(found)
         return
     rows = [
-        (d.id, d.name, d.datapoint_count, d.updated_at.isoformat(timespec="seconds")) for d in found
+        (d.id, d.project_id, d.name, d.datapoint_count, d.updated_at.isoformat(timespec="seconds"))
+        for d in found
     ]
-    table(rows, ("id", "name", "datapoints", "updated"))
+    table(rows, ("id", "project", "name", "datapoints", "updated"))
 
 
 @click.command("create")

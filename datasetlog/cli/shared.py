@@ -32,7 +32,7 @@ def project_option(command: F) -> F:
     return click.option(
         "--project",
         envvar="DATASETLOG_PROJECT",
-        help="The project of a dataset given by name (env DATASETLOG_PROJECT).",
+        help="The project of a dataset given by name, when names clash (env DATASETLOG_PROJECT).",
     )(command)
 
 
@@ -69,17 +69,20 @@ def reported() -> Iterator[None]:
 
 
 def dataset_id(log: DatasetLog, given: str, project: str | None) -> str:
-    """A dataset argument as an id: an ``evts_`` id as it is, a name looked up in ``project``."""
+    """A dataset argument as an id: an ``evts_`` id as it is, else a name, looked up in
+    ``project`` if given, else in every project (where it must name one dataset)."""
     if given.startswith("evts_"):
         return given
-    if not project:
-        raise click.UsageError(
-            f"{given!r} is not a dataset id (evts_...): give --project to find it by name"
-        )
-    found = [d.id for d in log.list_datasets(project) if d.name == given]
+    found = [d for d in log.list_datasets(project) if d.name == given]
     if not found:
-        raise click.ClickException(f"project {project!r} has no dataset named {given!r}")
-    return found[0]
+        where = f"project {project!r}" if project else "the store"
+        raise click.ClickException(f"{where} has no dataset named {given!r}")
+    if len(found) > 1:
+        projects = ", ".join(sorted(d.project_id for d in found))
+        raise click.UsageError(
+            f"datasets named {given!r} are in projects {projects}: give --project"
+        )
+    return found[0].id
 
 
 def version_ref(value: str | None) -> str | int | None:

@@ -87,13 +87,17 @@ class Lookups:
         return row
 
     @staticmethod
-    def datasets(conn: Connection, project_id: str) -> list[DatasetRow]:
-        """A project's live datasets, oldest first."""
-        rows = conn.execute(
-            f"SELECT {_DATASET_COLUMNS} FROM dl_datasets WHERE project_id = ? AND deleted = 0 "
-            "ORDER BY key",
-            (project_id,),
-        ).fetchall()
+    def datasets(conn: Connection, project_id: str | None) -> list[DatasetRow]:
+        """A project's live datasets (every project's, if None), oldest first."""
+        if project_id is None:
+            query = f"SELECT {_DATASET_COLUMNS} FROM dl_datasets WHERE deleted = 0 ORDER BY key"
+            rows = conn.execute(query).fetchall()
+        else:
+            rows = conn.execute(
+                f"SELECT {_DATASET_COLUMNS} FROM dl_datasets WHERE project_id = ? "
+                "AND deleted = 0 ORDER BY key",
+                (project_id,),
+            ).fetchall()
         return [DatasetRow(*row) for row in rows]
 
     @staticmethod

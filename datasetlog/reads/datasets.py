@@ -26,9 +26,10 @@ class DatasetReads:
         with self._store.reading() as conn:
             return self._lookups.live(conn, dataset_id).to_dataset()
 
-    def list_datasets(self, project_id: str) -> list[Dataset]:
+    def list_datasets(self, project_id: str | None) -> list[Dataset]:
         """A project's live datasets; see ``DatasetLog.list_datasets``."""
-        require_id(project_id, ("path", "project_id"))
+        if project_id is not None:
+            require_id(project_id, ("path", "project_id"))
         with self._store.reading() as conn:
             return [row.to_dataset() for row in self._lookups.datasets(conn, project_id)]
 

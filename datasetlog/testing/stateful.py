@@ -459,7 +459,10 @@ class DatasetLogMachine(RuleBasedStateMachine):
 
     @invariant()
     def datasets_listed_are_the_live_ones(self) -> None:
-        """Each project lists exactly its live datasets, oldest first, as the model has them."""
+        """Each project lists exactly its live datasets, oldest first, as the model has them;
+        listing every project lists them all, oldest first."""
+        everywhere = [d.id for d in self.db.list_datasets(None)]
+        assert everywhere == list(self.model.live)
         for project_id in PROJECTS:
             listed = [
                 (d.id, d.name, d.description, d.datapoint_count)
