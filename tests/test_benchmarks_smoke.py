@@ -34,7 +34,7 @@ SCRIPTS = [
     ("history", ("H1", "H2", "H3", "H4", "H5")),
     ("upserts", ("U1", "U1 bytes")),
     ("forks", ("F1", "F2", "F3")),
-    ("transfer", ("T1", "T2")),
+    ("transfer", ("T1", "T2", "T3", "T4")),
     ("baseline_eventsourcing", ("P9",)),
 ]
 SQLITE_ONLY = {"baseline_eventsourcing"}
