@@ -25,7 +25,7 @@ from datasetlog import SQLiteEventStore
 _PROBE = "from benchmarks._memory import memory_probe_main; memory_probe_main()"
 
 
-def _status_kib(key: str) -> int | None:
+def status_kib(key: str) -> int | None:
     with contextlib.suppress(OSError, ValueError, IndexError):
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(key + ":"):
@@ -33,7 +33,7 @@ def _status_kib(key: str) -> int | None:
     return None
 
 
-def _reset_peak_rss() -> bool:
+def reset_peak_rss() -> bool:
     """Reset the kernel's peak-RSS mark (Linux ``clear_refs``); False where unsupported."""
     try:
         Path("/proc/self/clear_refs").write_text("5")
@@ -109,15 +109,15 @@ def memory_probe_main() -> None:
         else:
             items = db.iter_datapoints_v4(spec["dataset_id"], version=spec["version"])
     gc.collect()
-    reset = _reset_peak_rss()
-    before = _status_kib("VmRSS") or 0
+    reset = reset_peak_rss()
+    before = status_kib("VmRSS") or 0
     if spec["trace"]:
         tracemalloc.start()
     start = time.perf_counter()
     count = consume(items)
     elapsed = time.perf_counter() - start
     traced_peak = tracemalloc.get_traced_memory()[1] if spec["trace"] else 0
-    peak = (_status_kib("VmHWM") if reset else None) or resource.getrusage(
+    peak = (status_kib("VmHWM") if reset else None) or resource.getrusage(
         resource.RUSAGE_SELF
     ).ru_maxrss
     print(

@@ -118,7 +118,7 @@ class DatasetLog:
         )
         self._dataset_writes = DatasetWrites(writer)
         self._datapoint_writes = DatapointWrites(writer)
-        self._streamed_writes = StreamedWrites(writer)
+        self._streamed_writes = StreamedWrites(writer, models.spans)
         self._label_writes = LabelWrites(writer)
         self._restore_writes = RestoreWrites(writer, models.history)
         self._upsert_writes = UpsertWrites(writer, models.spans, models.history)
@@ -430,11 +430,12 @@ class DatasetLog:
     ) -> Version:
         """Add any number of datapoints as one committed version, in constant memory.
 
-        ``batches`` yields lists of datapoint bodies (each list at most one
-        request's 100,000); they are validated, stored and applied batch by
-        batch inside one transaction, so a version of millions of datapoints
-        never sits in memory. ``count`` is how many datapoints the batches hold,
-        stated up front for the automatic message ("Add N datapoints").
+        ``batches`` yields non-empty lists of datapoint bodies (plain v4 JSON
+        data, as many to a list as suits the caller); they are validated,
+        stored and applied batch by batch inside one transaction, so a version
+        of millions of datapoints never sits in memory. ``count`` is how many
+        datapoints the batches hold, stated up front for the automatic message
+        ("Add N datapoints").
         ``progress``, if given, is called with each batch's size once it is
         stored. The store's write lock is held until the last batch is in.
 
@@ -535,6 +536,44 @@ class DatasetLog:
             expected_version=expected_version,
             name=parse_version_name(version_name, version_description),
             idempotency_key=idempotency_key,
+        )
+
+    def upsert_stream(
+        self,
+        dataset_id: str,
+        batches: Callable[[], Iterable[Sequence[Any]]],
+        *,
+        action: str = "set",
+        expected_version: int | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> UpsertResult:
+        """:meth:`upsert` on the latest version, for any number of datapoints, as one version.
+
+        ``batches()`` gives the request's datapoints as lists of bodies; it is
+        called twice, and must give the same both times: first to validate
+        and plan (by 128-bit digests of each content, so memory grows by a
+        digest per base datapoint and per content asked for, not by their
+        JSON), then to add what the plan adds. Everything runs in one
+        transaction under the store's write lock. ``progress``, if given, is
+        called with each batch's size as the second reading stores it.
+
+        Raises:
+            ValidationError: A bad datapoint, at ``("body", i, ...)`` with ``i``
+                counted across batches, a bad action, or batches that changed
+                between readings; nothing is written.
+            NotFoundError: No live dataset has this id.
+            ConflictError: The latest version is not ``expected_version``, or
+                the name is taken.
+        """
+        return self._streamed_writes.upsert(
+            dataset_id,
+            batches,
+            action=action,
+            expected_version=expected_version,
+            name=parse_version_name(version_name, version_description),
+            progress=progress,
         )
 
     # -- forks and merges ------------------------------------------------------------------

@@ -3,7 +3,8 @@
 :class:`UpsertMachine` adds to
 :class:`~datasetlog.testing.navigation.NavigationMachine` a rule that upserts
 (``set``, ``add``, ``remove``) on a random base version, with an
-``expected_version`` right or wrong, and predicts the version it commits from
+``expected_version`` right or wrong (or streams the upsert in batches onto
+the latest version with ``upsert_stream``), and predicts the version it commits from
 the model's rows alone: content matched as canonical JSON of ``inputs``,
 ``messages`` and ``target``. Every version is then checked on every read path,
 and against the projector, by the invariants of the machines it extends. Run it
@@ -25,7 +26,7 @@ except ImportError as error:
         "datasetlog.testing.upserts needs hypothesis and pytest: pip install 'datasetlog[testing]'"
     ) from error
 
-from datasetlog import ConflictError, to_v4
+from datasetlog import ConflictError, UpsertResult, to_v4
 from datasetlog.testing.navigation import NavigationMachine
 from datasetlog.testing.oracle import IDENTITY, Row, canonical, expected_content, plural
 from datasetlog.testing.strategies import datapoint_bodies
@@ -74,6 +75,7 @@ class UpsertMachine(NavigationMachine):
         fresh=st.lists(datapoint_bodies(), max_size=3),
         on_latest=st.booleans(),
         expect=st.sampled_from(("none", "right", "wrong")),
+        streamed=st.integers(0, 3),
     )
     def upsert(
         self,
@@ -82,27 +84,39 @@ class UpsertMachine(NavigationMachine):
         fresh: list[dict[str, Any]],
         on_latest: bool,
         expect: str,
+        streamed: int,
     ) -> None:
-        """Upsert on a base; the new version is the action applied to the base's content."""
+        """Upsert on a base; the new version is the action applied to the base's content.
+
+        With ``streamed`` (1-3, the batch size), ``upsert_stream`` on the latest version.
+        """
         ds = data.draw(st.sampled_from(list(self.model.live)), label="dataset")
         model = self.model.live[ds]
         latest = len(model.versions) - 1
+        on_latest = on_latest or bool(streamed)
         number = latest if on_latest else data.draw(st.integers(0, latest), label="base")
         known = [{k: v for k, v in row.content.items() if k in CONTENT} for row in model.rows()]
         reused = data.draw(st.lists(st.sampled_from(known), max_size=4) if known else st.just([]))
         items = data.draw(st.permutations([*fresh, *reused, *reused[:1]]), label="items")
         expected_version = {"none": None, "right": latest, "wrong": latest + 1}[expect]
+        batches = [items[i : i + streamed] for i in range(0, len(items), streamed or 1)]
         note(
             f"upsert({ds!r}, {items!r}, action={action!r}, base={number}, "
             f"expected_version={expected_version})"
+            + (f" streamed as {batches!r}" if streamed else "")
         )
-        if expect == "wrong":
-            self.expect_unchanged(
-                ConflictError,
-                lambda: self.db.upsert(
-                    ds, items, action=action, base=number, expected_version=expected_version
-                ),
+
+        def call() -> UpsertResult:
+            if streamed:
+                return self.db.upsert_stream(
+                    ds, lambda: iter(batches), action=action, expected_version=expected_version
+                )
+            return self.db.upsert(
+                ds, items, action=action, base=number, expected_version=expected_version
             )
+
+        if expect == "wrong":
+            self.expect_unchanged(ConflictError, call)
             return
         base, head = model.versions[number], model.versions[-1]
         kept, new, ignored = planned(action, base, items)
@@ -113,9 +127,7 @@ class UpsertMachine(NavigationMachine):
             else r
             for r in kept
         ]
-        result = self.db.upsert(
-            ds, items, action=action, base=number, expected_version=expected_version
-        )
+        result = call()
         removed = len(base) - len(kept)
         assert (result.added, result.ignored) == (len(new), ignored)
         if rows == head and not new:

@@ -126,12 +126,12 @@ def import_datapoints(
     """Commit the datapoints of a JSONL, CSV or Parquet file (as exports write them) as one
     version.
 
-    ``action=None`` adds every line, as ``create_datapoint`` does, in one
-    version whatever the file's size: it is streamed in batches, in constant
-    memory (see :meth:`DatasetLog.commit_datapoint_stream`). ``"add"``,
+    ``action=None`` adds every line, as ``create_datapoint`` does; ``"add"``,
     ``"set"`` or ``"remove"`` is the upsert of that action on the latest
-    version, for files of up to 100,000 datapoints (one request's most). Only
-    ``inputs``, ``messages`` and ``target`` are read from each line.
+    version. Either way the file is one version whatever its size, streamed
+    in batches (see :meth:`DatasetLog.commit_datapoint_stream` and
+    :meth:`DatasetLog.upsert_stream`). Only ``inputs``, ``messages`` and
+    ``target`` are read from each line.
     ``progress``, if given, is called with how many more datapoints were stored.
 
     Raises:
@@ -144,25 +144,23 @@ def import_datapoints(
         if isinstance(source, str | Path):
             source = stack.enter_context(Path(source).open("rb"))
         readable = rewindable(source, stack)
-        count = count_datapoints(readable, fmt) if action is None else 0
         batches = Batches(readable, fmt)
         try:
             if action is None:
+                count = count_datapoints(readable, fmt)
                 return _added(
                     db, dataset_id, batches, count, version_name, version_description, progress
                 )
-            bodies = [body for batch in batches for body in batch]
-            result = db.upsert(
+            result = db.upsert_stream(
                 dataset_id,
-                bodies,
+                lambda: batches,
                 action=action,
                 version_name=version_name,
                 version_description=version_description,
+                progress=progress,
             )
         except ValidationError as error:
             raise batches.at_lines(error) from error
-    if progress is not None:
-        progress(len(bodies))
     return Imported(result.version, result.added, result.removed, result.ignored, result.committed)
 
 

@@ -10,9 +10,10 @@ same three columns as JSON text (see :mod:`datasetlog.transfer.arrow`), and
 their problems are at ``("row", n, column)``.
 
 A file is read twice: once to count its datapoints (the version's message
-states the count), then in batches as they are committed. Only a batch is
-ever held, so a file of any size is read in constant memory; a source that
-cannot seek (a pipe) is spooled to a temporary file on the first pass.
+states the count; an upsert validates and plans), then in batches as they
+are committed. Only a batch is ever held, so a file of any size is read in
+constant memory; a source that cannot seek (a pipe) is spooled to a
+temporary file first.
 """
 
 from __future__ import annotations
@@ -85,17 +86,21 @@ class Batches:
     """A file's datapoint bodies in batches, remembering the line each one starts on.
 
     Args:
-        source: The file, positioned at its start.
+        source: The file (it must seek), positioned where the data starts.
         fmt: Its format.
     """
 
     def __init__(self, source: IO[bytes], fmt: Format) -> None:
         self._source = source
+        self._start = source.tell()
         self._fmt = fmt
         self._lines = array("Q")  # the line (row) of every body yielded, in order
         self._unit = "row" if fmt == "parquet" else "line"
 
     def __iter__(self) -> Iterator[list[Any]]:
+        """Read the file from its start (each iteration reads it again)."""
+        self._source.seek(self._start)
+        self._lines = array("Q")
         readers = {"jsonl": _jsonl, "csv": _csv, "parquet": parquet_rows}
         records = readers[self._fmt](self._source)
         batch: list[Any] = []

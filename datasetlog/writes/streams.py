@@ -1,34 +1,74 @@
-"""Adds of any size as one version: datapoints streamed into one commit, in constant memory."""
+"""Writes of any size as one version: datapoints streamed into one commit, in bounded memory.
+
+A streamed add validates, stores and applies a batch at a time. A streamed
+upsert (on the latest version) reads its batches twice: once to validate
+them and plan by 128-bit content digests, once to add what the plan adds;
+it holds a digest per base datapoint and per content it asks for, never
+their JSON.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
 
 from datasetlog import messages as commit_messages
-from datasetlog.errors import ErrorDetail, ValidationError
-from datasetlog.events import DatapointAdded
+from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
+from datasetlog.events import Commit, DatapointAdded, DatapointsDeleted, Event
 from datasetlog.ids import DATAPOINT_PREFIX, new_ids
-from datasetlog.models import Version
+from datasetlog.models import UpsertResult, Version
 from datasetlog.readmodels.apply import CommitApplication
+from datasetlog.readmodels.rows import DatasetRow, VersionRow
+from datasetlog.readmodels.spans import Spans
 from datasetlog.requests import DatapointRequest
 from datasetlog.serialization.codec import encode_commit, encode_event
-from datasetlog.store.base import SQLTransaction
+from datasetlog.store.base import Connection, SQLTransaction
 from datasetlog.validation.fields import require_id
-from datasetlog.validation.requests import parse_create_request
+from datasetlog.validation.requests import parse_items
 from datasetlog.writes.commits import VersionName, content_commit
 from datasetlog.writes.loop import WriteContext, Writer, collector_paused
+from datasetlog.writes.upsert import ACTIONS, Action, held_datapoints, request_key
 
 _DATASET_ID = ("path", "dataset_id")
 
 
-class StreamedWrites:
-    """The streamed add of DatasetLog (``commit_datapoint_stream``)."""
+class StreamedCommit:
+    """A content version's commit, its events appended and applied in batches as they come.
 
-    def __init__(self, writer: Writer) -> None:
+    Args:
+        tx: The write transaction.
+        context: The write's context.
+        commit: The commit as :func:`~datasetlog.writes.commits.content_commit`
+            made it; its own events (a version name) go last, as in any commit.
+    """
+
+    def __init__(self, tx: SQLTransaction, context: WriteContext, commit: Commit) -> None:
+        self._named = commit.events
+        self._opened = tx.open_commit(encode_commit(attrs.evolve(commit, events=())))
+        self._applying = CommitApplication(context.conn, commit)
+
+    def add(self, events: Sequence[Event]) -> None:
+        """Append the next events and apply them to the read models."""
+        if events:
+            self._applying.feed(events, self._opened.append([encode_event(e) for e in events]))
+
+    def close(self) -> None:
+        """Append the version's name, if any, and record the commit."""
+        self.add(self._named)
+        stored = self._opened.close()
+        self._applying.finish(stored.position)
+
+
+class StreamedWrites:
+    """The writes of DatasetLog whose datapoints are streamed: ``commit_datapoint_stream``
+    and ``upsert_stream``."""
+
+    def __init__(self, writer: Writer, spans: Spans) -> None:
         self._writer = writer
+        self._spans = spans
 
     def commit(
         self,
@@ -52,36 +92,205 @@ class StreamedWrites:
             commit, version = content_commit(
                 context, row, [], message, name=name, datapoint_count=row.datapoint_count + count
             )
-            named = commit.events  # the version's name, if any: last, as in any other commit
-            header = encode_commit(attrs.evolve(commit, events=()))
-            opened = tx.open_commit(header)
-            applying = CommitApplication(tx.connection, commit)
+            streamed = StreamedCommit(tx, context, commit)
             seen = 0
             for batch in batches:
                 requests = _parse_batch(batch, seen)
                 seen += len(requests)
                 if seen > count:
                     raise _miscounted(count, f"more than {count}")
-                events = [
-                    _added(datapoint_id, request, context)
-                    for datapoint_id, request in zip(
-                        new_ids(DATAPOINT_PREFIX, len(requests)), requests, strict=True
-                    )
-                ]
-                first = opened.append([encode_event(event) for event in events])
-                applying.feed(events, first)
+                streamed.add(_added(requests, context))
                 if progress is not None:
-                    progress(len(events))
+                    progress(len(requests))
             if seen != count:
                 raise _miscounted(count, str(seen))
-            if named:
-                applying.feed(named, opened.append([encode_event(e) for e in named]))
-            stored = opened.close()
-            applying.finish(stored.position)
+            streamed.close()
             return version
 
         with collector_paused():
             return self._writer.run_once(write)
+
+    def upsert(
+        self,
+        dataset_id: str,
+        batches: Callable[[], Iterable[Sequence[Any]]],
+        *,
+        action: str,
+        expected_version: int | None,
+        name: VersionName | None,
+        progress: Callable[[int], object] | None,
+    ) -> UpsertResult:
+        """Upsert every datapoint of the batches on the latest version; see ``upsert_stream``."""
+        require_id(dataset_id, _DATASET_ID)
+        problems = []
+        if action not in ACTIONS:
+            problems.append(
+                ErrorDetail(("body", "action"), f"expected one of {', '.join(ACTIONS)}", "action")
+            )
+        if expected_version is not None and (
+            type(expected_version) is not int or expected_version < 0
+        ):
+            problems.append(
+                ErrorDetail(("body", "expected_version"), "expected a version number", "int_type")
+            )
+        if not callable(batches):
+            problems.append(
+                ErrorDetail(("batches",), "expected a callable giving the batches", "callable")
+            )
+        if problems:
+            raise ValidationError(problems)
+        checked: Action = action  # type: ignore[assignment]
+
+        def write(tx: SQLTransaction, context: WriteContext) -> UpsertResult:
+            row = context.live(dataset_id)
+            if expected_version is not None and expected_version != row.version:
+                raise ConflictError(
+                    f"dataset {row.id!r} is at version {row.version}, not {expected_version}"
+                )
+            head = context.lookups.version(context.conn, row.key, row.version)
+            if head is None:
+                raise StoreError(f"the read models lack the latest version of {row.id!r}")
+            base = _BaseKeys.read(self._spans, context.conn, row, head)
+            planned = _plan(checked, base, batches())
+            if not (planned.added or planned.removed):
+                return UpsertResult(head.to_version(row.id), 0, 0, planned.ignored, False)
+            message = commit_messages.upsert(action, head.number, planned.added, planned.removed)
+            count = head.datapoint_count - planned.removed + planned.added
+            commit, version = content_commit(
+                context, row, [], message, name=name, datapoint_count=count
+            )
+            streamed = StreamedCommit(tx, context, commit)
+            gone: list[str] = []
+            for held, kept in zip(
+                held_datapoints(self._spans, context.conn, row, head), planned.kept, strict=True
+            ):
+                if not kept:
+                    gone.append(held.id)
+                if len(gone) == BATCH:
+                    streamed.add([DatapointsDeleted(gone)])
+                    gone = []
+            if gone:
+                streamed.add([DatapointsDeleted(gone)])
+            wanted, seen = planned.new, 0
+            for batch in batches():
+                requests = _parse_batch(batch, seen)
+                seen += len(requests)
+                adding = []
+                for request in requests:
+                    digest = _digest(request_key(request))
+                    if digest in wanted:
+                        del wanted[digest]
+                        adding.append(request)
+                streamed.add(_added(adding, context))
+                if progress is not None:
+                    progress(len(requests))
+            if wanted or seen != planned.items:
+                raise ValidationError(
+                    [ErrorDetail(("batches",), "the batches changed between readings", "changed")]
+                )
+            streamed.close()
+            return UpsertResult(version, planned.added, planned.removed, planned.ignored, True)
+
+        with collector_paused():
+            return self._writer.run_once(write)
+
+
+BATCH = 10_000
+"""Datapoint ids per deletion event of a streamed upsert."""
+
+
+def _digest(key: bytes) -> bytes:
+    """A content key's 128-bit digest: what a streamed upsert holds per datapoint."""
+    return hashlib.blake2b(key, digest_size=16).digest()
+
+
+@attrs.define
+class _BaseKeys:
+    """The base version's contents, by digest: each in order (16 bytes apiece), whether it
+    repeats an earlier one, and which contents the request asks for."""
+
+    order: bytearray
+    repeats: bytearray
+    asked: dict[bytes, int]  # digest -> 1 if the request holds that content, else 0
+
+    @classmethod
+    def read(
+        cls, spans: Spans, conn: Connection, row: DatasetRow, version: VersionRow
+    ) -> _BaseKeys:
+        order, repeats, asked = bytearray(), bytearray(), {}
+        for held in held_datapoints(spans, conn, row, version):
+            digest = _digest(held.key)
+            order += digest
+            repeats.append(digest in asked)
+            asked[digest] = 0
+        return cls(order, repeats, asked)
+
+    def digests(self) -> Iterator[tuple[bytes, bool]]:
+        """Each base datapoint's digest, in order, and whether an earlier one had it."""
+        order = self.order
+        for index, repeat in enumerate(self.repeats):
+            yield bytes(order[16 * index : 16 * index + 16]), bool(repeat)
+
+
+@attrs.frozen
+class _Plan:
+    """What a streamed upsert does: which base datapoints stay, which contents are added."""
+
+    kept: bytearray
+    new: dict[bytes, None]  # the contents to add, in request order
+    items: int
+    added: int
+    removed: int
+    ignored: int
+
+
+def _plan(action: Action, base: _BaseKeys, batches: Iterable[Sequence[Any]]) -> _Plan:
+    """Read the batches once, validating them, and plan as ``upsert.plan`` does, by digests.
+
+    Raises:
+        ValidationError: A bad datapoint, at ``("body", i, ...)`` counted across batches.
+    """
+    asked = base.asked
+    new: dict[bytes, None] = {}  # in request order
+    items = 0
+    for batch in batches:
+        requests = _parse_batch(batch, items)
+        items += len(requests)
+        for request in requests:
+            digest = _digest(request_key(request))
+            if digest in asked:
+                asked[digest] = 1
+            else:
+                new.setdefault(digest)
+    if action == "add":
+        kept = bytearray(b"\x01" * len(base.repeats))
+    elif action == "remove":
+        kept = bytearray(not asked[digest] for digest, _ in base.digests())
+    else:  # set: the first datapoint of each asked content stays
+        kept = bytearray(asked[digest] == 1 and not repeat for digest, repeat in base.digests())
+    base.asked = {}  # what is left to hold: the plan
+    removed = len(kept) - sum(kept)
+    if action == "remove":
+        return _Plan(kept, {}, items, 0, removed, len(new))
+    return _Plan(kept, new, items, len(new), removed, items - len(new))
+
+
+def _added(requests: Sequence[DatapointRequest], context: WriteContext) -> list[DatapointAdded]:
+    """The events adding datapoints of these contents, with fresh ids."""
+    return [
+        DatapointAdded(
+            id=datapoint_id,
+            created_at=context.now,
+            updated_at=context.now,
+            inputs=request.inputs,
+            messages=request.messages,
+            target=request.target,
+            source_project_data_id=None,
+        )
+        for datapoint_id, request in zip(
+            new_ids(DATAPOINT_PREFIX, len(requests)), requests, strict=True
+        )
+    ]
 
 
 def _parse_batch(batch: Sequence[Any], offset: int) -> list[DatapointRequest]:
@@ -89,33 +298,7 @@ def _parse_batch(batch: Sequence[Any], offset: int) -> list[DatapointRequest]:
     if isinstance(batch, str | bytes) or not isinstance(batch, Sequence) or not batch:
         problem = ErrorDetail(("body",), "expected batches that are non-empty lists", "batch")
         raise ValidationError([problem])
-    try:
-        parsed = parse_create_request(list(batch))
-    except ValidationError as error:
-        raise ValidationError(
-            [
-                ErrorDetail(("body", offset + loc[1], *loc[2:]), detail.msg, detail.type)
-                if len(loc := detail.loc) >= 2 and isinstance(loc[1], int)
-                else detail
-                for detail in error.details
-            ]
-        ) from error
-    if not isinstance(parsed, list):
-        problem = ErrorDetail(("body", offset), "expected a datapoint, not log ids", "body_type")
-        raise ValidationError([problem])
-    return parsed
-
-
-def _added(datapoint_id: str, request: DatapointRequest, context: WriteContext) -> DatapointAdded:
-    return DatapointAdded(
-        id=datapoint_id,
-        created_at=context.now,
-        updated_at=context.now,
-        inputs=request.inputs,
-        messages=request.messages,
-        target=request.target,
-        source_project_data_id=None,
-    )
+    return parse_items(list(enumerate(batch, start=offset)), single=False)
 
 
 def _miscounted(count: int, seen: str) -> ValidationError:

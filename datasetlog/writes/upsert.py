@@ -137,6 +137,36 @@ def plan(
     return Plan(kept, list(new.values()), len(keys) - len(new))
 
 
+def held_datapoints(
+    spans: Spans,
+    conn: Connection,
+    row: DatasetRow,
+    version: VersionRow,
+    known: dict[bytes, bytes] | None = None,
+) -> Iterator[Held]:
+    """A version's datapoints, in order, read on the write's own connection.
+
+    A datapoint whose stored content is byte for byte a request item's (in
+    ``known``, by :func:`stored_content`) takes that item's key undecoded;
+    the others are decoded and keyed.
+    """
+    start, loads, known = 0, orjson.loads, known or {}
+    view = view_of(conn, row, version)
+    while True:
+        rows = spans.rows(conn, view, start, _BATCH, as_bytes=True)
+        for _, payload in rows:
+            end = payload.find(b'"', payload.find(b'"updated_at":"') + 14)
+            key = known.get(payload[end + 1 :])
+            if key is not None and payload.startswith(b'{"id":"'):
+                yield Held(payload[7 : payload.index(b'"', 7)].decode(), key, payload)
+            else:
+                data = loads(payload)
+                yield Held(data["id"], content_key(data), payload)
+        if len(rows) < _BATCH:
+            return
+        start = rows[-1][0] + 1
+
+
 class UpsertWrites:
     """``DatasetLog.upsert``."""
 
@@ -172,7 +202,7 @@ class UpsertWrites:
             row = tx.live(dataset_id)
             head = _version(tx, row, row.version)
             found = resolve_version(tx.lookups, tx.conn, row, base, loc=("query", "base"))
-            held = list(self._held(tx.conn, row, found, known))
+            held = list(held_datapoints(self._spans, tx.conn, row, found, known))
             keys, requests = _match(items, single, plain, {h.key for h in held})
             first = earlier_use(tx, row, stamp) if stamp is not None else None
             if first is not None:
@@ -202,31 +232,6 @@ class UpsertWrites:
 
         with collector_paused():
             return self._writer.run(build)
-
-    def _held(
-        self, conn: Connection, row: DatasetRow, version: VersionRow, known: dict[bytes, bytes]
-    ) -> Iterator[Held]:
-        """The base version's datapoints, in order, read on the write's own connection.
-
-        A datapoint whose stored content is byte for byte a request item's (in
-        ``known``, by :func:`stored_content`) takes that item's key undecoded;
-        the others are decoded and keyed.
-        """
-        start, loads = 0, orjson.loads
-        view = view_of(conn, row, version)
-        while True:
-            rows = self._spans.rows(conn, view, start, _BATCH, as_bytes=True)
-            for _, payload in rows:
-                end = payload.find(b'"', payload.find(b'"updated_at":"') + 14)
-                key = known.get(payload[end + 1 :])
-                if key is not None and payload.startswith(b'{"id":"'):
-                    yield Held(payload[7 : payload.index(b'"', 7)].decode(), key, payload)
-                else:
-                    data = loads(payload)
-                    yield Held(data["id"], content_key(data), payload)
-            if len(rows) < _BATCH:
-                return
-            start = rows[-1][0] + 1
 
     def _events(
         self,
