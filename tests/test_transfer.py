@@ -459,3 +459,42 @@ def test_rebuild_replays_a_streamed_commit_in_batches(
     checked: list[int] = []
     assert db.verify(progress=checked.append).ok
     assert checked == [1, 2_500]
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    bodies=st.lists(datapoint_bodies(), min_size=1, max_size=6),
+    kind=st.sampled_from(["arrow", "pandas", "hf"]),
+    action=st.sampled_from([None, "set"]),
+)
+def test_every_table_round_trips_through_an_import(
+    db: DatasetLog, bodies: list[dict[str, Any]], kind: str, action: str | None
+) -> None:
+    source = db.create_dataset(project_id="pr", name=f"src-{len(db.list_datasets('pr'))}").id
+    db.create_datapoint(source, bodies)
+    table = {"arrow": to_arrow, "pandas": to_pandas, "hf": to_hf}[kind](db, source)
+    copy = db.create_dataset(project_id="pr", name=f"copy-{len(db.list_datasets('pr'))}").id
+    done = import_datapoints(db, copy, table, action=action)
+    assert done.version.number == 1
+    if action is None:
+        assert _contents(db, copy) == _contents(db, source)
+    else:  # set: each distinct content once, in first-seen order
+        distinct = {orjson.dumps(c, option=orjson.OPT_SORT_KEYS): c for c in _contents(db, source)}
+        assert _contents(db, copy) == list(distinct.values())
+
+
+def test_a_bad_table_cell_is_named_by_row_and_column(db: DatasetLog) -> None:
+    ds = db.create_dataset(project_id="pr", name="qa").id
+    table = pa.table({"inputs": ['{"q": "a"}', '{"q": 1}'], "target": [None, "{"]})
+    with pytest.raises(ValidationError) as bad:
+        import_datapoints(db, ds, table)
+    assert [d.loc for d in bad.value.details] == [("row", 2, "target")]
+    with pytest.raises(ValidationError) as bad:
+        import_datapoints(db, ds, table.slice(0, 2).drop_columns(["target"]))
+    assert [d.loc for d in bad.value.details] == [("row", 2, "inputs", "q")]
+    with pytest.raises(ValidationError) as bad:
+        import_datapoints(db, ds, pd.DataFrame({"inputs": []}))
+    assert [d.loc for d in bad.value.details] == [("row",)]
+    assert db.get_version(ds).number == 0

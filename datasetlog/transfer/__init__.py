@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import attrs
 
@@ -25,7 +25,10 @@ from datasetlog import DatasetLog, ErrorDetail, ValidationError, Version, Versio
 from datasetlog.transfer.arrow import (
     COLUMNS,
     MissingDependencyError,
+    as_arrow_table,
     record_batches,
+    table_kind,
+    table_rows,
     to_arrow,
     to_hf,
     to_pandas,
@@ -38,7 +41,7 @@ from datasetlog.transfer.export import (
     require_format,
     write_export,
 )
-from datasetlog.transfer.imports import Batches, count_datapoints, rewindable
+from datasetlog.transfer.imports import Batches, count_datapoints, file_records, rewindable
 from datasetlog.transfer.locks import Lock, LockCheck, chain_head, check_lock, lock_path, write_lock
 
 
@@ -115,7 +118,7 @@ class Imported:
 def import_datapoints(
     db: DatasetLog,
     dataset_id: str,
-    source: str | Path | IO[bytes],
+    source: str | Path | IO[bytes] | Any,
     *,
     format: str = "jsonl",
     action: str | None = None,
@@ -123,8 +126,9 @@ def import_datapoints(
     version_description: str | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> Imported:
-    """Commit the datapoints of a JSONL, CSV or Parquet file (as exports write them) as one
-    version.
+    """Commit the datapoints of a JSONL, CSV or Parquet file (as exports write them), or of
+    a table (a pyarrow Table, pandas DataFrame or Hugging Face dataset with the columns of
+    :func:`to_arrow`), as one version.
 
     ``action=None`` adds every line, as ``create_datapoint`` does; ``"add"``,
     ``"set"`` or ``"remove"`` is the upsert of that action on the latest
@@ -139,28 +143,49 @@ def import_datapoints(
             action; nothing is written.
         NotFoundError: No such dataset.
     """
+    if table_kind(source) is not None:
+        batches = Batches(lambda: table_rows(source), "row")
+        count = as_arrow_table(source).num_rows
+        return _imported(
+            db, dataset_id, batches, count, action, version_name, version_description, progress
+        )
     fmt: Format = require_format(format)
     with ExitStack() as stack:
         if isinstance(source, str | Path):
             source = stack.enter_context(Path(source).open("rb"))
         readable = rewindable(source, stack)
-        batches = Batches(readable, fmt)
-        try:
-            if action is None:
-                count = count_datapoints(readable, fmt)
-                return _added(
-                    db, dataset_id, batches, count, version_name, version_description, progress
-                )
-            result = db.upsert_stream(
-                dataset_id,
-                lambda: batches,
-                action=action,
-                version_name=version_name,
-                version_description=version_description,
-                progress=progress,
+        batches = Batches(file_records(readable, fmt), "row" if fmt == "parquet" else "line")
+        count = count_datapoints(readable, fmt) if action is None else 0
+        return _imported(
+            db, dataset_id, batches, count, action, version_name, version_description, progress
+        )
+
+
+def _imported(
+    db: DatasetLog,
+    dataset_id: str,
+    batches: Batches,
+    count: int,
+    action: str | None,
+    version_name: str | None,
+    version_description: str | None,
+    progress: Callable[[int], object] | None,
+) -> Imported:
+    try:
+        if action is None:
+            return _added(
+                db, dataset_id, batches, count, version_name, version_description, progress
             )
-        except ValidationError as error:
-            raise batches.at_lines(error) from error
+        result = db.upsert_stream(
+            dataset_id,
+            lambda: batches,
+            action=action,
+            version_name=version_name,
+            version_description=version_description,
+            progress=progress,
+        )
+    except ValidationError as error:
+        raise batches.at_lines(error) from error
     return Imported(result.version, result.added, result.removed, result.ignored, result.committed)
 
 
@@ -176,7 +201,7 @@ def _added(
     if count == 0:
         for _ in batches:  # a file that could not be counted: reading it names its problem
             break
-        raise ValidationError([ErrorDetail(("line",), "the file holds no datapoint", "empty")])
+        raise ValidationError([ErrorDetail((batches.unit,), "it holds no datapoint", "empty")])
     version = db.commit_datapoint_stream(
         dataset_id,
         batches,

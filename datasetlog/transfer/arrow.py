@@ -167,10 +167,49 @@ def parquet_rows(source: IO[bytes]) -> Iterator[tuple[int, Any, list[ErrorDetail
     except Exception as error:  # pyarrow raises its own kinds for a file that is not Parquet
         yield 0, None, [ErrorDetail(("row",), f"not Parquet: {error}", "parquet")]
         return
-    names = set(parquet.schema_arrow.names)
-    wanted = [name for name in CONTENT if name in names]
+    wanted = [name for name in CONTENT if name in parquet.schema_arrow.names]
+    yield from _rows(parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=wanted), wanted)
+
+
+def table_rows(table: Any) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
+    """Each row of an Arrow table, pandas DataFrame or Hugging Face dataset with the columns
+    of :func:`to_arrow`, as :func:`parquet_rows` gives a file's."""
+    table = as_arrow_table(table)
+    wanted = [name for name in CONTENT if name in table.column_names]
+    yield from _rows(table.select(wanted).to_batches(max_chunksize=ROWS_PER_BATCH), wanted)
+
+
+def as_arrow_table(table: Any) -> Any:
+    """A pyarrow Table of an Arrow table, a pandas DataFrame or a Hugging Face dataset."""
+    pa = require("pyarrow", "arrow")
+    kind = table_kind(table)
+    if kind == "datasets":
+        return table.data.table  # a Hugging Face dataset holds an Arrow table
+    if kind == "pandas":
+        return pa.Table.from_pandas(table, preserve_index=False)
+    return table
+
+
+def table_kind(source: object) -> str | None:
+    """``"pyarrow"``, ``"pandas"`` or ``"datasets"`` for a table of that library, else None.
+
+    Told by the type's name, so that no library is imported to ask.
+    """
+    for base in type(source).__mro__:
+        library = base.__module__.split(".")[0]
+        if _TABLE_TYPES.get(library) == base.__qualname__:
+            return library
+    return None
+
+
+_TABLE_TYPES = {"pyarrow": "Table", "pandas": "DataFrame", "datasets": "Dataset"}
+
+
+def _rows(
+    batches: Iterator[Any], wanted: list[str]
+) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
     number = 0
-    for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=wanted):
+    for batch in batches:
         cells = {name: batch.column(name).to_pylist() for name in wanted}
         for index in range(batch.num_rows):
             number += 1

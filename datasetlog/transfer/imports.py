@@ -23,7 +23,7 @@ import io
 import shutil
 import tempfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import IO, Any
 
@@ -82,27 +82,39 @@ def _parquet_count(source: IO[bytes]) -> int:
         return 0
 
 
+Records = Iterator[tuple[int, Any, list[ErrorDetail]]]
+"""Each datapoint of a source: its line (row) number, its body, and its problems."""
+
+
+def file_records(source: IO[bytes], fmt: Format) -> Callable[[], Records]:
+    """A file's records, read from where it is now each time they are asked for."""
+    start = source.tell()
+    readers = {"jsonl": _jsonl, "csv": _csv, "parquet": parquet_rows}
+
+    def records() -> Records:
+        source.seek(start)
+        return readers[fmt](source)
+
+    return records
+
+
 class Batches:
-    """A file's datapoint bodies in batches, remembering the line each one starts on.
+    """A source's datapoint bodies in batches, remembering the line each one starts on.
 
     Args:
-        source: The file (it must seek), positioned where the data starts.
-        fmt: Its format.
+        records: Gives the source's records from its start (each iteration asks again).
+        unit: What a record's number counts: ``"line"`` or ``"row"``.
     """
 
-    def __init__(self, source: IO[bytes], fmt: Format) -> None:
-        self._source = source
-        self._start = source.tell()
-        self._fmt = fmt
+    def __init__(self, records: Callable[[], Records], unit: str) -> None:
+        self._records = records
         self._lines = array("Q")  # the line (row) of every body yielded, in order
-        self._unit = "row" if fmt == "parquet" else "line"
+        self.unit = unit
 
     def __iter__(self) -> Iterator[list[Any]]:
-        """Read the file from its start (each iteration reads it again)."""
-        self._source.seek(self._start)
+        """Read the source from its start (each iteration reads it again)."""
         self._lines = array("Q")
-        readers = {"jsonl": _jsonl, "csv": _csv, "parquet": parquet_rows}
-        records = readers[self._fmt](self._source)
+        records = self._records()
         batch: list[Any] = []
         problems: list[ErrorDetail] = []
         for line, body, found in records:
@@ -130,7 +142,7 @@ class Batches:
             loc = detail.loc
             at = loc[1] if len(loc) >= 2 and loc[0] == "body" else None
             if isinstance(at, int) and at < len(lines):
-                loc = (self._unit, lines[at], *loc[2:])
+                loc = (self.unit, lines[at], *loc[2:])
             details.append(ErrorDetail(loc, detail.msg, detail.type))
         return ValidationError(details)
 
