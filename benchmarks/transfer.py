@@ -35,7 +35,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
-import pyarrow as pa
 
 from benchmarks._backend_base import Backend
 from benchmarks._backends import open_backends
@@ -107,6 +106,8 @@ def transfer_rows(
 
     reference, ours = interleaved([create, load], repeat=rounds)
     _row(tables["T2"], "T2", fmt_count(n), backend, reference, ours)
+
+    import pyarrow as pa  # here, so that T3's fresh processes do not load it
 
     def by_rows() -> None:
         pa.Table.from_pylist(list(db.iter_datapoints_v4(ds)))

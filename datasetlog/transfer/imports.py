@@ -34,8 +34,8 @@ from datasetlog.transfer.arrow import MissingDependencyError, parquet_rows, requ
 from datasetlog.transfer.export import CSV_COLUMNS, Format
 
 CONTENT = ("inputs", "messages", "target")
-BATCH = 10_000
-"""Datapoints read, validated and stored at a time."""
+BATCH = 5_000
+"""Datapoints read, validated and stored at a time (a few MB of them)."""
 _CSV_CONTENT = frozenset(CONTENT)
 
 

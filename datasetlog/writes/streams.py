@@ -3,14 +3,16 @@
 A streamed add validates, stores and applies a batch at a time. A streamed
 upsert (on the latest version) reads its batches twice: once to validate
 them and plan by 128-bit content digests, once to add what the plan adds;
-it holds a digest per base datapoint and per content it asks for, never
+it holds 20 bytes per base datapoint (a sorted digest and place, about 60
+bytes with Python's object header) and a digest per new content, never
 their JSON.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -204,32 +206,56 @@ def _digest(key: bytes) -> bytes:
     return hashlib.blake2b(key, digest_size=16).digest()
 
 
-@attrs.define
 class _BaseKeys:
-    """The base version's contents, by digest: each in order (16 bytes apiece), whether it
-    repeats an earlier one, and which contents the request asks for."""
+    """The base version's contents by digest, sorted: 20 bytes a datapoint, looked up by bisection.
 
-    order: bytearray
-    repeats: bytearray
-    asked: dict[bytes, int]  # digest -> 1 if the request holds that content, else 0
+    Each entry is a content's 16-byte digest and then the datapoint's place in
+    the base (4 bytes, big-endian), so the entries of one content are
+    adjacent and in base order, and the first of them is where a bare digest
+    bisects to. ``asked`` marks, at the first entry of a content, that the
+    request holds it.
+    """
+
+    def __init__(self, entries: list[bytes]) -> None:
+        entries.sort()
+        self.entries = entries
+        self.asked = bytearray(len(entries))
 
     @classmethod
     def read(
         cls, spans: Spans, conn: Connection, row: DatasetRow, version: VersionRow
     ) -> _BaseKeys:
-        order, repeats, asked = bytearray(), bytearray(), {}
-        for held in held_datapoints(spans, conn, row, version):
-            digest = _digest(held.key)
-            order += digest
-            repeats.append(digest in asked)
-            asked[digest] = 0
-        return cls(order, repeats, asked)
+        return cls(
+            [
+                _digest(held.key) + place.to_bytes(4, "big")
+                for place, held in enumerate(held_datapoints(spans, conn, row, version))
+            ]
+        )
 
-    def digests(self) -> Iterator[tuple[bytes, bool]]:
-        """Each base datapoint's digest, in order, and whether an earlier one had it."""
-        order = self.order
-        for index, repeat in enumerate(self.repeats):
-            yield bytes(order[16 * index : 16 * index + 16]), bool(repeat)
+    def mark(self, digest: bytes) -> bool:
+        """Mark a content as asked for; False if the base does not hold it."""
+        at = bisect.bisect_left(self.entries, digest)
+        if at < len(self.entries) and self.entries[at].startswith(digest):
+            self.asked[at] = 1
+            return True
+        return False
+
+    def kept(self, action: Action) -> bytearray:
+        """Which base datapoints the action keeps, in base order."""
+        kept = bytearray(len(self.entries))
+        group_asked = False
+        previous = b""
+        for entry, asked in zip(self.entries, self.asked, strict=True):
+            first = not entry.startswith(previous) or not previous
+            if first:
+                group_asked, previous = bool(asked), entry[:16]
+            keep = (
+                action == "add"
+                or (action == "remove" and not group_asked)
+                or (action == "set" and group_asked and first)
+            )
+            kept[int.from_bytes(entry[16:], "big")] = keep
+        return kept
 
 
 @attrs.frozen
@@ -250,7 +276,6 @@ def _plan(action: Action, base: _BaseKeys, batches: Iterable[Sequence[Any]]) -> 
     Raises:
         ValidationError: A bad datapoint, at ``("body", i, ...)`` counted across batches.
     """
-    asked = base.asked
     new: dict[bytes, None] = {}  # in request order
     items = 0
     for batch in batches:
@@ -258,17 +283,10 @@ def _plan(action: Action, base: _BaseKeys, batches: Iterable[Sequence[Any]]) -> 
         items += len(requests)
         for request in requests:
             digest = _digest(request_key(request))
-            if digest in asked:
-                asked[digest] = 1
-            else:
+            if not base.mark(digest):
                 new.setdefault(digest)
-    if action == "add":
-        kept = bytearray(b"\x01" * len(base.repeats))
-    elif action == "remove":
-        kept = bytearray(not asked[digest] for digest, _ in base.digests())
-    else:  # set: the first datapoint of each asked content stays
-        kept = bytearray(asked[digest] == 1 and not repeat for digest, repeat in base.digests())
-    base.asked = {}  # what is left to hold: the plan
+    kept = base.kept(action)
+    base.entries = []  # what is left to hold: the plan
     removed = len(kept) - sum(kept)
     if action == "remove":
         return _Plan(kept, {}, items, 0, removed, len(new))
