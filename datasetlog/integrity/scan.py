@@ -170,17 +170,7 @@ class LogScan:
                 self.problems.add("event_range", **at, detail=detail)
             found = self._own_events(events, first, count, at)
             last_event = max(last_event, first + count - 1)
-            stored = StoredCommit(
-                position=row.position,
-                stream_id=row.stream_id,
-                sequence=row.sequence,
-                recorded_at=row.recorded_at,
-                metadata=row.metadata,
-                events=found,
-                hash=row.hash,
-                first_event=first,
-            )
-            self._check_commit(stored, stream, at, contiguous=contiguous)
+            self._check_commit(row.stored(found), stream, at, contiguous=contiguous)
             if self.progress is not None:
                 self.progress(len(found))
         self._orphans(events, before=None)

@@ -9,7 +9,7 @@ from datasetlog.readmodels.apply import CommitApplication
 from datasetlog.readmodels.schema import Schema
 from datasetlog.serialization.codec import decode_commit, decode_event
 from datasetlog.store.base import Connection, SQLStore
-from datasetlog.store.records import EncodedEvent, RawCommit, StoredCommit
+from datasetlog.store.records import EncodedEvent, RawCommit
 
 
 def open_read_models(store: SQLStore, schema: Schema) -> None:
@@ -70,17 +70,7 @@ def _replay_commit(
     store: SQLStore, conn: Connection, row: RawCommit, progress: Callable[[int], object] | None
 ) -> None:
     """Apply one commit, reading its events a batch at a time."""
-    header = StoredCommit(
-        position=row.position,
-        stream_id=row.stream_id,
-        sequence=row.sequence,
-        recorded_at=row.recorded_at,
-        metadata=row.metadata,
-        events=(),
-        hash=row.hash,
-        first_event=row.first_event,
-    )
-    applying = CommitApplication(conn, decode_commit(header))
+    applying = CommitApplication(conn, decode_commit(row.stored()))
     first, end = row.first_event, row.first_event + row.event_count
     while first < end:
         rows = store.scan_events(conn, after=first - 1, limit=min(end - first, REPLAY_BATCH))

@@ -84,13 +84,7 @@ class CommitTables:
         stored = []
         position, event_position = conn.execute(_SELECT_LAST_POSITIONS).fetchone()
         for commit in commits:
-            row = conn.execute(_SELECT_HEAD, (commit.stream_id,)).fetchone()
-            head, parent_hash = row if row else (0, GENESIS_HASH)
-            if commit.sequence != head + 1:
-                raise StreamConflictError(
-                    f"stream {commit.stream_id} is at {head}, "
-                    f"not {commit.sequence - 1} as the writer read"
-                )
+            parent_hash = _parent_hash(conn, commit)
             position += 1
             digest = commit_hash(parent_hash, commit)
             first_event = event_position + 1
@@ -140,13 +134,7 @@ class CommitTables:
     def open_commit(self, conn: Connection, commit: NewCommit) -> StreamedCommit:
         """Begin one commit whose events come in batches (see ``SQLTransaction.open_commit``)."""
         position, event_position = conn.execute(_SELECT_LAST_POSITIONS).fetchone()
-        row = conn.execute(_SELECT_HEAD, (commit.stream_id,)).fetchone()
-        head, parent_hash = row if row else (0, GENESIS_HASH)
-        if commit.sequence != head + 1:
-            raise StreamConflictError(
-                f"stream {commit.stream_id} is at {head}, "
-                f"not {commit.sequence - 1} as the writer read"
-            )
+        parent_hash = _parent_hash(conn, commit)
         opened = StreamedCommit(conn, commit, position + 1, event_position + 1, parent_hash)
         opened.append(commit.events)
         return opened
@@ -345,6 +333,21 @@ class CommitTableReads:
     def scan_events(self, conn: Connection, *, after: int, limit: int) -> list[RawEvent]:
         """Up to ``limit`` event rows with position above ``after``, unchecked."""
         return self._tables.scan_events(conn, after=after, limit=limit)
+
+
+def _parent_hash(conn: Connection, commit: NewCommit) -> str:
+    """The hash of the commit's stream parent, once its sequence is known to follow it.
+
+    Raises:
+        StreamConflictError: The sequence is not one past the stream's last.
+    """
+    row = conn.execute(_SELECT_HEAD, (commit.stream_id,)).fetchone()
+    head, parent_hash = row if row else (0, GENESIS_HASH)
+    if commit.sequence != head + 1:
+        raise StreamConflictError(
+            f"stream {commit.stream_id} is at {head}, not {commit.sequence - 1} as the writer read"
+        )
+    return str(parent_hash)
 
 
 def _load(conn: Connection, rows: list[Any]) -> list[StoredCommit]:

@@ -69,6 +69,19 @@ class RawCommit:
     event_count: Any
     hash: Any
 
+    def stored(self, events: tuple[EncodedEvent, ...] = ()) -> StoredCommit:
+        """The commit as a :class:`StoredCommit`, holding ``events`` (none by default)."""
+        return StoredCommit(
+            position=self.position,
+            stream_id=self.stream_id,
+            sequence=self.sequence,
+            recorded_at=self.recorded_at,
+            metadata=self.metadata,
+            events=events,
+            hash=self.hash,
+            first_event=self.first_event,
+        )
+
 
 @attrs.frozen
 class RawEvent:

@@ -3,6 +3,8 @@ key's earlier use, and the events that state a datapoint whole."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TypeVar
 
 import attrs
@@ -10,6 +12,7 @@ import attrs
 from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
 from datasetlog.events import (
     Commit,
+    DatapointAdded,
     DatapointRecord,
     DatapointRestored,
     Event,
@@ -17,10 +20,11 @@ from datasetlog.events import (
     VersionNamed,
     VersionStamp,
 )
-from datasetlog.ids import VERSION_PREFIX, new_id
+from datasetlog.ids import DATAPOINT_PREFIX, VERSION_PREFIX, new_id, new_ids
 from datasetlog.models import Datapoint, Version, make_version
 from datasetlog.readmodels import labels
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
+from datasetlog.requests import DatapointRequest
 from datasetlog.validation.fields import description_problems, label_problems
 from datasetlog.writes.loop import WriteContext
 
@@ -123,6 +127,32 @@ def earlier_use(tx: WriteContext, row: DatasetRow, stamp: IdempotencyStamp) -> V
             f"{seen.version} of {row.id!r}, which they lack; run verify()"
         )
     return first
+
+
+def added(
+    requests: Sequence[DatapointRequest],
+    now: datetime,
+    sources: Sequence[str | None] | None = None,
+) -> list[DatapointAdded]:
+    """The events adding datapoints of these contents now, with fresh ids (and the logs
+    they were made from, if any)."""
+    return [
+        DatapointAdded(
+            id=datapoint_id,
+            created_at=now,
+            updated_at=now,
+            inputs=request.inputs,
+            messages=request.messages,
+            target=request.target,
+            source_project_data_id=source,
+        )
+        for datapoint_id, request, source in zip(
+            new_ids(DATAPOINT_PREFIX, len(requests)),
+            requests,
+            sources or [None] * len(requests),
+            strict=True,
+        )
+    ]
 
 
 R = TypeVar("R", bound=DatapointRecord)

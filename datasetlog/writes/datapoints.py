@@ -15,12 +15,10 @@ from datasetlog.errors import (
     ValidationError,
 )
 from datasetlog.events import (
-    DatapointAdded,
     DatapointsDeleted,
     DatapointUpdated,
     IdempotencyStamp,
 )
-from datasetlog.ids import DATAPOINT_PREFIX, new_ids
 from datasetlog.models import Datapoint, Version
 from datasetlog.requests import DatapointRequest, LogsRequest
 from datasetlog.serialization.converter import converter
@@ -32,7 +30,7 @@ from datasetlog.serialization.decode import (
 from datasetlog.sources.base import LogSource
 from datasetlog.validation.fields import require_id, text_problems
 from datasetlog.validation.requests import parse_create_request, parse_datapoint_fields
-from datasetlog.writes.commits import VersionName, content_commit, earlier_use
+from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use
 from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
 
 CreateBody = Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest
@@ -94,20 +92,7 @@ class DatapointWrites:
                 payloads = tx.lookups.added_in(tx.conn, row.key, first.number)
                 datapoints = [datapoint_from_json(row.id, p) for p in payloads]
                 return Outcome([], (first.to_version(row.id), datapoints))
-            events = [
-                DatapointAdded(
-                    id=datapoint_id,
-                    created_at=tx.now,
-                    updated_at=tx.now,
-                    inputs=content.inputs,
-                    messages=content.messages,
-                    target=content.target,
-                    source_project_data_id=source,
-                )
-                for datapoint_id, (content, source) in zip(
-                    new_ids(DATAPOINT_PREFIX, len(contents)), contents, strict=True
-                )
-            ]
+            events = added([c for c, _ in contents], tx.now, [s for _, s in contents])
             commit, version = content_commit(
                 tx,
                 row,
@@ -117,8 +102,8 @@ class DatapointWrites:
                 idempotency=stamp,
                 datapoint_count=row.datapoint_count + len(events),
             )
-            added = [datapoint_from_record(row.id, event) for event in events]
-            return Outcome([commit], (version, added))
+            made = [datapoint_from_record(row.id, event) for event in events]
+            return Outcome([commit], (version, made))
 
         return self._writer.run(build)
 

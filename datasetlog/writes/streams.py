@@ -19,8 +19,7 @@ import attrs
 
 from datasetlog import messages as commit_messages
 from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
-from datasetlog.events import Commit, DatapointAdded, DatapointsDeleted, Event
-from datasetlog.ids import DATAPOINT_PREFIX, new_ids
+from datasetlog.events import Commit, DatapointsDeleted, Event
 from datasetlog.models import UpsertResult, Version
 from datasetlog.readmodels.apply import CommitApplication
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
@@ -30,7 +29,7 @@ from datasetlog.serialization.codec import encode_commit, encode_event
 from datasetlog.store.base import Connection, SQLTransaction
 from datasetlog.validation.fields import require_id
 from datasetlog.validation.requests import parse_items
-from datasetlog.writes.commits import VersionName, content_commit
+from datasetlog.writes.commits import VersionName, added, content_commit
 from datasetlog.writes.loop import WriteContext, Writer, collector_paused
 from datasetlog.writes.upsert import ACTIONS, Action, held_datapoints, request_key
 
@@ -101,7 +100,7 @@ class StreamedWrites:
                 seen += len(requests)
                 if seen > count:
                     raise _miscounted(count, f"more than {count}")
-                streamed.add(_added(requests, context))
+                streamed.add(added(requests, context.now))
                 if progress is not None:
                     progress(len(requests))
             if seen != count:
@@ -183,7 +182,7 @@ class StreamedWrites:
                     if digest in wanted:
                         del wanted[digest]
                         adding.append(request)
-                streamed.add(_added(adding, context))
+                streamed.add(added(adding, context.now))
                 if progress is not None:
                     progress(len(requests))
             if wanted or seen != planned.items:
@@ -291,24 +290,6 @@ def _plan(action: Action, base: _BaseKeys, batches: Iterable[Sequence[Any]]) -> 
     if action == "remove":
         return _Plan(kept, {}, items, 0, removed, len(new))
     return _Plan(kept, new, items, len(new), removed, items - len(new))
-
-
-def _added(requests: Sequence[DatapointRequest], context: WriteContext) -> list[DatapointAdded]:
-    """The events adding datapoints of these contents, with fresh ids."""
-    return [
-        DatapointAdded(
-            id=datapoint_id,
-            created_at=context.now,
-            updated_at=context.now,
-            inputs=request.inputs,
-            messages=request.messages,
-            target=request.target,
-            source_project_data_id=None,
-        )
-        for datapoint_id, request in zip(
-            new_ids(DATAPOINT_PREFIX, len(requests)), requests, strict=True
-        )
-    ]
 
 
 def _parse_batch(batch: Sequence[Any], offset: int) -> list[DatapointRequest]:

@@ -15,12 +15,10 @@ from datasetlog import messages
 from datasetlog.content import content_key
 from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
 from datasetlog.events import (
-    DatapointAdded,
     DatapointsDeleted,
     Event,
     IdempotencyStamp,
 )
-from datasetlog.ids import DATAPOINT_PREFIX, new_ids
 from datasetlog.models import UpsertResult
 from datasetlog.readmodels.history import DiffPlan, History
 from datasetlog.readmodels.layers import view_of
@@ -33,7 +31,7 @@ from datasetlog.serialization.decode import datapoint_from_json
 from datasetlog.store.base import Connection
 from datasetlog.validation.fields import require_id, text_problems
 from datasetlog.validation.requests import datapoint_items, parse_items
-from datasetlog.writes.commits import VersionName, content_commit, earlier_use, restored
+from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use, restored
 from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
 
 Action = Literal["set", "add", "remove"]
@@ -263,18 +261,7 @@ class UpsertWrites:
         events: list[Event] = [*undone]
         if gone:
             events.append(DatapointsDeleted(gone))
-        ids = new_ids(DATAPOINT_PREFIX, len(made.new))
-        events += [
-            DatapointAdded(
-                id=datapoint_id,
-                created_at=tx.now,
-                updated_at=tx.now,
-                inputs=request.inputs,
-                messages=request.messages,
-                target=request.target,
-            )
-            for datapoint_id, request in zip(ids, made.new, strict=True)
-        ]
+        events += added(made.new, tx.now)
         return events
 
 
