@@ -11,6 +11,7 @@ committed" only when it did not.
 from __future__ import annotations
 
 import contextlib
+import io
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ import pytest
 from datasetlog import DatasetLog, StoreError
 from datasetlog.store.postgres import PostgresEventStore
 from datasetlog.testing import drop_schema_of, new_schema_location
+from datasetlog.transfer import import_datapoints
 
 
 class CuttingProxy:
@@ -165,3 +167,43 @@ def test_a_commit_that_cannot_be_settled_is_reported_unknown(
         proxy.cut(b"COMMIT", forward=True)
         with pytest.raises(StoreError, match="unknown"):
             db.create_datapoint(dataset, {"inputs": {"q": "1"}})
+
+
+def _lines(count: int) -> bytes:
+    return b"".join(b'{"inputs": {"n": "%d"}}\n' % n for n in range(count))
+
+
+def test_a_streamed_import_whose_commit_landed_succeeds(
+    proxied: tuple[str, CuttingProxy],
+) -> None:
+    """An import of many batches, cut after COMMIT: its one version exists, and it says so."""
+    location, proxy = proxied
+    with DatasetLog(PostgresEventStore(location)) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        proxy.cut(b"COMMIT", forward=True)
+        done = import_datapoints(db, dataset, io.BytesIO(_lines(12_000)))
+        assert proxy.cuts == 1
+        assert (done.version.number, done.added) == (1, 12_000)
+        assert [v.datapoint_count for v in db.list_versions(dataset)] == [0, 12_000]
+        assert db.verify()
+
+
+def test_a_streamed_import_cut_between_batches_commits_nothing(
+    proxied: tuple[str, CuttingProxy],
+) -> None:
+    """Cut while a later batch is sent: nothing of any batch is committed, and it says so."""
+    location, proxy = proxied
+    with DatasetLog(PostgresEventStore(location)) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        batches: list[int] = []
+
+        def cut_after_the_first(count: int) -> None:
+            batches.append(count)
+            if len(batches) == 1:
+                proxy.cut(b"dl_events", forward=False)
+
+        with pytest.raises(StoreError, match="nothing was committed"):
+            import_datapoints(db, dataset, io.BytesIO(_lines(12_000)), progress=cut_after_the_first)
+        assert proxy.cuts == 1
+        assert [v.number for v in db.list_versions(dataset)] == [0]
+        assert db.verify()

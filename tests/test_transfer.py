@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 import datasetlog.readmodels.replay
 import datasetlog.transfer.export
+import datasetlog.transfer.imports
 from datasetlog import DatasetLog, NotFoundError, ValidationError
 from datasetlog.testing import drop_schema_of, new_schema_location
 from datasetlog.testing.strategies import datapoint_bodies
@@ -497,4 +498,27 @@ def test_a_bad_table_cell_is_named_by_row_and_column(db: DatasetLog) -> None:
     with pytest.raises(ValidationError) as bad:
         import_datapoints(db, ds, pd.DataFrame({"inputs": []}))
     assert [d.loc for d in bad.value.details] == [("row",)]
+    assert db.get_version(ds).number == 0
+
+
+def test_large_datapoints_round_trip_in_every_format(db: DatasetLog) -> None:
+    ds = db.create_dataset(project_id="pr", name="large").id
+    db.create_datapoint(ds, {"inputs": {"doc": "x" * 300_000}, "target": {"a": "y" * 200_000}})
+    for fmt in FORMATS:
+        out = io.BytesIO()
+        export_dataset(db, ds, out, format=fmt)
+        copy = db.create_dataset(project_id="pr", name=f"large-{fmt}").id
+        import_datapoints(db, copy, io.BytesIO(out.getvalue()), format=fmt)
+        assert _contents(db, copy) == _contents(db, ds)
+
+
+def test_a_line_past_the_longest_is_refused_unread(
+    db: DatasetLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(datasetlog.transfer.imports, "MAX_LINE", 100)
+    ds = db.create_dataset(project_id="pr", name="qa").id
+    content = b'{"inputs": {"q": "a"}}\n{"inputs": {"q": "' + b"z" * 200 + b'"}}\n'
+    with pytest.raises(ValidationError) as bad:
+        import_datapoints(db, ds, io.BytesIO(content))
+    assert [(d.loc, d.type) for d in bad.value.details] == [(("line", 2), "too_long")]
     assert db.get_version(ds).number == 0

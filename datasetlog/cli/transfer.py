@@ -15,9 +15,13 @@ from datasetlog.cli.shared import (
     reported,
     version_ref,
 )
-from datasetlog.transfer import FORMATS, check_lock, export_dataset, import_datapoints
-from datasetlog.transfer.export import require_format
-from datasetlog.transfer.imports import count_datapoints
+from datasetlog.transfer import (
+    FORMATS,
+    check_lock,
+    datapoints_in,
+    export_dataset,
+    import_datapoints,
+)
 
 
 @click.command("export")
@@ -92,7 +96,9 @@ def import_command(
     chosen = fmt or _format_of(file)
     with (
         opened() as log,
-        progress_bar(lambda: _datapoints_in(file, chosen), f"importing {file.name}") as advance,
+        progress_bar(
+            lambda: datapoints_in(file, format=chosen), f"importing {file.name}"
+        ) as advance,
     ):
         done = import_datapoints(
             log,
@@ -111,11 +117,6 @@ def _format_of(path: Path | None) -> str:
     """A file's format by its extension: .csv, .parquet, else jsonl."""
     suffix = path.suffix.lower() if path is not None else ""
     return {".csv": "csv", ".parquet": "parquet"}.get(suffix, "jsonl")
-
-
-def _datapoints_in(file: Path, fmt: str) -> int:
-    with file.open("rb") as handle:
-        return count_datapoints(handle, require_format(fmt))
 
 
 @click.command("check-lock")

@@ -161,6 +161,18 @@ def import_datapoints(
         )
 
 
+def datapoints_in(source: str | Path, *, format: str = "jsonl") -> int:
+    """How many datapoints a file holds, if it is sound (what an import of it would add):
+    for a progress bar's length, say.
+
+    Raises:
+        ValidationError: An unknown format.
+    """
+    fmt: Format = require_format(format)
+    with Path(source).open("rb") as handle:
+        return count_datapoints(handle, fmt)
+
+
 def _imported(
     db: DatasetLog,
     dataset_id: str,
@@ -223,6 +235,7 @@ __all__ = [
     "LockCheck",
     "MissingDependencyError",
     "check_lock",
+    "datapoints_in",
     "export_dataset",
     "import_datapoints",
     "lock_path",

@@ -63,7 +63,7 @@ def count_datapoints(source: IO[bytes], fmt: Format) -> int:
         if fmt == "parquet":
             return _parquet_count(source)
         if fmt == "jsonl":
-            return sum(1 for raw in source if raw.strip())
+            return sum(1 for raw in _capped_lines(source) if raw.strip())
         with _text(source) as text:
             return max(sum(1 for _ in csv.reader(text)) - 1, 0)
     except (csv.Error, UnicodeDecodeError):
@@ -147,9 +147,23 @@ class Batches:
         return ValidationError(details)
 
 
+MAX_LINE = 64 << 20
+"""The longest line read, in bytes: a longer one is refused, not held (no datapoint needs it)."""
+
+
+def _capped_lines(source: IO[bytes]) -> Iterator[bytes]:
+    """A binary file's lines, each cut at ``MAX_LINE + 1`` bytes (so a longer one shows)."""
+    return iter(lambda: source.readline(MAX_LINE + 1), b"")
+
+
 def _jsonl(source: IO[bytes]) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
     loads, content = orjson.loads, CONTENT
-    for number, raw in enumerate(source, start=1):
+    lines = _capped_lines(source)
+    for number, raw in enumerate(lines, start=1):
+        if len(raw) > MAX_LINE:
+            message = f"longer than {MAX_LINE:,} bytes"
+            yield number, None, [ErrorDetail(("line", number), message, "too_long")]
+            return
         try:
             record = loads(raw)
         except orjson.JSONDecodeError as error:
@@ -176,6 +190,8 @@ class _text:
 
 
 def _csv(source: IO[bytes]) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
+    # The csv module refuses cells over 128 KiB unless told (a process-wide limit, only raised).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE))
     with _text(source) as text:
         yield from _csv_records(csv.reader(text))
 
