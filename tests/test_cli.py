@@ -301,3 +301,27 @@ def test_parquet_goes_by_its_extension_both_ways(filled: tuple[Path, str], tmp_p
     assert run("check-lock", f"{out}.lock.json", db=path).stdout.startswith("ok: version 1")
     copy = run("create", "copy", "--project", "pr", db=path).stdout.strip()
     assert run("import", copy, str(out), db=path).stdout.startswith("version 1: 3 added")
+
+
+def test_files_that_cannot_be_written_or_read_are_one_clear_line(
+    filled: tuple[Path, str], tmp_path: Path
+) -> None:
+    path, dataset = filled
+    before = path.read_bytes()
+    for args, message in (
+        (("export", dataset, "-o", str(tmp_path / "no" / "x.jsonl")), "error: dest: "),
+        (("export", dataset, "-o", str(tmp_path / "x.csv.gz")), "cannot tell the format"),
+        (("import", dataset, str(tmp_path)), "Invalid value"),
+    ):
+        failed = run(*args, db=path, check=False)
+        assert failed.returncode in (1, 2)
+        assert message in failed.stderr
+        assert "Traceback" not in failed.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text('inputs\r\n"{""q"": ""a""}"\r\n{nope\r\n')
+    failed = run("import", dataset, str(bad), db=path, check=False)
+    [line] = failed.stderr.splitlines()  # one line, no traceback after it
+    assert line.startswith("error: line.3.inputs: not JSON: ")
+    assert line.endswith("(at character 2)")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if "x." in p.name] == []  # no export begun

@@ -287,6 +287,8 @@ def _parquet(columns: dict[str, list[Any]]) -> bytes:
         ("jsonl", b'{"inputs": {"q": "a"}}\n\nnot json\n', ("line", 3)),
         ("jsonl", b'{"inputs": {"q": "a"}}\n[1]\n', ("line", 2)),
         ("jsonl", b'{"inputs": {"q": 1}}\n', ("line", 1, "inputs", "q")),
+        ("jsonl", b'{"inputs": {"q": "a"}}\n{"input": {"q": "a"}}\n', ("line", 2, "input")),
+        ("parquet", _parquet({"inputs": ["{}"], "taget": ["{}"]}), ("column", "taget")),
         ("csv", b"inputs,target\r\n{},{\r\n", ("line", 2, "target")),
         ("csv", b"inputs,shoe\r\n{}\r\n", ("line", 1)),
         ("csv", b'inputs\r\n"{""q"": 2}"\r\n', ("line", 2, "inputs", "q")),
@@ -497,7 +499,10 @@ def test_a_bad_table_cell_is_named_by_row_and_column(db: DatasetLog) -> None:
     assert [d.loc for d in bad.value.details] == [("row", 2, "inputs", "q")]
     with pytest.raises(ValidationError) as bad:
         import_datapoints(db, ds, pd.DataFrame({"inputs": []}))
-    assert [d.loc for d in bad.value.details] == [("row",)]
+    assert [d.loc for d in bad.value.details] == [("source",)]
+    with pytest.raises(ValidationError) as bad:
+        import_datapoints(db, ds, pa.table({"input": ["{}"], "target": ["{}"]}), action="add")
+    assert [d.loc for d in bad.value.details] == [("column", "input")]
     assert db.get_version(ds).number == 0
 
 

@@ -52,7 +52,7 @@ def create(name: str, project: str, description: str | None, as_json: bool) -> N
 @click.argument("new_name")
 @project_option
 def rename(dataset: str, new_name: str, project: str | None) -> None:
-    """Rename a dataset (given by id, or by name with --project)."""
+    """Rename a dataset (given by id or name)."""
     with opened() as log:
         log.update_dataset(dataset_id(log, dataset, project), name=new_name)
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from datasetlog import DatasetLog, DatasetLogError, ValidationError, to_v4
+from datasetlog import DatasetLog, DatasetLogError, NotFoundError, ValidationError, to_v4
 
 DEFAULT_DB = "datasetlog.db"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,7 +76,7 @@ def dataset_id(log: DatasetLog, given: str, project: str | None) -> str:
     found = [d for d in log.list_datasets(project) if d.name == given]
     if not found:
         where = f"project {project!r}" if project else "the store"
-        raise click.ClickException(f"{where} has no dataset named {given!r}")
+        raise NotFoundError(f"{where} has no dataset named {given!r}")
     if len(found) > 1:
         projects = ", ".join(sorted(d.project_id for d in found))
         raise click.UsageError(

@@ -31,7 +31,7 @@ from datasetlog.transfer import (
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
-    help="Default: from the output's extension (.csv, .parquet), else jsonl.",
+    help="Default: from -o FILE's extension (.jsonl, .ndjson, .csv, .parquet); jsonl to stdout.",
 )
 @click.option(
     "-o",
@@ -50,7 +50,6 @@ def export(
     project: str | None,
 ) -> None:
     """Write a version as JSON Lines, CSV or Parquet: the same bytes for the same version."""
-    fmt = fmt or _format_of(output)
     if lock and output is None:
         raise click.UsageError("--lock needs -o FILE to write the lock beside")
     with opened() as log:
@@ -59,7 +58,8 @@ def export(
         if output is None:
             made = export_dataset(log, ds, sys.stdout.buffer, version=ref, format=fmt)
         else:
-            total = log.get_version(ds, ref).datapoint_count + (fmt == "csv")
+            is_csv = (fmt or output.suffix.lower().lstrip(".")) == "csv"  # a header row
+            total = log.get_version(ds, ref).datapoint_count + is_csv
             with progress_bar(lambda: total, f"exporting {output.name}") as advance:
                 made = export_dataset(
                     log, ds, output, version=ref, format=fmt, lock=lock, progress=advance
@@ -93,30 +93,21 @@ def import_command(
 ) -> None:
     """Commit the datapoints of a JSONL, CSV or Parquet FILE (as export writes them) as one
     version, whatever its size."""
-    chosen = fmt or _format_of(file)
     with (
         opened() as log,
-        progress_bar(
-            lambda: datapoints_in(file, format=chosen), f"importing {file.name}"
-        ) as advance,
+        progress_bar(lambda: datapoints_in(file, format=fmt), f"importing {file.name}") as advance,
     ):
         done = import_datapoints(
             log,
             dataset_id(log, dataset, project),
             file,
-            format=chosen,
+            format=fmt,
             action=action,
             version_name=version_name,
             progress=advance,
         )
     what = f"version {done.version.number}" if done.committed else "nothing to commit"
     click.echo(f"{what}: {done.added} added, {done.removed} removed, {done.ignored} ignored")
-
-
-def _format_of(path: Path | None) -> str:
-    """A file's format by its extension: .csv, .parquet, else jsonl."""
-    suffix = path.suffix.lower() if path is not None else ""
-    return {".csv": "csv", ".parquet": "parquet"}.get(suffix, "jsonl")
 
 
 @click.command("check-lock")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 
 import click
+import orjson
 
+from datasetlog import to_v4
 from datasetlog.cli.shared import (
     dataset_id,
     json_lines,
@@ -81,14 +83,18 @@ def show(
         f"version {found.number}{named} {found.id}: {found.datapoint_count} datapoints, "
         f"{found.message}"
     )
-    rows = [(d.id, _short(d.inputs), _short(d.messages), _short(d.target)) for d in shown]
+    rows = [
+        (record["id"], *(_short(record.get(field)) for field in ("inputs", "messages", "target")))
+        for record in (to_v4(d) for d in shown)
+    ]
     table(rows, ("id", "inputs", "messages", "target"))
     if found.datapoint_count > len(shown):
         click.echo(f"... {found.datapoint_count - len(shown)} more (--limit, or --json for all)")
 
 
 def _short(value: object, width: int = 40) -> str:
-    text = "" if value is None else str(value)
+    """A field as compact JSON, cut to ``width`` characters."""
+    text = "" if value is None else orjson.dumps(value).decode()
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

@@ -38,6 +38,7 @@ from datasetlog.transfer.export import (
     FORMATS,
     BinaryWriter,
     Format,
+    file_error,
     require_format,
     write_export,
 )
@@ -62,11 +63,15 @@ def export_dataset(
     dest: str | Path | BinaryWriter,
     *,
     version: VersionRef = None,
-    format: str = "jsonl",
+    format: str | None = None,
     lock: bool = False,
     progress: Callable[[int], object] | None = None,
 ) -> Exported:
     """Write a version (default: the latest) of a dataset to ``dest``, a path or binary file.
+
+    ``format`` is ``"jsonl"``, ``"csv"`` or ``"parquet"``; by default the one
+    ``dest``'s extension names (``.jsonl``/``.ndjson``, ``.csv``, ``.parquet``),
+    JSON Lines for a file object.
 
     The same version gives the same bytes on every backend and machine. With
     ``lock=True`` (``dest`` a path) a lock manifest is written beside it,
@@ -77,7 +82,7 @@ def export_dataset(
         ValidationError: An unknown format, or ``lock=True`` with a file object.
         NotFoundError: No such dataset or version.
     """
-    fmt: Format = require_format(format)
+    fmt: Format = require_format(format, dest)
     if lock and not isinstance(dest, str | Path):
         raise ValidationError(
             [ErrorDetail(("query", "lock"), "a lock needs a path to sit beside", "lock")]
@@ -120,7 +125,7 @@ def import_datapoints(
     dataset_id: str,
     source: str | Path | IO[bytes] | Any,
     *,
-    format: str = "jsonl",
+    format: str | None = None,
     action: str | None = None,
     version_name: str | None = None,
     version_description: str | None = None,
@@ -137,6 +142,7 @@ def import_datapoints(
     :meth:`DatasetLog.upsert_stream`). Only ``inputs``, ``messages`` and
     ``target`` are read from each line.
     ``progress``, if given, is called with how many more datapoints were stored.
+    ``format`` defaults as for :func:`export_dataset`; a table needs none.
 
     Raises:
         ValidationError: A bad line (``loc`` ``("line", n, ...)``), format or
@@ -149,10 +155,14 @@ def import_datapoints(
         return _imported(
             db, dataset_id, batches, count, action, version_name, version_description, progress
         )
-    fmt: Format = require_format(format)
+    fmt: Format = require_format(format, source)
     with ExitStack() as stack:
         if isinstance(source, str | Path):
-            source = stack.enter_context(Path(source).open("rb"))
+            path = source
+            try:
+                source = stack.enter_context(Path(path).open("rb"))
+            except OSError as error:
+                raise file_error(path, error, ("source",)) from error
         readable = rewindable(source, stack)
         batches = Batches(file_records(readable, fmt), "row" if fmt == "parquet" else "line")
         count = count_datapoints(readable, fmt) if action is None else 0
@@ -161,16 +171,19 @@ def import_datapoints(
         )
 
 
-def datapoints_in(source: str | Path, *, format: str = "jsonl") -> int:
+def datapoints_in(source: str | Path, *, format: str | None = None) -> int:
     """How many datapoints a file holds, if it is sound (what an import of it would add):
     for a progress bar's length, say.
 
     Raises:
-        ValidationError: An unknown format.
+        ValidationError: An unknown format, or a file that cannot be read.
     """
-    fmt: Format = require_format(format)
-    with Path(source).open("rb") as handle:
-        return count_datapoints(handle, fmt)
+    fmt: Format = require_format(format, source)
+    try:
+        with Path(source).open("rb") as handle:
+            return count_datapoints(handle, fmt)
+    except OSError as error:
+        raise file_error(source, error, ("source",)) from error
 
 
 def _imported(
@@ -213,7 +226,7 @@ def _added(
     if count == 0:
         for _ in batches:  # a file that could not be counted: reading it names its problem
             break
-        raise ValidationError([ErrorDetail((batches.unit,), "it holds no datapoint", "empty")])
+        raise ValidationError([ErrorDetail(("source",), "it holds no datapoint", "empty")])
     version = db.commit_datapoint_stream(
         dataset_id,
         batches,

@@ -55,7 +55,8 @@ def require(module: str, extra: str) -> Any:
         return importlib.import_module(module)
     except ImportError as error:
         raise MissingDependencyError(
-            f"this needs {module.split('.')[0]}: pip install 'datasetlog[{extra}]'"
+            f"this needs {module.split('.')[0]}: pip install 'datasetlog[{extra}]' "
+            f"(or '.[{extra}]' in a checkout of datasetlog)"
         ) from error
 
 
@@ -167,7 +168,11 @@ def parquet_rows(source: IO[bytes]) -> Iterator[tuple[int, Any, list[ErrorDetail
     except Exception as error:  # pyarrow raises its own kinds for a file that is not Parquet
         yield 0, None, [ErrorDetail(("row",), f"not Parquet: {error}", "parquet")]
         return
-    wanted = [name for name in CONTENT if name in parquet.schema_arrow.names]
+    names = parquet.schema_arrow.names
+    if unknown := _unknown_columns(names):
+        yield 0, None, unknown
+        return
+    wanted = [name for name in CONTENT if name in names]
     yield from _rows(parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=wanted), wanted)
 
 
@@ -175,6 +180,9 @@ def table_rows(table: Any) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
     """Each row of an Arrow table, pandas DataFrame or Hugging Face dataset with the columns
     of :func:`to_arrow`, as :func:`parquet_rows` gives a file's."""
     table = as_arrow_table(table)
+    if unknown := _unknown_columns(table.column_names):
+        yield 0, None, unknown
+        return
     wanted = [name for name in CONTENT if name in table.column_names]
     yield from _rows(table.select(wanted).to_batches(max_chunksize=ROWS_PER_BATCH), wanted)
 
@@ -205,6 +213,16 @@ def table_kind(source: object) -> str | None:
 _TABLE_TYPES = {"pyarrow": "Table", "pandas": "DataFrame", "datasets": "Dataset"}
 
 
+def _unknown_columns(names: list[str]) -> list[ErrorDetail]:
+    """A problem for each column an export does not hold (a typo is refused, not dropped)."""
+    known = ", ".join(COLUMNS)
+    return [
+        ErrorDetail(("column", name), f"unknown column (an export holds {known})", "column")
+        for name in names
+        if name not in COLUMNS and name != "dataset_id"
+    ]
+
+
 def _rows(
     batches: Iterator[Any], wanted: list[str]
 ) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
@@ -229,5 +247,6 @@ def _body(number: int, cells: dict[str, Any]) -> tuple[Any, list[ErrorDetail]]:
         try:
             body[name] = orjson.loads(cell)
         except orjson.JSONDecodeError as error:
-            problems.append(ErrorDetail(("row", number, name), f"not JSON: {error}", "json"))
+            message = f"not JSON: {error.msg} (at character {error.pos + 1})"
+            problems.append(ErrorDetail(("row", number, name), message, "json"))
     return body, problems

@@ -34,7 +34,14 @@ from typing import Any, Literal, Protocol, get_args
 
 import orjson
 
-from datasetlog import DatasetLog, ErrorDetail, ValidationError, Version, VersionRef
+from datasetlog import (
+    DatasetLog,
+    DatasetLogError,
+    ErrorDetail,
+    ValidationError,
+    Version,
+    VersionRef,
+)
 from datasetlog.transfer.arrow import COLUMNS, record_batches, write_parquet
 
 Format = Literal["jsonl", "csv", "parquet"]
@@ -53,12 +60,32 @@ class BinaryWriter(Protocol):
 _BATCH = 2000
 
 
-def require_format(value: object) -> Format:
-    """Return ``value`` if it is a format this module writes.
+EXTENSIONS: dict[str, Format] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+"""The file extensions a format is told by."""
+
+
+def require_format(value: object, path: object = None) -> Format:
+    """Return ``value`` if it is a format this module writes; with None, the format that
+    ``path``'s extension names (JSON Lines for a file object).
 
     Raises:
-        ValidationError: It is not (``loc`` ``("query", "format")``).
+        ValidationError: It is not a format (``loc`` ``("query", "format")``), or None
+            with a path whose extension names none.
     """
+    if value is None:
+        if not isinstance(path, str | Path):
+            return "jsonl"
+        found = EXTENSIONS.get(Path(path).suffix.lower())
+        if found is None:
+            known = ", ".join(EXTENSIONS)
+            message = f"cannot tell the format of {str(path)!r} (known extensions: {known})"
+            raise ValidationError([ErrorDetail(("query", "format"), message, "format")])
+        return found
     if value not in FORMATS:
         choices = ", ".join(repr(choice) for choice in FORMATS)
         raise ValidationError(
@@ -133,7 +160,13 @@ def write_export(
             advance(written)
         return count - 1 if fmt == "csv" else count
 
-    rows = _write_file(Path(dest), write) if isinstance(dest, str | Path) else write(dest)
+    if not isinstance(dest, str | Path):
+        rows = write(dest)
+    else:
+        try:
+            rows = _write_file(Path(dest), write)
+        except OSError as error:
+            raise file_error(dest, error, ("dest",)) from error
     return found, hashed.hexdigest() if hashed is not None else None, rows
 
 
@@ -160,6 +193,17 @@ class _Sink:
 
     def flush(self) -> None:
         """Nothing is held here: the file flushes when it is closed."""
+
+
+def file_error(path: str | Path, error: OSError, loc: tuple[str, ...]) -> DatasetLogError:
+    """What to raise for a file that cannot be read or written: a ValidationError naming the
+    argument when the path is wrong, a DatasetLogError when the disk failed."""
+    reason = error.strerror or str(error)
+    if isinstance(
+        error, FileNotFoundError | NotADirectoryError | IsADirectoryError | PermissionError
+    ):
+        return ValidationError([ErrorDetail(loc, f"{str(path)!r}: {reason}", "path")])
+    return DatasetLogError(f"cannot write or read {str(path)!r}: {reason}; nothing was changed")
 
 
 def _umask() -> int:

@@ -115,6 +115,14 @@ class Batches:
         """Read the source from its start (each iteration reads it again)."""
         self._lines = array("Q")
         records = self._records()
+        try:
+            yield from self._batches(records)
+        finally:
+            close = getattr(records, "close", None)
+            if close is not None:  # while the source is open: a reader may clean up on it
+                close()
+
+    def _batches(self, records: Records) -> Iterator[list[Any]]:
         batch: list[Any] = []
         problems: list[ErrorDetail] = []
         for line, body, found in records:
@@ -168,12 +176,31 @@ def _jsonl(source: IO[bytes]) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
             record = loads(raw)
         except orjson.JSONDecodeError as error:
             if raw.strip():
-                yield number, None, [ErrorDetail(("line", number), f"not JSON: {error}", "json")]
+                yield number, None, [ErrorDetail(("line", number), not_json(error), "json")]
             continue
         if type(record) is not dict:
             yield number, None, [ErrorDetail(("line", number), "expected a JSON object", "object")]
             continue
+        unknown = [key for key in record if key not in KNOWN_FIELDS]
+        if unknown:
+            yield number, None, [_unknown(("line", number, key)) for key in unknown]
+            continue
         yield number, {key: record[key] for key in content if key in record}, []
+
+
+def not_json(error: orjson.JSONDecodeError) -> str:
+    """A JSON error's message, placed within its line or cell (from character 1)."""
+    return f"not JSON: {error.msg} (at character {error.pos + 1})"
+
+
+KNOWN_FIELDS = frozenset({"dataset_id", *CSV_COLUMNS})
+"""What a line may hold: the fields an export writes. Only the content ones are read; any
+other key (a typo, say ``input``) is refused rather than dropped."""
+
+
+def _unknown(loc: tuple[Any, ...]) -> ErrorDetail:
+    known = ", ".join(sorted(KNOWN_FIELDS))
+    return ErrorDetail(loc, f"unknown field (an export holds {known})", "extra_forbidden")
 
 
 class _text:
@@ -186,7 +213,8 @@ class _text:
         return self._wrapper
 
     def __exit__(self, *_: object) -> None:
-        self._wrapper.detach()
+        if not self._wrapper.closed:
+            self._wrapper.detach()
 
 
 def _csv(source: IO[bytes]) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
@@ -230,5 +258,5 @@ def _csv_records(reader: Any) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
             try:
                 body[column] = orjson.loads(cell)
             except orjson.JSONDecodeError as error:
-                problems.append(ErrorDetail(("line", line, column), f"not JSON: {error}", "json"))
+                problems.append(ErrorDetail(("line", line, column), not_json(error), "json"))
         yield line, body, problems
