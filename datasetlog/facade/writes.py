@@ -1,0 +1,234 @@
+"""Datapoint writes: add, update, delete and upsert, whole or streamed; each a new version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from datasetlog.models import (
+    Datapoint,
+    UpsertResult,
+    Version,
+)
+from datasetlog.reads.resolve import VersionRef
+from datasetlog.sources.base import LogSource
+from datasetlog.writes.commits import parse_version_name
+from datasetlog.writes.datapoints import CreateBody, DatapointWrites
+from datasetlog.writes.streams import StreamedWrites
+from datasetlog.writes.upsert import UpsertWrites
+
+
+class DatapointWriteOperations:
+    """The datapoint write operations of :class:`~datasetlog.DatasetLog`."""
+
+    _datapoint_writes: DatapointWrites
+    _streamed_writes: StreamedWrites
+    _upsert_writes: UpsertWrites
+    logs: LogSource | None
+
+    def create_datapoint(
+        self,
+        dataset_id: str,
+        body: CreateBody,
+        *,
+        idempotency_key: str | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
+    ) -> list[Datapoint]:
+        """Add datapoints as a new committed version and return them in request order.
+
+        ``body`` is one datapoint, a list of them, or ``{"log_ids": [...]}``, as
+        plain v4 JSON data or the request types. With ``idempotency_key``, a
+        repeat of the same request returns the first call's datapoints without
+        committing again. ``version_name`` names the new version (see
+        :meth:`name_version`), ``version_description`` describes it.
+
+        Raises:
+            ValidationError: Every problem of the body, or unknown log ids.
+            NotFoundError: No live dataset has this id.
+            ConflictError: The idempotency key was used with another body, or the
+                version name is taken.
+        """
+        return self.commit_datapoints(
+            dataset_id,
+            body,
+            idempotency_key=idempotency_key,
+            version_name=version_name,
+            version_description=version_description,
+        )[1]
+
+    def commit_datapoints(
+        self,
+        dataset_id: str,
+        body: CreateBody,
+        *,
+        idempotency_key: str | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
+    ) -> tuple[Version, list[Datapoint]]:
+        """Like :meth:`create_datapoint`, but also return the version committed."""
+        return self._datapoint_writes.commit(
+            dataset_id,
+            body,
+            idempotency_key=idempotency_key,
+            logs=self.logs,
+            name=parse_version_name(version_name, version_description),
+        )
+
+    def commit_datapoint_stream(
+        self,
+        dataset_id: str,
+        batches: Iterable[Sequence[Any]],
+        *,
+        count: int,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> Version:
+        """Add any number of datapoints as one committed version, in constant memory.
+
+        ``batches`` yields non-empty lists of datapoint bodies (plain v4 JSON
+        data, as many to a list as suits the caller); they are validated,
+        stored and applied batch by batch inside one transaction, so a version
+        of millions of datapoints never sits in memory. ``count`` is how many
+        datapoints the batches hold, stated up front for the automatic message
+        ("Add N datapoints").
+        ``progress``, if given, is called with each batch's size once it is
+        stored. The store's write lock is held until the last batch is in.
+
+        Raises:
+            ValidationError: A bad datapoint, at ``("body", i, ...)`` with ``i``
+                counted across batches, or a stream that does not hold ``count``
+                datapoints; nothing is written.
+            NotFoundError: No live dataset has this id.
+            ConflictError: The version name is taken, or the store stayed busy.
+        """
+        return self._streamed_writes.commit(
+            dataset_id,
+            batches,
+            count=count,
+            name=parse_version_name(version_name, version_description),
+            progress=progress,
+        )
+
+    def update_datapoint(
+        self,
+        datapoint_id: str,
+        *,
+        inputs: Mapping[str, str] | None = None,
+        messages: Sequence[Any] | None = None,
+        target: Mapping[str, Any] | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
+    ) -> Datapoint:
+        """Replace the given fields of a datapoint as a new committed version.
+
+        Fields left as ``None`` keep their content; at least one must be given.
+
+        Raises:
+            ValidationError: No field given, or a field is malformed.
+            NotFoundError: No datapoint of a live dataset has this id.
+            ConflictError: The version name is taken.
+        """
+        return self._datapoint_writes.update(
+            datapoint_id,
+            inputs=inputs,
+            messages=messages,
+            target=target,
+            name=parse_version_name(version_name, version_description),
+        )
+
+    def delete_datapoints(
+        self,
+        datapoint_ids: Sequence[str],
+        *,
+        version_name: str | None = None,
+        version_description: str | None = None,
+    ) -> None:
+        """Delete datapoints: one new version of each dataset they belong to, atomically.
+
+        ``version_name`` names each new version (in its own dataset).
+
+        Raises:
+            ValidationError: The list is empty, holds a non-string or a duplicate.
+            NotFoundError: An id names no datapoint of a live dataset; nothing is deleted.
+            ConflictError: The version name is taken in one of the datasets.
+        """
+        name = parse_version_name(version_name, version_description)
+        self._datapoint_writes.delete(datapoint_ids, name=name)
+
+    def upsert(
+        self,
+        dataset_id: str,
+        datapoints: Any,
+        *,
+        action: str = "set",
+        base: VersionRef = None,
+        expected_version: int | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> UpsertResult:
+        """Commit ``base`` (default: the latest) with ``datapoints`` applied, matched by content.
+
+        ``action="set"``: the new version holds exactly the request's distinct
+        contents, those already there keeping their ids; ``"add"``: the base
+        and the request's contents it lacks; ``"remove"``: the base without
+        the request's contents. Content is ``inputs``, ``messages`` and
+        ``target`` as canonical JSON. With an older ``base`` the result is
+        committed on top of the latest version. Nothing to change commits
+        nothing. ``datapoints`` takes what ``create_datapoint`` takes, but log ids.
+
+        Raises:
+            ValidationError: A bad datapoint, action, version name or key.
+            NotFoundError: No such dataset or base version.
+            ConflictError: The latest version is not ``expected_version``, the
+                name is taken, or the key was used with another request.
+        """
+        return self._upsert_writes.upsert(
+            dataset_id,
+            datapoints,
+            action=action,
+            base=base,
+            expected_version=expected_version,
+            name=parse_version_name(version_name, version_description),
+            idempotency_key=idempotency_key,
+        )
+
+    def upsert_stream(
+        self,
+        dataset_id: str,
+        batches: Callable[[], Iterable[Sequence[Any]]],
+        *,
+        action: str = "set",
+        expected_version: int | None = None,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> UpsertResult:
+        """:meth:`upsert` on the latest version, for any number of datapoints, as one version.
+
+        ``batches()`` gives the request's datapoints as lists of bodies; it is
+        called twice, and must give the same both times: first to validate
+        and plan (by 128-bit digests of each content, so memory grows by a
+        digest per base datapoint and per content asked for, not by their
+        JSON), then to add what the plan adds. Everything runs in one
+        transaction under the store's write lock. ``progress``, if given, is
+        called with each batch's size as the second reading stores it.
+
+        Raises:
+            ValidationError: A bad datapoint, at ``("body", i, ...)`` with ``i``
+                counted across batches, a bad action, or batches that changed
+                between readings; nothing is written.
+            NotFoundError: No live dataset has this id.
+            ConflictError: The latest version is not ``expected_version``, or
+                the name is taken.
+        """
+        return self._streamed_writes.upsert(
+            dataset_id,
+            batches,
+            action=action,
+            expected_version=expected_version,
+            name=parse_version_name(version_name, version_description),
+            progress=progress,
+        )
