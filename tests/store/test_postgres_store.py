@@ -11,7 +11,8 @@ import pytest
 from datasetlog.store import EventStore, RawCommit, RawEvent
 from datasetlog.store.postgres import PostgresEventStore
 from datasetlog.testing import drop_schema_of, new_schema_location
-from datasetlog.testing.contract import MakeStore, SQLStoreContract
+from datasetlog.testing.contract import MakeStore
+from datasetlog.testing.sql_contract import SQLStoreContract
 
 
 def _rows(store: EventStore, query: str) -> list[tuple[Any, ...]]:

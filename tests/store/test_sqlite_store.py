@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from datasetlog.store import EventStore, RawCommit, RawEvent, SQLiteEventStore
-from datasetlog.testing.contract import MakeStore, SQLStoreContract
+from datasetlog.testing.contract import MakeStore
+from datasetlog.testing.sql_contract import SQLStoreContract
 
 
 def _rows(store: EventStore, query: str) -> list[Any]:
