@@ -271,6 +271,10 @@ def test_round_trips_on_postgres_too(postgres_url: str) -> None:
                 copy = log.create_dataset(project_id="pr", name=f"copy-{fmt}").id
                 import_datapoints(log, copy, io.BytesIO(out.getvalue()), format=fmt)
                 assert _contents(log, copy) == _contents(log, ds)
+            for kind, to_table in (("arrow", to_arrow), ("pandas", to_pandas), ("hf", to_hf)):
+                copy = log.create_dataset(project_id="pr", name=f"copy-{kind}").id
+                import_datapoints(log, copy, to_table(log, ds))
+                assert _contents(log, copy) == _contents(log, ds)
     finally:
         drop_schema_of(location)
 
