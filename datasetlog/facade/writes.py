@@ -210,7 +210,7 @@ class DatapointWriteOperations:
 
         ``batches()`` gives the request's datapoints as lists of bodies; it is
         called twice, and must give the same both times: first to validate
-        and plan (by 128-bit digests of each content, so memory grows by a
+        and plan (by 96-bit digests of each content, so memory grows by a
         digest per base datapoint and per content asked for, not by their
         JSON), then to add what the plan adds. Everything runs in one
         transaction under the store's write lock. ``progress``, if given, is
