@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import datasetlog.writes.streams
 from datasetlog import ConflictError, DatasetLog, ValidationError
 
 
@@ -115,3 +116,17 @@ def test_batches_that_change_between_readings_write_nothing(db: DatasetLog) -> N
         db.upsert_stream(ds, lambda: next(readings), action="add")
     assert bad.value.details[0].loc == ("batches",)
     _unchanged(db, ds, 1)
+
+
+def test_a_streamed_upsert_deletes_in_events_of_a_batch_each(
+    db: DatasetLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(datasetlog.writes.streams, "BATCH", 2)
+    ds = db.create_dataset(project_id="pr", name="qa").id
+    db.create_datapoint(ds, _bodies(0, 9))
+    done = db.upsert_stream(ds, lambda: [_bodies(4, 2)], action="set")
+    assert (done.added, done.removed) == (0, 7)
+    assert [d.inputs for d in db.iter_datapoints(ds)] == [{"n": "4"}, {"n": "5"}]
+    [commit] = list(db.store.read_stream(ds, after=2))
+    assert [event.type for event in commit.events] == ["datapoints_deleted"] * 4
+    assert db.verify().ok

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -31,7 +32,7 @@ from datasetlog.validation.fields import require_id
 from datasetlog.validation.requests import parse_items
 from datasetlog.writes.commits import VersionName, added, content_commit
 from datasetlog.writes.loop import WriteContext, Writer, collector_paused
-from datasetlog.writes.upsert import ACTIONS, Action, held_datapoints, request_key
+from datasetlog.writes.upsert import Action, held_datapoints, option_problems, request_key
 
 _DATASET_ID = ("path", "dataset_id")
 
@@ -123,17 +124,7 @@ class StreamedWrites:
     ) -> UpsertResult:
         """Upsert every datapoint of the batches on the latest version; see ``upsert_stream``."""
         require_id(dataset_id, _DATASET_ID)
-        problems = []
-        if action not in ACTIONS:
-            problems.append(
-                ErrorDetail(("body", "action"), f"expected one of {', '.join(ACTIONS)}", "action")
-            )
-        if expected_version is not None and (
-            type(expected_version) is not int or expected_version < 0
-        ):
-            problems.append(
-                ErrorDetail(("body", "expected_version"), "expected a version number", "int_type")
-            )
+        problems = option_problems(action, expected_version)
         if not callable(batches):
             problems.append(
                 ErrorDetail(("batches",), "expected a callable giving the batches", "callable")
@@ -161,34 +152,11 @@ class StreamedWrites:
                 context, row, [], message, name=name, datapoint_count=count
             )
             streamed = StreamedCommit(tx, context, commit)
-            gone: list[str] = []
-            for held, kept in zip(
-                held_datapoints(self._spans, context.conn, row, head), planned.kept, strict=True
-            ):
-                if not kept:
-                    gone.append(held.id)
-                if len(gone) == BATCH:
-                    streamed.add([DatapointsDeleted(gone)])
-                    gone = []
-            if gone:
+            held = held_datapoints(self._spans, context.conn, row, head)
+            unkept = (h.id for h, keep in zip(held, planned.kept, strict=True) if not keep)
+            for gone in _batched(unkept):
                 streamed.add([DatapointsDeleted(gone)])
-            wanted, seen = planned.new, 0
-            for batch in batches():
-                requests = _parse_batch(batch, seen)
-                seen += len(requests)
-                adding = []
-                for request in requests:
-                    digest = _digest(request_key(request))
-                    if digest in wanted:
-                        del wanted[digest]
-                        adding.append(request)
-                streamed.add(added(adding, context.now))
-                if progress is not None:
-                    progress(len(requests))
-            if wanted or seen != planned.items:
-                raise ValidationError(
-                    [ErrorDetail(("batches",), "the batches changed between readings", "changed")]
-                )
+            _add_planned(streamed, batches(), planned, context.now, progress)
             streamed.close()
             return UpsertResult(version, planned.added, planned.removed, planned.ignored, True)
 
@@ -198,6 +166,48 @@ class StreamedWrites:
 
 BATCH = 10_000
 """Datapoint ids per deletion event of a streamed upsert."""
+
+
+def _batched(ids: Iterable[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for datapoint_id in ids:
+        batch.append(datapoint_id)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _add_planned(
+    streamed: StreamedCommit,
+    batches: Iterable[Sequence[Any]],
+    planned: _Plan,
+    now: datetime,
+    progress: Callable[[int], object] | None,
+) -> None:
+    """Read the batches again and add the first datapoint of each content the plan adds.
+
+    Raises:
+        ValidationError: The batches are not what the plan read.
+    """
+    wanted, seen = planned.new, 0
+    for batch in batches:
+        requests = _parse_batch(batch, seen)
+        seen += len(requests)
+        adding = []
+        for request in requests:
+            digest = _digest(request_key(request))
+            if digest in wanted:
+                del wanted[digest]
+                adding.append(request)
+        streamed.add(added(adding, now))
+        if progress is not None:
+            progress(len(requests))
+    if wanted or seen != planned.items:
+        raise ValidationError(
+            [ErrorDetail(("batches",), "the batches changed between readings", "changed")]
+        )
 
 
 DIGEST = 12

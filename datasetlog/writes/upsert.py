@@ -272,12 +272,8 @@ def _version(tx: WriteContext, row: DatasetRow, number: int) -> VersionRow:
     return found
 
 
-def _parse(datapoints: Any, action: str, expected_version: object) -> tuple[list[object], bool]:
-    """The request's items, unchecked, with the other arguments checked (all problems at once).
-
-    Raises:
-        ValidationError: A bad action or expected version, or a body of another shape.
-    """
+def option_problems(action: object, expected_version: object) -> list[ErrorDetail]:
+    """What is wrong with an upsert's action and expected version (nothing, usually)."""
     problems: list[ErrorDetail] = []
     if action not in ACTIONS:
         problems.append(
@@ -287,6 +283,16 @@ def _parse(datapoints: Any, action: str, expected_version: object) -> tuple[list
         problems.append(
             ErrorDetail(("body", "expected_version"), "expected a version number", "int_type")
         )
+    return problems
+
+
+def _parse(datapoints: Any, action: str, expected_version: object) -> tuple[list[object], bool]:
+    """The request's items, unchecked, with the other arguments checked (all problems at once).
+
+    Raises:
+        ValidationError: A bad action or expected version, or a body of another shape.
+    """
+    problems = option_problems(action, expected_version)
     items: list[object] = []
     single = False
     try:
