@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,21 @@ def test_ci_runs_the_readme_test_command() -> None:
     """.ci/run calls the README's test command verbatim."""
     script = (README.parent / ".ci" / "run").read_text()
     assert 'pip install -e ".[test]" && python -m pytest' in script
+
+
+def test_readme_command_line_session_runs(tmp_path: Path) -> None:
+    """The README's ```shell session runs as written in an empty folder, every command
+    succeeding, with ``datasetlog`` the one installed beside this Python."""
+    [session] = re.findall(r"```shell\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    scripts = str(Path(sys.executable).parent)
+    done = subprocess.run(
+        ["/bin/bash", "-euo", "pipefail", "-c", session],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ['PATH']}"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "version 1 -> 2: 0 added, 1 removed, 0 changed" in done.stdout  # the diff
+    assert "ok:" in done.stdout

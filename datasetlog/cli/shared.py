@@ -114,13 +114,12 @@ def json_value(value: object) -> None:
 
 
 @contextmanager
-def progress_bar(total: Callable[[], int], label: str) -> Iterator[Callable[[int], object]]:
-    """A progress bar on standard error when it is a terminal; a no-op when piped.
-
-    ``total`` is only called (it may cost a read) when the bar is shown.
-    """
-    if not sys.stderr.isatty():
+def progress_bar(total: Callable[[], int | None], label: str) -> Iterator[Callable[[int], object]]:
+    """A progress bar on standard error when it is a terminal; a no-op when piped, or when
+    ``total`` (only called when a bar could be shown: it may cost a read) is unknown (None)."""
+    length = total() if sys.stderr.isatty() else None
+    if length is None:
         yield lambda done: None
         return
-    with click.progressbar(length=total(), label=label, file=sys.stderr) as bar:
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
         yield bar.update

@@ -74,8 +74,15 @@ def export(
 
 @click.command("import")
 @click.argument("dataset")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: from the extension.")
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Default: from FILE's extension; jsonl from standard input (FILE -).",
+)
 @click.option(
     "--action",
     type=click.Choice(["add", "set", "remove"]),
@@ -91,16 +98,20 @@ def import_command(
     version_name: str | None,
     project: str | None,
 ) -> None:
-    """Commit the datapoints of a JSONL, CSV or Parquet FILE (as export writes them) as one
-    version, whatever its size."""
+    """Commit the datapoints of a JSONL, CSV or Parquet FILE (as export writes them; - for
+    standard input) as one version, whatever its size."""
+    piped = str(file) == "-"
+    source = sys.stdin.buffer if piped else file
     with (
         opened() as log,
-        progress_bar(lambda: datapoints_in(file, format=fmt), f"importing {file.name}") as advance,
+        progress_bar(
+            lambda: None if piped else datapoints_in(file, format=fmt), f"importing {file.name}"
+        ) as advance,
     ):
         done = import_datapoints(
             log,
             dataset_id(log, dataset, project),
-            file,
+            source,
             format=fmt,
             action=action,
             version_name=version_name,
