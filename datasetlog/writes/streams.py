@@ -3,8 +3,8 @@
 A streamed add validates, stores and applies a batch at a time. A streamed
 upsert (on the latest version) reads its batches twice: once to validate
 them and plan by 96-bit content digests, once to add what the plan adds;
-it holds 16 bytes per base datapoint (a sorted digest and place, about 57
-bytes with Python's object header) and a digest per new content, never
+it holds a 128-bit int per base datapoint (a sorted digest and place, about
+52 bytes with Python's object header) and a digest per new content, never
 their JSON.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -210,27 +211,23 @@ def _add_planned(
         )
 
 
-DIGEST = 12
-"""Bytes of a content digest: 96 bits, so that two of a billion contents collide with odds
-of about 1 in 10^11, while an entry of the base stays at 16 bytes."""
-
-
-def _digest(key: bytes) -> bytes:
-    """A content key's digest: what a streamed upsert holds per datapoint."""
-    return hashlib.blake2b(key, digest_size=DIGEST).digest()
+def _digest(key: bytes) -> int:
+    """A content key's 96-bit digest, so that two of a billion contents collide with odds of
+    about 1 in 10^11, while a base entry (digest and place) stays within 128 bits."""
+    return int.from_bytes(hashlib.blake2b(key, digest_size=12).digest())
 
 
 class _BaseKeys:
-    """The base version's contents by digest, sorted: 16 bytes a datapoint, looked up by bisection.
+    """The base version's contents by digest, sorted: an int a datapoint, looked up by bisection.
 
-    Each entry is a content's 12-byte digest and then the datapoint's place in
-    the base (4 bytes, big-endian), so the entries of one content are
-    adjacent and in base order, and the first of them is where a bare digest
+    Each entry is a content's 96-bit digest shifted above the datapoint's
+    32-bit place in the base, so the entries of one content are adjacent and
+    in base order, and the first of them is where a bare digest (shifted)
     bisects to. ``asked`` marks, at the first entry of a content, that the
     request holds it.
     """
 
-    def __init__(self, entries: list[bytes]) -> None:
+    def __init__(self, entries: list[int]) -> None:
         entries.sort()
         self.entries = entries
         self.asked = bytearray(len(entries))
@@ -239,17 +236,18 @@ class _BaseKeys:
     def read(
         cls, spans: Spans, conn: Connection, row: DatasetRow, version: VersionRow
     ) -> _BaseKeys:
-        packed = bytearray()  # no object per entry while the base is decoded
+        packed = array("Q")  # no object per entry while the base is decoded
         for place, held in enumerate(held_datapoints(spans, conn, row, version)):
-            packed += _digest(held.key)
-            packed += place.to_bytes(4, "big")
-        size = DIGEST + 4
-        return cls([bytes(packed[at : at + size]) for at in range(0, len(packed), size)])
+            digest = _digest(held.key)
+            packed.append(digest >> 32)
+            packed.append(((digest & _LOW) << _PLACE) | place)
+        entries = [high << 64 | low for high, low in zip(packed[::2], packed[1::2], strict=True)]
+        return cls(entries)
 
-    def mark(self, digest: bytes) -> bool:
+    def mark(self, digest: int) -> bool:
         """Mark a content as asked for; False if the base does not hold it."""
-        at = bisect.bisect_left(self.entries, digest)
-        if at < len(self.entries) and self.entries[at].startswith(digest):
+        at = bisect.bisect_left(self.entries, digest << _PLACE)
+        if at < len(self.entries) and self.entries[at] >> _PLACE == digest:
             self.asked[at] = 1
             return True
         return False
@@ -258,18 +256,24 @@ class _BaseKeys:
         """Which base datapoints the action keeps, in base order."""
         kept = bytearray(len(self.entries))
         group_asked = False
-        previous = b""
+        previous = -1
         for entry, asked in zip(self.entries, self.asked, strict=True):
-            first = not entry.startswith(previous) or not previous
+            digest = entry >> _PLACE
+            first = digest != previous
             if first:
-                group_asked, previous = bool(asked), entry[:DIGEST]
+                group_asked, previous = bool(asked), digest
             keep = (
                 action == "add"
                 or (action == "remove" and not group_asked)
                 or (action == "set" and group_asked and first)
             )
-            kept[int.from_bytes(entry[DIGEST:], "big")] = keep
+            kept[entry & _PLACES] = keep
         return kept
+
+
+_PLACE = 32
+_PLACES = (1 << _PLACE) - 1
+_LOW = (1 << 32) - 1
 
 
 @attrs.frozen
@@ -277,7 +281,7 @@ class _Plan:
     """What a streamed upsert does: which base datapoints stay, which contents are added."""
 
     kept: bytearray
-    new: dict[bytes, None]  # the contents to add, in request order
+    new: dict[int, None]  # the contents to add, in request order
     items: int
     added: int
     removed: int
@@ -290,7 +294,7 @@ def _plan(action: Action, base: _BaseKeys, batches: Iterable[Sequence[Any]]) -> 
     Raises:
         ValidationError: A bad datapoint, at ``("body", i, ...)`` counted across batches.
     """
-    new: dict[bytes, None] = {}  # in request order
+    new: dict[int, None] = {}  # in request order
     items = 0
     for batch in batches:
         requests = _parse_batch(batch, items)
