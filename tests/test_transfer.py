@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import datasetlog.readmodels.replay
 import datasetlog.transfer.export
 import datasetlog.transfer.imports
+import datasetlog.writes.streams
 from datasetlog import DatasetLog, NotFoundError, ValidationError
 from datasetlog.testing import drop_schema_of, new_schema_location
 from datasetlog.testing.strategies import datapoint_bodies
@@ -531,3 +532,27 @@ def test_a_line_past_the_longest_is_refused_unread(
         import_datapoints(db, ds, io.BytesIO(content))
     assert [(d.loc, d.type) for d in bad.value.details] == [(("line", 2), "too_long")]
     assert db.get_version(ds).number == 0
+
+
+def test_a_bulk_import_refreshes_the_planner_statistics_on_postgres(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table loaded in one transaction must not be planned as the empty one it was."""
+    monkeypatch.setattr(datasetlog.writes.streams, "BULK", 3)
+    location = new_schema_location(postgres_url)
+    try:
+        with DatasetLog(location) as log:
+            ds = log.create_dataset(project_id="pr", name="bulk").id
+
+            def analyzed() -> float:
+                with log.store.reading() as conn:
+                    query = "SELECT reltuples FROM pg_class WHERE oid = 'dl_rows'::regclass"
+                    return float(conn.execute(query).fetchone()[0])
+
+            assert analyzed() == 0  # as analyzed when the read models were made
+            import_datapoints(log, ds, io.BytesIO(_lines(2)))
+            assert analyzed() == 0  # below the bulk size: left to autovacuum
+            import_datapoints(log, ds, io.BytesIO(_lines(3)))
+            assert analyzed() == 5
+    finally:
+        drop_schema_of(location)

@@ -29,6 +29,7 @@ def open_read_models(store: SQLStore, schema: Schema) -> None:
     with store.write() as tx:
         if schema.ensure(tx.connection):
             replay(store, tx.connection)
+            schema.refresh_statistics(tx.connection)
 
 
 def rebuild(
@@ -42,6 +43,7 @@ def rebuild(
         schema.drop(tx.connection)
         schema.ensure(tx.connection)
         replay(store, tx.connection, progress)
+        schema.refresh_statistics(tx.connection)
 
 
 REPLAY_BATCH = 10_000

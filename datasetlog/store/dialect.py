@@ -81,6 +81,8 @@ class Dialect:
         clustered_suffix: What follows a clustered table's column list.
         list_tables: A query for the names of the tables in the store's schema.
         events: Where the store keeps event payloads.
+        analyze: A statement (``{table}`` in it) that refreshes a table's planner
+            statistics, for after a bulk load; None where the planner needs none.
     """
 
     name: str
@@ -89,6 +91,7 @@ class Dialect:
     clustered_suffix: str
     list_tables: str
     events: EventColumns
+    analyze: str | None = None
 
     def create_table(self, table: Table) -> tuple[str, ...]:
         """The statements that create ``table`` and its indexes."""
@@ -128,4 +131,8 @@ POSTGRES = Dialect(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     ),
     events=EVENTS,
+    # Until autovacuum gets to it, a table loaded in one transaction keeps the
+    # statistics of its empty self, and keyset pages over a million new rows
+    # are then planned as bitmap scans and sorts of the whole rest: 30 s, not 4.
+    analyze="ANALYZE {table}",
 )
