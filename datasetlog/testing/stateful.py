@@ -70,14 +70,13 @@ from datasetlog.testing.oracle import (
 )
 from datasetlog.testing.strategies import (
     create_requests,
-    datapoint_bodies,
     field_texts,
-    invalid_datapoint_bodies,
     invalid_requests,
     messages,
     target_values,
     texts,
 )
+from datasetlog.testing.stream_rules import StreamRules
 
 
 class OpenDb(Protocol):
@@ -99,7 +98,7 @@ update_fields = st.fixed_dictionaries(
 ).filter(bool)
 
 
-class DatasetLogMachine(RuleBasedStateMachine):
+class DatasetLogMachine(RuleBasedStateMachine, StreamRules):
     """Every DatasetLog operation as a rule, valid and invalid, against a plain model.
 
     After every step each read path (iterators, pages, JSON bytes, versions,
@@ -244,52 +243,6 @@ class DatasetLogMachine(RuleBasedStateMachine):
         else:
             created = self.db.create_datapoint(ds, body)
         self.model.add_rows(ds, to_v4(created), body)
-
-    @precondition(lambda self: self.model.live)
-    @rule(
-        data=st.data(),
-        bodies=st.lists(datapoint_bodies(), min_size=1, max_size=7),
-        batch=st.integers(1, 3),
-    )
-    def stream_datapoints(self, data: st.DataObject, bodies: list[Any], batch: int) -> None:
-        """Add datapoints in batches as one version (commit_datapoint_stream)."""
-        ds = data.draw(st.sampled_from(list(self.model.live)), label="dataset")
-        batches = [bodies[i : i + batch] for i in range(0, len(bodies), batch)]
-        note(f"commit_datapoint_stream({ds!r}, {batches!r})")
-        sizes: list[int] = []
-        version = self.db.commit_datapoint_stream(
-            ds, iter(copy.deepcopy(batches)), count=len(bodies), progress=sizes.append
-        )
-        assert sizes == [len(b) for b in batches]
-        assert version.number == len(self.model.live[ds].versions)
-        assert version == self.db.get_version(ds, version.number)
-        added = list(self.db.iter_datapoints_v4(ds, version=version.number))[-len(bodies) :]
-        self.model.add_rows(ds, added, bodies)
-
-    @precondition(lambda self: self.model.live)
-    @rule(
-        data=st.data(),
-        bodies=st.lists(datapoint_bodies(), min_size=1, max_size=4),
-        bad=invalid_datapoint_bodies(),
-        miscount=st.sampled_from((-1, 0, 1)),
-    )
-    def stream_invalid_datapoints(
-        self, data: st.DataObject, bodies: list[Any], bad: tuple[Any, Any], miscount: int
-    ) -> None:
-        """A bad datapoint in any batch, or a wrong count, fails the stream; nothing changes."""
-        ds = data.draw(st.sampled_from(list(self.model.live)), label="dataset")
-        at = data.draw(st.integers(0, len(bodies)), label="bad at")
-        body, loc = bad
-        stream = [*bodies[:at], body, *bodies[at:]] if miscount == 0 else bodies
-        count = len(stream) + miscount
-        note(f"commit_datapoint_stream({ds!r}, {stream!r}, count={count}) must fail")
-        info = self.expect_unchanged(
-            ValidationError,
-            lambda: self.db.commit_datapoint_stream(ds, ([item] for item in stream), count=count),
-        )
-        assert isinstance(info.value, ValidationError)
-        expected = ("body", at, *loc) if miscount == 0 else ("count",)
-        assert expected in [d.loc for d in info.value.details]
 
     @precondition(lambda self: self.model.live)
     @rule(data=st.data(), body=create_requests(LOG_IDS), key=st.sampled_from(("k1", "k2")))
