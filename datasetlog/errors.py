@@ -90,3 +90,17 @@ class StoreError(DatasetLogError):
     """
 
     status_code: ClassVar[int] = 500
+
+
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """Ctrl-C arrived after a write had committed: the write landed, whole.
+
+    A :class:`KeyboardInterrupt` (so it stops a program as Ctrl-C does, and
+    ``except Exception`` does not swallow it), raised instead of the plain
+    one when the interrupt came between the store's COMMIT and the call's
+    return. ``result`` is what the call would have returned.
+    """
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("interrupted after the commit: the write landed")
+        self.result: Any = result

@@ -220,18 +220,18 @@ class LostRaces:
 
 @pytest.fixture
 def lost_races(monkeypatch: pytest.MonkeyPatch) -> LostRaces:
-    """Make the store's next ``to_lose`` appends raise StreamConflictError, as a lost race."""
+    """Make the store's next ``to_lose`` commits raise StreamConflictError, as a lost race."""
     races = LostRaces()
-    append = CommitTables.append
+    open_commit = CommitTables.open_commit
 
-    def flaky(self: CommitTables, conn: Any, commits: Any) -> Any:
+    def flaky(self: CommitTables, conn: Any, commit: Any) -> Any:
         races.tried += 1
         if races.to_lose > 0:
             races.to_lose -= 1
             raise StreamConflictError("forced: another writer committed first")
-        return append(self, conn, commits)
+        return open_commit(self, conn, commit)
 
-    monkeypatch.setattr(CommitTables, "append", flaky)
+    monkeypatch.setattr(CommitTables, "open_commit", flaky)
     return races
 
 

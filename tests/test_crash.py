@@ -23,9 +23,8 @@ import attrs
 import pytest
 
 from datasetlog import DatasetLog, StoreError
-from datasetlog.readmodels.apply import apply_commit
-from datasetlog.store._sql import CommitTables
-from datasetlog.writes import loop
+from datasetlog.readmodels.apply import CommitApplication
+from datasetlog.store._sql import OpenedCommit
 
 STRESS = os.environ.get("DATASETLOG_STRESS") == "1"
 KILLS = 300 if STRESS else 40
@@ -159,13 +158,13 @@ def test_read_model_failure_after_append_commits_nothing(
     """A read model that fails after the events were appended rolls the whole commit back."""
     db, datasets, _ = two_datasets
     before = (_counts(db), db.list_versions(datasets[0]))
-    apply = apply_commit
+    finish = CommitApplication.finish
 
-    def apply_then_fail(*args: Any) -> None:
-        apply(*args)
+    def finish_then_fail(self: CommitApplication, position: int) -> Any:
+        finish(self, position)
         raise RuntimeError("read model failed")
 
-    monkeypatch.setattr(loop, "apply_commit", apply_then_fail)
+    monkeypatch.setattr(CommitApplication, "finish", finish_then_fail)
     with pytest.raises(RuntimeError, match="read model failed"):
         db.create_datapoint(datasets[0], [{}, {"inputs": {"a": "b"}}])
     monkeypatch.undo()
@@ -182,16 +181,16 @@ def test_failure_on_the_second_dataset_of_a_delete_commits_neither(
     """A delete spanning two datasets that fails on the second commits nothing to the first."""
     db, datasets, ids = two_datasets
     before = (_counts(db), [db.list_versions(d) for d in datasets])
-    apply = apply_commit
+    finish = CommitApplication.finish
     calls: list[int] = []
 
-    def fail_second(*args: Any) -> None:
+    def fail_second(self: CommitApplication, position: int) -> Any:
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("second read model update failed")
-        apply(*args)
+        return finish(self, position)
 
-    monkeypatch.setattr(loop, "apply_commit", fail_second)
+    monkeypatch.setattr(CommitApplication, "finish", fail_second)
     with pytest.raises(RuntimeError, match="second"):
         db.delete_datapoints([ids[0], ids[2]])
     monkeypatch.undo()
@@ -207,13 +206,13 @@ def test_driver_failure_mid_append_is_a_store_error_and_commits_nothing(
     """An SQLite error after the events were inserted is a StoreError, and nothing is kept."""
     db, datasets, _ = two_datasets
     before = (_counts(db), db.list_versions(datasets[1]))
-    append = CommitTables.append
+    close = OpenedCommit.close
 
-    def append_then_fail(self: CommitTables, conn: Any, commits: Any) -> Any:
-        append(self, conn, commits)
+    def close_then_fail(self: OpenedCommit) -> Any:
+        close(self)
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(CommitTables, "append", append_then_fail)
+    monkeypatch.setattr(OpenedCommit, "close", close_then_fail)
     with pytest.raises(StoreError, match="disk I/O error"):
         db.create_datapoint(datasets[1], {})
     monkeypatch.undo()

@@ -18,6 +18,7 @@ from datasetlog import (
     ValidationError,
     to_v4,
 )
+from datasetlog.store.sqlite import SQLiteConnection
 
 
 @pytest.fixture
@@ -285,7 +286,9 @@ def test_pages_of_a_fork_that_deleted_many_count_every_layer(log: DatasetLog) ->
         assert [d.id for d in found] == whole[(page - 1) * 100 : page * 100]
 
 
-def test_ctrl_c_at_any_statement_of_a_merge_leaves_it_undone_or_whole(tmp_path: Path) -> None:
+def test_ctrl_c_at_any_statement_of_a_merge_leaves_it_undone_or_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A merge (with claims of inherited datapoints) interrupted anywhere commits all or nothing."""
     store = SQLiteEventStore(tmp_path / "s.db")
     calls = {"n": 0, "at": 0}
@@ -306,6 +309,14 @@ def test_ctrl_c_at_any_statement_of_a_merge_leaves_it_undone_or_whole(tmp_path: 
         log.update_datapoint(theirs[0], target={"a": "main"})
         log.delete_datapoints([theirs[1]])
         log.create_datapoint(main, {"inputs": {"q": "main's new"}})
+        init = SQLiteConnection.__init__
+
+        def interrupted(self: SQLiteConnection, raw: Any) -> None:  # an interrupt closes one
+            init(self, raw)
+            self.execute = counted(self.execute)
+            self.insert_rows = counted(self.insert_rows)  # type: ignore[method-assign]
+
+        monkeypatch.setattr(SQLiteConnection, "__init__", interrupted)
         conn = store.connection()
         conn.execute = counted(conn.execute)
         conn.insert_rows = counted(conn.insert_rows)  # type: ignore[method-assign]

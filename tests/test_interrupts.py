@@ -17,8 +17,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from datasetlog import DatasetLog, SQLiteEventStore, to_v4
+from datasetlog import DatasetLog, InterruptedAfterCommit, SQLiteEventStore, to_v4
 from datasetlog.store.postgres import PostgresConnection, PostgresEventStore
+from datasetlog.store.sqlite import SQLiteConnection
 from datasetlog.testing import drop_schema_of, new_schema_location
 
 BODY = [{"inputs": {"q": str(i)}} for i in range(3)]
@@ -63,12 +64,17 @@ def _check_every_interruption(
         for after in (False, True):
             before = _state(db, dataset_id)
             interrupter.at, interrupter.after, interrupter.calls = at, after, 0
-            with pytest.raises(KeyboardInterrupt):
+            with pytest.raises(KeyboardInterrupt) as raised:
                 db.create_datapoint(dataset_id, BODY)
             interrupter.at = None
             now = _state(db, dataset_id)
             committed = len(now[0]) == len(before[0]) + 1
             assert now == before or (committed and after and at == statements), (at, after)
+            # Only an interrupt that came after COMMIT says the write landed, with its result.
+            assert isinstance(raised.value, InterruptedAfterCommit) == committed, (at, after)
+            if committed:
+                assert isinstance(raised.value, InterruptedAfterCommit)
+                assert [to_v4(d) for d in raised.value.result] == now[1][-len(BODY) :]
             with other() as elsewhere:  # another writer is not locked out
                 elsewhere.create_datapoint(dataset_id, {})
             db.create_datapoint(dataset_id, {})  # nor is this one
@@ -76,18 +82,31 @@ def _check_every_interruption(
     return statements
 
 
-def test_an_interrupted_sqlite_write_leaves_no_lock(tmp_path: Path) -> None:
+@pytest.fixture
+def sqlite_interrupter(monkeypatch: pytest.MonkeyPatch) -> Interrupter:
+    """An interrupter of every SQLite connection opened from now on (an interrupted write's
+    connection is closed, and the next one opened fresh)."""
+    interrupter = Interrupter()
+    init = SQLiteConnection.__init__
+
+    def interrupted(self: SQLiteConnection, raw: Any) -> None:
+        init(self, raw)
+        self.execute = interrupter.wrap(self.execute)
+        self.insert_rows = interrupter.wrap(self.insert_rows)  # type: ignore[method-assign]
+
+    monkeypatch.setattr(SQLiteConnection, "__init__", interrupted)
+    return interrupter
+
+
+def test_an_interrupted_sqlite_write_leaves_no_lock(
+    tmp_path: Path, sqlite_interrupter: Interrupter
+) -> None:
     """On SQLite, Ctrl-C at any statement of a write rolls it back and frees the lock."""
     path = tmp_path / "store.db"
-    interrupter = Interrupter()
-    store = SQLiteEventStore(path)
-    with DatasetLog(store) as db:
+    with DatasetLog(SQLiteEventStore(path)) as db:
         dataset = db.create_dataset(project_id="pr", name="n").id
-        conn = store.connection()
-        conn.execute = interrupter.wrap(conn.execute)
-        conn.insert_rows = interrupter.wrap(conn.insert_rows)  # type: ignore[method-assign]
         other = lambda: DatasetLog(SQLiteEventStore(path, busy_timeout=1))  # noqa: E731
-        _check_every_interruption(db, dataset, interrupter, other)
+        _check_every_interruption(db, dataset, sqlite_interrupter, other)
 
 
 @pytest.fixture
@@ -211,3 +230,68 @@ def test_ctrl_c_stays_ctrl_c_when_ending_the_postgres_transaction_fails(
         monkeypatch.undo()
         db.create_datapoint(dataset, {})
         assert [v.number for v in db.list_versions(dataset)] == [0, 1]
+
+
+def test_an_interrupted_sqlite_fork_says_whether_it_landed(
+    tmp_path: Path, sqlite_interrupter: Interrupter
+) -> None:
+    """Ctrl-C at any statement of a fork: a plain interrupt left nothing, and one that came
+    after COMMIT is InterruptedAfterCommit carrying the fork, which exists."""
+    interrupter = sqlite_interrupter
+    with DatasetLog(SQLiteEventStore(tmp_path / "store.db")) as db:
+        source = db.create_dataset(project_id="pr", name="source").id
+        db.create_datapoint(source, BODY)
+        interrupter.calls = 0
+        db.fork(source, name="counted")
+        statements = interrupter.calls
+        landed = 0
+        for at in range(1, statements + 1):
+            for after in (False, True):
+                name = f"fork-{at}-{after}"
+                interrupter.at, interrupter.after, interrupter.calls = at, after, 0
+                with pytest.raises(KeyboardInterrupt) as raised:
+                    db.fork(source, name=name)
+                interrupter.at = None
+                made = [d for d in db.list_datasets("pr") if d.name == name]
+                if isinstance(raised.value, InterruptedAfterCommit):
+                    landed += 1
+                    assert made == [raised.value.result] == [db.get_dataset(made[0].id)]
+                else:
+                    assert made == [], (at, after)
+        assert landed == 1  # only after the last statement, COMMIT
+        assert db.verify()
+
+
+@pytest.mark.parametrize("sent", [True, False], ids=["after-commit", "before-commit"])
+def test_ctrl_c_around_the_postgres_commit_says_whether_it_landed(
+    postgres_location: str, monkeypatch: pytest.MonkeyPatch, sent: bool
+) -> None:
+    """Ctrl-C right after COMMIT came back is InterruptedAfterCommit with the result; one
+    just before COMMIT was sent is a plain interrupt, and nothing was written."""
+    leave = psycopg.Transaction.__exit__
+    interrupted: list[bool] = []
+
+    def interrupt_at_commit(self: psycopg.Transaction, kind: Any, value: Any, tb: Any) -> Any:
+        if kind is not None or interrupted:
+            return leave(self, kind, value, tb)
+        interrupted.append(True)
+        if sent:
+            leave(self, kind, value, tb)
+        raise KeyboardInterrupt
+
+    with DatasetLog(PostgresEventStore(postgres_location, lock_timeout=2)) as db:
+        dataset = db.create_dataset(project_id="pr", name="n").id
+        monkeypatch.setattr(psycopg.Transaction, "__exit__", interrupt_at_commit)
+        with pytest.raises(KeyboardInterrupt) as raised:
+            db.create_datapoint(dataset, {"inputs": {"q": "maybe"}})
+        monkeypatch.undo()
+        assert isinstance(raised.value, InterruptedAfterCommit) == sent
+        with DatasetLog(PostgresEventStore(postgres_location, lock_timeout=2)) as other:
+            held = [d.inputs for d in other.iter_datapoints(dataset)]
+            assert held == ([{"q": "maybe"}] if sent else [])
+            other.create_datapoint(dataset, {})  # no lock outlived the interrupt
+        if isinstance(raised.value, InterruptedAfterCommit):
+            [datapoint] = raised.value.result
+            assert datapoint == db.get_datapoint(datapoint.id)
+        db.create_datapoint(dataset, {})
+        assert db.verify()

@@ -24,10 +24,9 @@ class DatasetOperations:
             ValidationError: A field is empty or not a string.
             ConflictError: The project already has a live dataset of that name.
         """
-        dataset_id = self._dataset_writes.create(
+        return self._dataset_writes.create(
             project_id=project_id, name=name, description=description
         )
-        return self._dataset_reads.get_dataset(dataset_id)
 
     def list_datasets(self, project_id: str | None) -> list[Dataset]:
         """Return a project's live datasets, oldest first; every project's if ``project_id``
@@ -56,8 +55,7 @@ class DatasetOperations:
             NotFoundError: No live dataset has this id.
             ConflictError: The new name is taken in the project.
         """
-        self._dataset_writes.update(dataset_id, name=name, description=description)
-        return self._dataset_reads.get_dataset(dataset_id)
+        return self._dataset_writes.update(dataset_id, name=name, description=description)
 
     def delete_dataset(self, dataset_id: str) -> None:
         """Delete a dataset: it is no longer listed or found; its history stays in the log.

@@ -45,8 +45,7 @@ class ProposalOperations:
             NotFoundError: No such dataset or version.
             ConflictError: The project already has a live dataset of that name.
         """
-        fork_id = self._fork_writes.fork(dataset_id, version, name=name, description=description)
-        return self._dataset_reads.get_dataset(fork_id)
+        return self._fork_writes.fork(dataset_id, version, name=name, description=description)
 
     def merge(
         self,

@@ -48,6 +48,22 @@ class VersionOperations:
         """
         return self._dataset_reads.get_version(dataset_id, version, as_of=as_of)
 
+    def chain_head(
+        self, dataset_id: str, version: VersionRef = None, *, as_of: datetime | None = None
+    ) -> str:
+        """Return the hash of the commit that made a version (any reference; default the latest).
+
+        Each commit's SHA-256 covers its content and the hash of the commit
+        before it in the dataset, so this one hash pins the version and all of
+        its history: lock files record it. It is read from the log itself.
+
+        Raises:
+            ValidationError: Both ``version`` and ``as_of`` given, or a bad ``as_of``.
+            NotFoundError: No such dataset or version.
+            StoreError: The log lacks the commit (the store is damaged).
+        """
+        return self._dataset_reads.chain_head(dataset_id, version, as_of=as_of)
+
     def list_versions(self, dataset_id: str) -> list[Version]:
         """Return every committed version of a dataset, oldest (version 0) first.
 

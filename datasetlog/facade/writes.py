@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from datasetlog.errors import InterruptedAfterCommit
 from datasetlog.models import (
     Datapoint,
     UpsertResult,
@@ -49,13 +50,17 @@ class DatapointWriteOperations:
             ConflictError: The idempotency key was used with another body, or the
                 version name is taken.
         """
-        return self.commit_datapoints(
-            dataset_id,
-            body,
-            idempotency_key=idempotency_key,
-            version_name=version_name,
-            version_description=version_description,
-        )[1]
+        try:
+            _, datapoints = self.commit_datapoints(
+                dataset_id,
+                body,
+                idempotency_key=idempotency_key,
+                version_name=version_name,
+                version_description=version_description,
+            )
+        except InterruptedAfterCommit as interrupted:  # carry what this call returns
+            raise InterruptedAfterCommit(interrupted.result[1]) from interrupted
+        return datapoints
 
     def commit_datapoints(
         self,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import attrs
+
 from datasetlog.errors import StoreError
 from datasetlog.events import (
     Commit,
@@ -23,10 +25,11 @@ from datasetlog.events import (
     VersionNamed,
 )
 from datasetlog.ids import derived_id
+from datasetlog.models import Version
 from datasetlog.readmodels import paging
 from datasetlog.readmodels.labels import apply_label
 from datasetlog.readmodels.layers import inherited_ordinals, view_of
-from datasetlog.readmodels.lookups import Lookups
+from datasetlog.readmodels.lookups import VERSION_COLUMNS, Lookups
 from datasetlog.readmodels.rows import DatasetRow, VersionRow, instant_us
 from datasetlog.store.base import Connection
 
@@ -38,12 +41,33 @@ _BLOCK_DELETED = (
 )
 
 
-def apply_commit(conn: Connection, commit: Commit, position: int, first_event: int) -> None:
-    """Apply one commit to the read models.
+@attrs.frozen
+class Applied:
+    """What applying a commit wrote: its dataset's row after it, and the version it made.
+
+    Writes build what they return from these, inside their own transaction,
+    so a result is always what its commit wrote.
+    """
+
+    dataset: DatasetRow
+    version: VersionRow | None
+
+    def made_version(self) -> Version:
+        """The content version the commit made, as users see it.
+
+        Raises:
+            StoreError: It made none (it was not a content commit).
+        """
+        if self.version is None:
+            raise StoreError(f"the commit to {self.dataset.id!r} made no content version")
+        return self.version.to_version(self.dataset.id)
+
+
+def apply_commit(conn: Connection, commit: Commit, position: int, first_event: int) -> Applied:
+    """Apply one stored commit to the read models (a replay: its dataset row is looked up).
 
     Args:
-        conn: The connection of the transaction that appends the commit (or
-            of a replay).
+        conn: The connection of the transaction that applies the commit.
         commit: The decoded commit.
         position: Its global position.
         first_event: The global position of its first event; a span points
@@ -52,9 +76,9 @@ def apply_commit(conn: Connection, commit: Commit, position: int, first_event: i
     Raises:
         StoreError: The commit does not follow from what the read models hold.
     """
-    applying = CommitApplication(conn, commit)
+    applying = CommitApplication.replaying(conn, commit)
     applying.feed(commit.events, first_event)
-    applying.finish(position)
+    return applying.finish(position)
 
 
 class CommitApplication:
@@ -66,12 +90,19 @@ class CommitApplication:
     Args:
         conn: The connection of the transaction that appends the commit.
         commit: The commit; only what it says of itself is read here, not its events.
+        row: Its dataset's row as the transaction holds it (None: the commit
+            creates the dataset).
     """
 
-    def __init__(self, conn: Connection, commit: Commit) -> None:
+    @classmethod
+    def replaying(cls, conn: Connection, commit: Commit) -> CommitApplication:
+        """The application of a commit whose dataset row is looked up (a replay)."""
+        return cls(conn, commit, Lookups.dataset(conn, commit.dataset_id, include_deleted=True))
+
+    def __init__(self, conn: Connection, commit: Commit, row: DatasetRow | None) -> None:
         self.conn = conn
         self.commit = commit
-        self._row = Lookups.dataset(conn, commit.dataset_id, include_deleted=True)
+        self._row = row
         self._version = 0
         self._count = self._next_ordinal = self._added = 0
         if self._row is not None:
@@ -108,8 +139,14 @@ class CommitApplication:
                     "description = coalesce(?, description) WHERE key = ?",
                     (event.name, event.description, row.key),
                 )
+                row = self._row = attrs.evolve(
+                    row,
+                    name=row.name if event.name is None else event.name,
+                    description=row.description if event.description is None else event.description,
+                )
             elif isinstance(event, DatasetDeleted):
                 conn.execute("UPDATE dl_datasets SET deleted = 1 WHERE key = ?", (row.key,))
+                row = self._row = attrs.evolve(row, deleted=1)
             elif isinstance(event, DatapointUpdated):
                 ordinal = _close_span(conn, event.id, version)
                 if ordinal is None:
@@ -143,11 +180,14 @@ class CommitApplication:
         if tombstones:  # a fork deleting inherited datapoints: spans live in no version
             conn.insert_rows("dl_rows", _TOMBSTONE_COLUMNS, tombstones)
 
-    def finish(self, position: int) -> None:
+    def finish(self, position: int) -> Applied:
         """Record what the commit made of the dataset, once its last events are fed.
 
         Args:
             position: The commit's global position.
+
+        Returns:
+            The dataset's row and the version's (if the commit made one), as written.
         """
         conn, commit, row = self.conn, self.commit, self._row
         if row is None:
@@ -168,23 +208,45 @@ class CommitApplication:
             "datapoint_count = ?, next_ordinal = ? WHERE key = ?",
             (recorded_at, commit.sequence, version, count, next_ordinal, row.key),
         )
+        made = None
         if commit.version is not None:
+            made = VersionRow(
+                number=version,
+                id=commit.version.id,
+                message=commit.version.message,
+                created_at=recorded_at,
+                datapoint_count=count,
+                ordinal_bound=next_ordinal,
+                name=None,
+                description=None,
+                commit_position=position,
+            )
             conn.execute(
                 "INSERT INTO dl_versions (dataset_key, number, id, message, created_at, "
-                "datapoint_count, ordinal_bound, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "datapoint_count, ordinal_bound, created_us, commit_position) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     row.key,
-                    version,
-                    commit.version.id,
-                    commit.version.message,
-                    recorded_at,
-                    count,
-                    next_ordinal,
+                    made.number,
+                    made.id,
+                    made.message,
+                    made.created_at,
+                    made.datapoint_count,
+                    made.ordinal_bound,
                     instant_us(commit.recorded_at),
+                    position,
                 ),
             )
         for label_event in self._labelled:  # after the version a name may name is recorded
             apply_label(conn, row.key, commit, label_event)
+            if (
+                made is not None
+                and isinstance(label_event, VersionNamed)
+                and label_event.version == made.number
+            ):
+                made = attrs.evolve(
+                    made, name=label_event.name, description=label_event.description
+                )
         if commit.idempotency is not None:
             conn.execute(
                 "INSERT INTO dl_idempotency (dataset_key, key, request_hash, version) "
@@ -192,19 +254,30 @@ class CommitApplication:
                 (row.key, commit.idempotency.key, commit.idempotency.request_hash, version),
             )
         conn.execute("UPDATE dl_rm_meta SET value = ? WHERE key = 'position'", (position,))
+        dataset = attrs.evolve(
+            row,
+            updated_at=recorded_at,
+            sequence=commit.sequence,
+            version=version,
+            datapoint_count=count,
+            next_ordinal=next_ordinal,
+        )
+        self._row = dataset
+        return Applied(dataset, made)
 
 
 def _create(conn: Connection, commit: Commit, event: DatasetCreated | DatasetForked) -> DatasetRow:
+    """Record a new dataset; return its row (the database assigns its key)."""
     created_at = commit.recorded_at.isoformat()
     source_id, source_version = (
         (event.source_id, event.source_version)
         if isinstance(event, DatasetForked)
         else (None, None)
     )
-    conn.execute(
+    [key] = conn.execute(
         "INSERT INTO dl_datasets (id, project_id, name, description, created_at, "
         "updated_at, deleted, sequence, version, datapoint_count, next_ordinal, "
-        "forked_from, forked_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?, ?)",
+        "forked_from, forked_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?, ?) RETURNING key",
         (
             commit.dataset_id,
             event.project_id,
@@ -215,23 +288,38 @@ def _create(conn: Connection, commit: Commit, event: DatasetCreated | DatasetFor
             source_id,
             source_version,
         ),
+    ).fetchone()
+    return DatasetRow(
+        key=int(key),
+        id=commit.dataset_id,
+        project_id=event.project_id,
+        name=event.name,
+        description=event.description,
+        created_at=created_at,
+        updated_at=created_at,
+        deleted=0,
+        sequence=0,
+        version=0,
+        datapoint_count=0,
+        next_ordinal=0,
+        forked_from=source_id,
+        forked_at=source_version,
     )
-    row = Lookups.dataset(conn, commit.dataset_id, include_deleted=True)
-    if row is None:
-        raise StoreError(f"dataset {commit.dataset_id} was not recorded")
-    return row
 
 
 def _forked(conn: Connection, row: DatasetRow, event: DatasetForked) -> VersionRow:
     """The version a new fork holds; the fork copies nothing and reads it as its lowest layer."""
-    source = Lookups.dataset(conn, event.source_id, include_deleted=True)
-    forked = Lookups.version(conn, source.key, event.source_version) if source else None
-    if forked is None:
+    found = conn.execute(
+        f"SELECT {', '.join('v.' + c for c in VERSION_COLUMNS)} FROM dl_versions v "
+        "JOIN dl_datasets d ON d.key = v.dataset_key WHERE d.id = ? AND v.number = ?",
+        (event.source_id, event.source_version),
+    ).fetchone()
+    if found is None:
         raise StoreError(
             f"dataset {row.id} forks version {event.source_version} of {event.source_id}, "
             "which the read models lack"
         )
-    return forked
+    return VersionRow(*found)
 
 
 def _claim(conn: Connection, row: DatasetRow, datapoint_id: str) -> int:

@@ -18,9 +18,19 @@ _DATASET_COLUMNS = (
     "key, id, project_id, name, description, created_at, updated_at, deleted, sequence, "
     "version, datapoint_count, next_ordinal, forked_from, forked_at"
 )
-_VERSION_COLUMNS = (
-    "number, id, message, created_at, datapoint_count, ordinal_bound, name, description"
+VERSION_COLUMNS = (
+    "number",
+    "id",
+    "message",
+    "created_at",
+    "datapoint_count",
+    "ordinal_bound",
+    "name",
+    "description",
+    "commit_position",
 )
+"""The columns of ``dl_versions`` a :class:`~datasetlog.readmodels.rows.VersionRow` holds."""
+_VERSION_COLUMNS = ", ".join(VERSION_COLUMNS)
 
 _AT_ONCE = 500
 """Ids looked up per statement."""
@@ -140,7 +150,7 @@ class Lookups:
     def version_by_label(conn: Connection, key: int, label: str) -> VersionRow | None:
         """The version a name or tag of the dataset with this key names, in one statement."""
         row = conn.execute(
-            f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))}, l.label "
+            f"SELECT {', '.join('v.' + c for c in VERSION_COLUMNS)}, l.label "
             "FROM dl_labels l JOIN dl_versions v ON v.dataset_key = l.dataset_key "
             "AND v.number = l.version WHERE l.dataset_key = ? AND l.label = ?",
             (key, label),

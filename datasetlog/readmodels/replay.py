@@ -72,7 +72,7 @@ def _replay_commit(
     store: SQLStore, conn: Connection, row: RawCommit, progress: Callable[[int], object] | None
 ) -> None:
     """Apply one commit, reading its events a batch at a time."""
-    applying = CommitApplication(conn, decode_commit(row.stored()))
+    applying = CommitApplication.replaying(conn, decode_commit(row.stored()))
     first, end = row.first_event, row.first_event + row.event_count
     while first < end:
         rows = store.scan_events(conn, after=first - 1, limit=min(end - first, REPLAY_BATCH))

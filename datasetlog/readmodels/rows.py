@@ -74,7 +74,8 @@ class VersionRow:
 
     ``ordinal_bound`` is one past the highest ordinal any datapoint of the
     dataset had by then: the ordinals ``[bound(n - 1), bound(n))`` are the
-    datapoints version ``n`` added.
+    datapoints version ``n`` added. ``commit_position`` is the global
+    position of the commit that made it, whose hash heads the chain up to it.
     """
 
     number: int
@@ -83,8 +84,9 @@ class VersionRow:
     created_at: str
     datapoint_count: int
     ordinal_bound: int
-    name: str | None = None
-    description: str | None = None
+    name: str | None
+    description: str | None
+    commit_position: int
 
     def to_version(self, dataset_id: str) -> Version:
         """The version as ``get_version`` returns it.

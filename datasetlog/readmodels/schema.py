@@ -13,7 +13,7 @@ import attrs
 from datasetlog.store.base import Connection
 from datasetlog.store.dialect import Column, Dialect, Index, Table
 
-FORMAT = 5
+FORMAT = 6
 """The read models' layout; stored tables of another format are rebuilt from the events."""
 
 
@@ -89,6 +89,7 @@ VERSIONS = ReadModelTable(
             _integer("datapoint_count"),
             _integer("ordinal_bound"),
             _integer("created_us"),
+            _integer("commit_position"),
             _text("name", nullable=True),
             _text("description", nullable=True),
         ),

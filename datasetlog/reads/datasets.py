@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from datasetlog.errors import StoreError
 from datasetlog.models import Dataset, Version
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.reads.resolve import VersionRef, resolve_version
@@ -49,3 +50,19 @@ class DatasetReads:
         with self._store.reading() as conn:
             dataset = self._lookups.live(conn, dataset_id)
             return [row.to_version(dataset.id) for row in self._lookups.versions(conn, dataset.key)]
+
+    def chain_head(
+        self, dataset_id: str, version: VersionRef, *, as_of: datetime | None = None
+    ) -> str:
+        """The hash of the commit that made a version; see ``DatasetLog.chain_head``."""
+        require_id(dataset_id, DATASET_ID)
+        with self._store.reading() as conn:
+            dataset = self._lookups.live(conn, dataset_id)
+            found = resolve_version(self._lookups, conn, dataset, version, as_of=as_of)
+            rows = self._store.scan_commits(conn, after=found.commit_position - 1, limit=1)
+        if not rows or (rows[0].position, rows[0].stream_id) != (found.commit_position, dataset.id):
+            raise StoreError(
+                f"the log holds no commit {found.commit_position} of {dataset.id!r}, which made "
+                f"version {found.number}: the store is damaged; run verify()"
+            )
+        return str(rows[0].hash)

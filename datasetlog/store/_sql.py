@@ -15,13 +15,7 @@ import attrs
 
 from datasetlog.errors import StoreError
 from datasetlog.store.base import Connection, StreamConflictError
-from datasetlog.store.chain import (
-    GENESIS_HASH,
-    begin_hash,
-    commit_hash,
-    event_digest,
-    hash_events,
-)
+from datasetlog.store.chain import GENESIS_HASH, begin_hash, event_digest, hash_events
 from datasetlog.store.records import (
     EncodedEvent,
     NewCommit,
@@ -79,64 +73,20 @@ class CommitTables:
     def __init__(self, reading: Callable[[], AbstractContextManager[Connection]]) -> None:
         self.reading = reading
 
-    def append(self, conn: Connection, commits: Sequence[NewCommit]) -> list[StoredCommit]:
-        """Append commits on a connection inside a write transaction (see EventStore)."""
-        stored = []
-        position, event_position = conn.execute(_SELECT_LAST_POSITIONS).fetchone()
-        for commit in commits:
-            parent_hash = _parent_hash(conn, commit)
-            position += 1
-            digest = commit_hash(parent_hash, commit)
-            first_event = event_position + 1
-            conn.insert_rows(
-                EVENTS,
-                _EVENT_COLUMNS,
-                [
-                    (
-                        first_event + i,
-                        position,
-                        e.type,
-                        e.schema_version,
-                        e.payload,
-                        event_digest(e),
-                    )
-                    for i, e in enumerate(commit.events)
-                ],
-            )
-            event_position += len(commit.events)
-            conn.execute(
-                _INSERT_COMMIT,
-                (
-                    position,
-                    commit.stream_id,
-                    commit.sequence,
-                    commit.recorded_at,
-                    commit.metadata,
-                    first_event,
-                    len(commit.events),
-                    digest,
-                ),
-            )
-            stored.append(
-                StoredCommit(
-                    position=position,
-                    stream_id=commit.stream_id,
-                    sequence=commit.sequence,
-                    recorded_at=commit.recorded_at,
-                    metadata=commit.metadata,
-                    events=commit.events,
-                    hash=digest,
-                    first_event=first_event,
-                )
-            )
-        return stored
+    def open_commit(self, conn: Connection, commit: NewCommit) -> OpenedCommit:
+        """Begin one commit inside a write transaction (see ``SQLTransaction.open_commit``).
 
-    def open_commit(self, conn: Connection, commit: NewCommit) -> StreamedCommit:
-        """Begin one commit whose events come in batches (see ``SQLTransaction.open_commit``)."""
+        Every commit is written this way: a whole append is a commit opened
+        with all its events and closed at once.
+
+        Raises:
+            StreamConflictError: ``commit.sequence`` is not one past its stream's last.
+        """
         position, event_position = conn.execute(_SELECT_LAST_POSITIONS).fetchone()
         parent_hash = _parent_hash(conn, commit)
-        opened = StreamedCommit(conn, commit, position + 1, event_position + 1, parent_hash)
-        opened.append(commit.events)
+        opened = OpenedCommit(conn, commit, position + 1, event_position + 1, parent_hash)
+        if commit.events:
+            opened.append(commit.events)
         return opened
 
     def read_stream(
@@ -177,8 +127,8 @@ class CommitTables:
         return [RawEvent(*row) for row in conn.execute(_SCAN_EVENTS, (after, limit)).fetchall()]
 
 
-class StreamedCommit:
-    """One commit being appended in batches, inside a write transaction.
+class OpenedCommit:
+    """One commit being written inside a write transaction: the only writer of log rows.
 
     Its events are inserted as they come and its hash is fed as they come, so
     a commit of any size is written in constant memory; the commit row goes
@@ -203,7 +153,11 @@ class StreamedCommit:
         self.stored: StoredCommit | None = None
 
     def append(self, events: Sequence[EncodedEvent]) -> int:
-        """Add events to the commit; return the global position of the first of them."""
+        """Add events to the commit; return the global position of the first of them.
+
+        Raises:
+            StoreError: The commit is closed.
+        """
         if self.stored is not None:
             raise StoreError("the commit is closed; open another to append")
         first = self._next_event
@@ -224,34 +178,25 @@ class StreamedCommit:
 
         Returns:
             The commit as stored, with ``events`` empty: they are in the store.
+
+        Raises:
+            StoreError: The commit is already closed.
         """
         if self.stored is not None:
             raise StoreError("the commit is already closed")
         commit = self._commit
-        digest = self._digest.hexdigest()
-        self._conn.execute(
-            _INSERT_COMMIT,
-            (
-                self.position,
-                commit.stream_id,
-                commit.sequence,
-                commit.recorded_at,
-                commit.metadata,
-                self.first_event,
-                self._next_event - self.first_event,
-                digest,
-            ),
-        )
-        self.stored = StoredCommit(
+        row = RawCommit(
             position=self.position,
             stream_id=commit.stream_id,
             sequence=commit.sequence,
             recorded_at=commit.recorded_at,
             metadata=commit.metadata,
-            events=(),
-            hash=digest,
             first_event=self.first_event,
+            event_count=self._next_event - self.first_event,
+            hash=self._digest.hexdigest(),
         )
+        self._conn.execute(_INSERT_COMMIT, attrs.astuple(row))
+        self.stored = row.stored()
         return self.stored
 
 
@@ -262,24 +207,29 @@ C = TypeVar("C", bound=Connection)
 class TableTransaction(Generic[C]):
     """A write transaction on one connection of a backend; it remembers what it appended.
 
-    A backend's ``write()`` calls :meth:`finish` before COMMIT.
+    A backend's ``write()`` calls :meth:`finish` before COMMIT, and sets
+    ``committed`` as soon as COMMIT has succeeded.
     """
 
     connection: C
     tables: CommitTables
     appended: list[StoredCommit] = attrs.Factory(list)
-    _open: StreamedCommit | None = None
+    committed: bool = False
+    _open: OpenedCommit | None = None
 
     def append(self, commits: Sequence[NewCommit]) -> list[StoredCommit]:
-        """Append commits (see ``store.base.Transaction``)."""
-        self._refuse_open()
-        stored = self.tables.append(self.connection, commits)
-        self.appended.extend(stored)
+        """Append whole commits (see ``store.base.Transaction``): each opened and closed at once."""
+        stored = []
+        for commit in commits:
+            whole = attrs.evolve(self.open_commit(commit).close(), events=commit.events)
+            self._open = None
+            self.appended.append(whole)
+            stored.append(whole)
         return stored
 
-    def open_commit(self, commit: NewCommit) -> StreamedCommit:
+    def open_commit(self, commit: NewCommit) -> OpenedCommit:
         """Begin a commit appended in batches (see ``store.base.SQLTransaction``)."""
-        self._refuse_open()
+        self._take_closed()
         self._open = self.tables.open_commit(self.connection, commit)
         return self._open
 
@@ -289,9 +239,10 @@ class TableTransaction(Generic[C]):
         Raises:
             StoreError: One is; the backend then rolls everything back.
         """
-        self._refuse_open()
+        self._take_closed()
 
-    def _refuse_open(self) -> None:
+    def _take_closed(self) -> None:
+        """Move the commit opened last into ``appended``, refusing one still open."""
         opened = self._open
         if opened is None:
             return
@@ -353,18 +304,8 @@ def _parent_hash(conn: Connection, commit: NewCommit) -> str:
 def _load(conn: Connection, rows: list[Any]) -> list[StoredCommit]:
     """The commits of ``dl_commits`` rows, each with its events."""
     commits = []
-    for position, stream_id, sequence, recorded_at, metadata, first, count, digest in rows:
-        events = conn.execute(_SELECT_EVENTS, (first, first + count)).fetchall()
-        commits.append(
-            StoredCommit(
-                position=position,
-                stream_id=stream_id,
-                sequence=sequence,
-                recorded_at=recorded_at,
-                metadata=metadata,
-                events=tuple(EncodedEvent(*event) for event in events),
-                hash=digest,
-                first_event=first,
-            )
-        )
+    for row in rows:
+        raw = RawCommit(*row)
+        events = conn.execute(_SELECT_EVENTS, (raw.first_event, raw.first_event + raw.event_count))
+        commits.append(raw.stored(tuple(EncodedEvent(*event) for event in events.fetchall())))
     return commits

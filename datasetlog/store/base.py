@@ -100,6 +100,10 @@ class OpenCommit(Protocol):
 class SQLTransaction(Transaction, Protocol):
     """A write transaction of an SQL store; the read models run their statements on it."""
 
+    committed: bool
+    """True once the transaction's COMMIT has succeeded: what it appended is stored, even
+    if the ``write()`` block is then interrupted before it returns."""
+
     @property
     def connection(self) -> Connection:
         """The connection the transaction runs on."""

@@ -273,10 +273,11 @@ class PostgresEventStore(CommitTableReads):
                 yield tx
                 tx.finish()
                 committing = True
-            clean = True
+            tx.committed = clean = True
         except psycopg.Error as error:
             interrupted = error.__context__  # the ending of an interrupted write failed too
             if isinstance(interrupted, BaseException) and not isinstance(interrupted, Exception):
+                self._settle_interrupted(conn, tx, session, committing=committing)
                 raise interrupted from None  # Ctrl-C stays Ctrl-C; finally drops the connection
             if not connection_lost(error):
                 raise translate_error(error) from error
@@ -284,12 +285,27 @@ class PostgresEventStore(CommitTableReads):
             if committing and tx.appended:
                 outcome = self._settle(tx.appended[0], session)
             if outcome is CommitOutcome.COMMITTED:
-                clean = True
+                tx.committed = clean = True
                 return
             raise self._lost(error, outcome) from error
+        except BaseException:  # Ctrl-C, maybe while COMMIT was on its way
+            self._settle_interrupted(conn, tx, session, committing=committing)
+            raise
         finally:
             if not clean and conn.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 self._drop(conn)  # the server rolls back what a dropped session left open
+
+    def _settle_interrupted(
+        self, conn: PostgresConnection, tx: PostgresTransaction, session: int, *, committing: bool
+    ) -> None:
+        """Mark ``tx`` committed if an interrupt that came while it committed came too late.
+
+        The session is dropped first, so that a COMMIT it received either
+        finishes or never happens before the commit is looked up.
+        """
+        if committing and tx.appended and not tx.committed:
+            self._drop(conn)
+            tx.committed = self._settle(tx.appended[0], session) is CommitOutcome.COMMITTED
 
     def _settle(self, first: StoredCommit, session: int) -> CommitOutcome:
         """Whether the write whose session ``session`` was lost committed ``first``."""

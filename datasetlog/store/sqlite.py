@@ -316,15 +316,30 @@ class SQLiteEventStore(CommitTableReads):
                 tx = SQLiteTransaction(conn, self._tables)
                 yield tx
                 tx.finish()
-                conn.execute("COMMIT")
+                try:
+                    conn.execute("COMMIT")
+                except BaseException as error:
+                    # Ctrl-C during COMMIT is raised as it returns, once it has run: the
+                    # transaction is then over and committed, unless SQLite failed it.
+                    failed = isinstance(error, sqlite3.Error)
+                    tx.committed = not failed and not conn.raw.in_transaction
+                    raise
+                tx.committed = True
             except BaseException as error:
-                self._abandon(conn)
+                self._abandon(conn, interrupted=not isinstance(error, Exception))
                 if isinstance(error, sqlite3.Error):
                     raise translate_error(error) from error
                 raise
 
-    def _abandon(self, conn: SQLiteConnection) -> None:
-        """End a transaction that failed: roll it back, or close its connection."""
+    def _abandon(self, conn: SQLiteConnection, *, interrupted: bool = False) -> None:
+        """End a transaction that failed: roll it back, or close its connection.
+
+        An interrupted one's connection is closed after the rollback too: the
+        interrupt may have come between a query and its first fetch, and the
+        traceback keeps that cursor alive, pinning the snapshot it read in WAL
+        mode, so that the connection's next BEGIN IMMEDIATE would be refused
+        as busy once another writer commits. Closing it releases the cursor.
+        """
         try:
             if conn.raw.in_transaction:
                 conn.raw.execute("ROLLBACK")
@@ -333,6 +348,9 @@ class SQLiteEventStore(CommitTableReads):
         except BaseException:  # interrupted again, while rolling back
             self._drop(conn)
             raise
+        else:
+            if interrupted:
+                self._drop(conn)
 
     def _drop(self, conn: SQLiteConnection) -> None:
         """Close a connection whose transaction is in doubt (a ``:memory:`` store has only one)."""

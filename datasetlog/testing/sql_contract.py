@@ -17,7 +17,7 @@ except ImportError as error:
     ) from error
 
 from datasetlog.errors import StoreError
-from datasetlog.store.base import SQLStore, StreamConflictError
+from datasetlog.store.base import SQLStore, SQLTransaction, StreamConflictError
 from datasetlog.store.chain import commit_hash
 from datasetlog.store.records import EncodedEvent, NewCommit, StoredCommit
 from datasetlog.testing.contract import EventStoreContract, append, event, new_commit
@@ -118,3 +118,24 @@ class SQLStoreContract(EventStoreContract):
         append(store, new_commit("s", 1, event(), event()))
         stream_in(store, new_commit("s", 2), (event(),) * 3)
         assert store.last_event() == 6 == len(self.raw_events(store))
+
+    def test_a_transaction_says_committed_only_once_its_commit_succeeded(
+        self, store: SQLStore
+    ) -> None:
+        """``committed`` is False inside the block and after a rollback, True after COMMIT."""
+        with store.write() as tx:
+            tx.append([new_commit("s", 1)])
+            assert not tx.committed
+        assert tx.committed
+        opened: list[SQLTransaction] = []
+        with pytest.raises(RuntimeError, match="rolled back"):
+            _append_then_fail(store, opened)
+        assert not opened[0].committed
+        assert [c.sequence for c in store.read_stream("s")] == [1]
+
+
+def _append_then_fail(store: SQLStore, opened: list[SQLTransaction]) -> None:
+    with store.write() as tx:
+        opened.append(tx)
+        tx.append([new_commit("s", 2)])
+        raise RuntimeError("rolled back")

@@ -43,7 +43,7 @@ from datasetlog.transfer.export import (
     write_export,
 )
 from datasetlog.transfer.imports import Batches, count_datapoints, file_records, rewindable
-from datasetlog.transfer.locks import Lock, LockCheck, chain_head, check_lock, lock_path, write_lock
+from datasetlog.transfer.locks import Lock, LockCheck, check_lock, lock_path, write_lock
 
 
 @attrs.frozen
@@ -103,7 +103,7 @@ def export_dataset(
         version_name=found.name,
         datapoint_count=count,
         sha256=digest,
-        chain_head=chain_head(db, dataset_id, found.number),
+        chain_head=db.chain_head(dataset_id, found.number),
     )
     write_lock(lock_path(path), made)
     return Exported(found, count, digest, made)

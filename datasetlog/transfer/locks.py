@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import orjson
 
-from datasetlog import DatasetLog, DatasetLogError, ErrorDetail, StoreError, ValidationError
+from datasetlog import DatasetLog, DatasetLogError, ErrorDetail, ValidationError
 from datasetlog.transfer.arrow import MissingDependencyError, require
 from datasetlog.transfer.export import Format, require_format, write_export
 
@@ -58,18 +58,6 @@ class LockCheck:
 def lock_path(export: Path) -> Path:
     """Where the lock of an export goes: beside it, ``<name>.lock.json``."""
     return export.with_name(export.name + LOCK_SUFFIX)
-
-
-def chain_head(db: DatasetLog, dataset_id: str, version: int) -> str:
-    """The hash of the commit that made a version: the dataset's hash chain up to it.
-
-    Raises:
-        StoreError: The store holds no such commit.
-    """
-    for commit in db.store.read_stream(dataset_id):
-        if orjson.loads(commit.metadata).get("version", {}).get("number") == version:
-            return commit.hash
-    raise StoreError(f"no commit of {dataset_id!r} made version {version}")
 
 
 def write_lock(path: Path, lock: Lock) -> None:
@@ -136,7 +124,7 @@ def check_lock(manifest: str | Path, db: DatasetLog | None = None) -> LockCheck:
 def _against_store(db: DatasetLog, lock: Lock) -> list[str]:
     try:
         version = db.get_version(lock.dataset_id, lock.version)
-        head = chain_head(db, lock.dataset_id, lock.version)
+        head = db.chain_head(lock.dataset_id, lock.version)
     except DatasetLogError as error:
         return [f"the store does not hold version {lock.version} of {lock.dataset_id!r}: {error}"]
     problems = []

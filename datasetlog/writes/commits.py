@@ -21,7 +21,7 @@ from datasetlog.events import (
     VersionStamp,
 )
 from datasetlog.ids import DATAPOINT_PREFIX, VERSION_PREFIX, new_id, new_ids
-from datasetlog.models import Datapoint, Version, make_version
+from datasetlog.models import Datapoint
 from datasetlog.readmodels import labels
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.requests import DatapointRequest
@@ -80,9 +80,8 @@ def content_commit(
     *,
     name: VersionName | None = None,
     idempotency: IdempotencyStamp | None = None,
-    datapoint_count: int,
-) -> tuple[Commit, Version]:
-    """The commit of the dataset's next content version, and that version.
+) -> Commit:
+    """The commit of the dataset's next content version (its name's event last).
 
     Raises:
         ConflictError: ``name`` is taken in the dataset.
@@ -92,20 +91,9 @@ def content_commit(
         require_label_free(tx, row, name.name)
         events = [*events, VersionNamed(number, name.name, name.description)]
     stamp = VersionStamp(number, new_id(VERSION_PREFIX), message)
-    commit = Commit(
+    return Commit(
         row.id, row.sequence + 1, tx.now, tuple(events), version=stamp, idempotency=idempotency
     )
-    version = make_version(
-        dataset_id=row.id,
-        number=number,
-        id=stamp.id,
-        message=message,
-        created_at=tx.now,
-        datapoint_count=datapoint_count,
-        name=name.name if name else None,
-        description=name.description if name else None,
-    )
-    return commit, version
 
 
 def earlier_use(tx: WriteContext, row: DatasetRow, stamp: IdempotencyStamp) -> VersionRow | None:

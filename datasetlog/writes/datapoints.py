@@ -31,7 +31,7 @@ from datasetlog.sources.base import LogSource
 from datasetlog.validation.fields import require_id, text_problems
 from datasetlog.validation.requests import parse_create_request, parse_datapoint_fields
 from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use
-from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
+from datasetlog.writes.loop import WriteContext, Writer, collector_paused
 
 CreateBody = Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest
 Content = tuple[DatapointRequest, str | None]  # a datapoint's content, and the log it came from
@@ -85,27 +85,19 @@ class DatapointWrites:
             stamp = IdempotencyStamp(idempotency_key, digest)
         require_id(dataset_id, _DATASET_ID)
 
-        def build(tx: WriteContext) -> Outcome[tuple[Version, list[Datapoint]]]:
+        def write(tx: WriteContext) -> tuple[Version, list[Datapoint]]:
             row = tx.live(dataset_id)
             first = earlier_use(tx, row, stamp) if stamp is not None else None
             if first is not None:
                 payloads = tx.lookups.added_in(tx.conn, row.key, first.number)
                 datapoints = [datapoint_from_json(row.id, p) for p in payloads]
-                return Outcome([], (first.to_version(row.id), datapoints))
+                return first.to_version(row.id), datapoints
             events = added([c for c, _ in contents], tx.now, [s for _, s in contents])
-            commit, version = content_commit(
-                tx,
-                row,
-                list(events),
-                message,
-                name=name,
-                idempotency=stamp,
-                datapoint_count=row.datapoint_count + len(events),
-            )
-            made = [datapoint_from_record(row.id, event) for event in events]
-            return Outcome([commit], (version, made))
+            commit = content_commit(tx, row, list(events), message, name=name, idempotency=stamp)
+            version = tx.commit(commit).made_version()
+            return version, [datapoint_from_record(row.id, event) for event in events]
 
-        return self._writer.run(build)
+        return self._writer.run(write)
 
     def update(
         self,
@@ -129,7 +121,7 @@ class DatapointWrites:
             )
         change = parse_datapoint_fields(fields, ("body",))
 
-        def build(tx: WriteContext) -> Outcome[Datapoint]:
+        def write(tx: WriteContext) -> Datapoint:
             found = tx.datapoint(datapoint_id)
             if found is None:
                 raise NotFoundError(f"no datapoint {datapoint_id!r}")
@@ -145,12 +137,10 @@ class DatapointWrites:
                 source_project_data_id=old.source_project_data_id,
             )
             message = commit_messages.update_datapoint(datapoint_id)
-            commit, _ = content_commit(
-                tx, row, [event], message, name=name, datapoint_count=row.datapoint_count
-            )
-            return Outcome([commit], datapoint_from_record(row.id, event))
+            tx.commit(content_commit(tx, row, [event], message, name=name))
+            return datapoint_from_record(row.id, event)
 
-        return self._writer.run(build)
+        return self._writer.run(write)
 
     def delete(self, datapoint_ids: Sequence[str], *, name: VersionName | None) -> None:
         """Delete datapoints, one version per dataset; see ``DatasetLog.delete_datapoints``."""
@@ -171,7 +161,7 @@ class DatapointWrites:
         if problems:
             raise ValidationError(problems)
 
-        def build(tx: WriteContext) -> Outcome[None]:
+        def write(tx: WriteContext) -> None:
             held: dict[str, str] = {}
             for datapoint_id in datapoint_ids:
                 found = tx.lookups.datapoint(tx.conn, datapoint_id)
@@ -185,22 +175,12 @@ class DatapointWrites:
                 if datapoint_id not in held:
                     raise NotFoundError(f"no datapoint {datapoint_id!r}")
                 by_dataset.setdefault(held[datapoint_id], []).append(datapoint_id)
-            commits = []
             for dataset_id, ids in by_dataset.items():
                 row = tx.live(dataset_id)
                 message = commit_messages.delete_datapoints(len(ids))
-                commit, _ = content_commit(
-                    tx,
-                    row,
-                    [DatapointsDeleted(ids)],
-                    message,
-                    name=name,
-                    datapoint_count=row.datapoint_count - len(ids),
-                )
-                commits.append(commit)
-            return Outcome(commits, None)
+                tx.commit(content_commit(tx, row, [DatapointsDeleted(ids)], message, name=name))
 
-        self._writer.run(build)
+        self._writer.run(write)
 
 
 def _from_logs(logs: LogSource | None, log_ids: list[str]) -> list[Content]:

@@ -6,19 +6,20 @@ from datasetlog import messages
 from datasetlog.errors import ConflictError, ErrorDetail, ValidationError
 from datasetlog.events import Commit, DatasetCreated, DatasetDeleted, DatasetUpdated, VersionStamp
 from datasetlog.ids import DATASET_PREFIX, VERSION_PREFIX, new_id
+from datasetlog.models import Dataset
 from datasetlog.validation.fields import description_problems, require_id, text_problems
-from datasetlog.writes.loop import Outcome, WriteContext, Writer
+from datasetlog.writes.loop import WriteContext, Writer
 
 _DATASET_ID = ("path", "dataset_id")
 
 
 class DatasetWrites:
-    """The dataset operations of DatasetLog; each returns the id of the dataset it wrote."""
+    """The dataset operations of DatasetLog; each returns the dataset as its commit left it."""
 
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
 
-    def create(self, *, project_id: str, name: str, description: str | None) -> str:
+    def create(self, *, project_id: str, name: str, description: str | None) -> Dataset:
         """Create an empty dataset (version 0); see ``DatasetLog.create_dataset``."""
         problems = [
             *text_problems(project_id, ("body", "project_id")),
@@ -29,17 +30,17 @@ class DatasetWrites:
             raise ValidationError(problems)
         dataset_id = new_id(DATASET_PREFIX)
 
-        def build(tx: WriteContext) -> Outcome[None]:
+        def write(tx: WriteContext) -> Dataset:
             if tx.lookups.name_taken(tx.conn, project_id, name):
                 raise ConflictError(f"project {project_id!r} already has a dataset {name!r}")
             event = DatasetCreated(project_id=project_id, name=name, description=description)
             stamp = VersionStamp(0, new_id(VERSION_PREFIX), messages.create_dataset())
-            return Outcome([Commit(dataset_id, 1, tx.now, (event,), version=stamp)], None)
+            commit = Commit(dataset_id, 1, tx.now, (event,), version=stamp)
+            return tx.commit(commit).dataset.to_dataset()
 
-        self._writer.run(build)
-        return dataset_id
+        return self._writer.run(write)
 
-    def update(self, dataset_id: str, *, name: str | None, description: str | None) -> str:
+    def update(self, dataset_id: str, *, name: str | None, description: str | None) -> Dataset:
         """Rename and/or redescribe a dataset; see ``DatasetLog.update_dataset``."""
         problems = [
             *(text_problems(name, ("body", "name")) if name is not None else []),
@@ -51,26 +52,24 @@ class DatasetWrites:
             raise ValidationError(problems)
         require_id(dataset_id, _DATASET_ID)
 
-        def build(tx: WriteContext) -> Outcome[None]:
+        def write(tx: WriteContext) -> Dataset:
             row = tx.live(dataset_id)
             if name is not None and tx.lookups.name_taken(
                 tx.conn, row.project_id, name, other_than=dataset_id
             ):
                 raise ConflictError(f"project {row.project_id!r} already has a dataset {name!r}")
             event = DatasetUpdated(name=name, description=description)
-            return Outcome([Commit(dataset_id, row.sequence + 1, tx.now, (event,))], None)
+            commit = Commit(dataset_id, row.sequence + 1, tx.now, (event,))
+            return tx.commit(commit).dataset.to_dataset()
 
-        self._writer.run(build)
-        return dataset_id
+        return self._writer.run(write)
 
     def delete(self, dataset_id: str) -> None:
         """Delete a dataset; see ``DatasetLog.delete_dataset``."""
         require_id(dataset_id, _DATASET_ID)
 
-        def build(tx: WriteContext) -> Outcome[None]:
+        def write(tx: WriteContext) -> None:
             row = tx.live(dataset_id)
-            return Outcome(
-                [Commit(dataset_id, row.sequence + 1, tx.now, (DatasetDeleted(),))], None
-            )
+            tx.commit(Commit(dataset_id, row.sequence + 1, tx.now, (DatasetDeleted(),)))
 
-        self._writer.run(build)
+        self._writer.run(write)

@@ -6,9 +6,10 @@ from datasetlog import messages
 from datasetlog.errors import ConflictError, ValidationError
 from datasetlog.events import Commit, DatasetForked, VersionStamp
 from datasetlog.ids import DATASET_PREFIX, VERSION_PREFIX, new_id
+from datasetlog.models import Dataset
 from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.validation.fields import description_problems, require_id, text_problems
-from datasetlog.writes.loop import Outcome, WriteContext, Writer
+from datasetlog.writes.loop import WriteContext, Writer
 
 _DATASET_ID = ("path", "dataset_id")
 
@@ -21,8 +22,8 @@ class ForkWrites:
 
     def fork(
         self, dataset_id: str, version: VersionRef, *, name: str, description: str | None
-    ) -> str:
-        """Create a fork of a version of a dataset; return its id. See ``DatasetLog.fork``."""
+    ) -> Dataset:
+        """Create a fork of a version of a dataset; see ``DatasetLog.fork``."""
         require_id(dataset_id, _DATASET_ID)
         problems = [
             *text_problems(name, ("body", "name")),
@@ -32,7 +33,7 @@ class ForkWrites:
             raise ValidationError(problems)
         fork_id = new_id(DATASET_PREFIX)
 
-        def build(tx: WriteContext) -> Outcome[None]:
+        def write(tx: WriteContext) -> Dataset:
             source = tx.live(dataset_id)
             forked = resolve_version(tx.lookups, tx.conn, source, version)
             if tx.lookups.name_taken(tx.conn, source.project_id, name):
@@ -46,7 +47,7 @@ class ForkWrites:
             )
             message = messages.fork_dataset(source.name, forked.number)
             stamp = VersionStamp(0, new_id(VERSION_PREFIX), message)
-            return Outcome([Commit(fork_id, 1, tx.now, (event,), version=stamp)], None)
+            commit = Commit(fork_id, 1, tx.now, (event,), version=stamp)
+            return tx.commit(commit).dataset.to_dataset()
 
-        self._writer.run(build)
-        return fork_id
+        return self._writer.run(write)

@@ -13,7 +13,7 @@ from datasetlog.readmodels import labels
 from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.validation.fields import description_problems, label_problems, require_id
 from datasetlog.writes.commits import require_label_free
-from datasetlog.writes.loop import Outcome, WriteContext, Writer
+from datasetlog.writes.loop import WriteContext, Writer
 
 _DATASET_ID = ("path", "dataset_id")
 
@@ -36,7 +36,7 @@ class LabelWrites:
             raise ValidationError(problems)
         require_id(dataset_id, _DATASET_ID)
 
-        def build(tx: WriteContext) -> Outcome[Version]:
+        def write(tx: WriteContext) -> Version:
             row = tx.live(dataset_id)
             found = resolve_version(tx.lookups, tx.conn, row, version)
             if found.name is not None:
@@ -45,11 +45,10 @@ class LabelWrites:
                 )
             require_label_free(tx, row, name)
             event = VersionNamed(found.number, name, description)
-            commit = Commit(row.id, row.sequence + 1, tx.now, (event,))
-            named = attrs.evolve(found.to_version(row.id), name=name, description=description)
-            return Outcome([commit], named)
+            tx.commit(Commit(row.id, row.sequence + 1, tx.now, (event,)))
+            return attrs.evolve(found.to_version(row.id), name=name, description=description)
 
-        return self._writer.run(build)
+        return self._writer.run(write)
 
     def set_tag(self, dataset_id: str, tag: str, version: VersionRef) -> Tag:
         """Create or move a tag; see ``DatasetLog.set_tag``."""
@@ -58,33 +57,32 @@ class LabelWrites:
             raise ValidationError(problems)
         require_id(dataset_id, _DATASET_ID)
 
-        def build(tx: WriteContext) -> Outcome[Tag]:
+        def write(tx: WriteContext) -> Tag:
             row = tx.live(dataset_id)
             number = resolve_version(tx.lookups, tx.conn, row, version).number
             found = labels.label(tx.conn, row.key, tag)
             if found is not None and found.kind != labels.TAG:
                 require_label_free(tx, row, tag)
             if found is not None and found.version == number:  # already there: not a move
-                return Outcome([], _tag(found.label, found.version, found.set_at))
-            commit = Commit(row.id, row.sequence + 1, tx.now, (TagSet(tag, number),))
-            return Outcome([commit], Tag(tag, number, tx.now))
+                return _tag(found.label, found.version, found.set_at)
+            tx.commit(Commit(row.id, row.sequence + 1, tx.now, (TagSet(tag, number),)))
+            return Tag(tag, number, tx.now)
 
-        return self._writer.run(build)
+        return self._writer.run(write)
 
     def delete_tag(self, dataset_id: str, tag: str) -> None:
         """Delete a tag; see ``DatasetLog.delete_tag``."""
         require_id(tag, ("path", "tag"))
         require_id(dataset_id, _DATASET_ID)
 
-        def build(tx: WriteContext) -> Outcome[None]:
+        def write(tx: WriteContext) -> None:
             row = tx.live(dataset_id)
             found = labels.label(tx.conn, row.key, tag)
             if found is None or found.kind != labels.TAG:
                 raise NotFoundError(f"dataset {row.id!r} has no tag {tag!r}")
-            commit = Commit(row.id, row.sequence + 1, tx.now, (TagDeleted(tag),))
-            return Outcome([commit], None)
+            tx.commit(Commit(row.id, row.sequence + 1, tx.now, (TagDeleted(tag),)))
 
-        self._writer.run(build)
+        self._writer.run(write)
 
 
 def _tag(name: str, version: int, set_at: str) -> Tag:

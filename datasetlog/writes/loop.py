@@ -1,59 +1,36 @@
-"""The write loop: read-check-append in one transaction, retrying races lost to other writers."""
+"""The write loop: read-check-commit in one transaction, and the one way a commit is written.
+
+Every write runs as a function of a :class:`WriteContext`: it reads the read
+models as they stand inside the transaction, appends its commits through
+:meth:`WriteContext.commit` (a whole commit) or :meth:`WriteContext.open_commit`
+(one streamed in batches), and returns what it built from what those
+commits wrote (:class:`~datasetlog.readmodels.apply.Applied`). A whole
+commit is a streamed commit with one batch.
+"""
 
 from __future__ import annotations
 
 import gc
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import attrs
 
-from datasetlog.errors import ConflictError, ErrorDetail, ValidationError
-from datasetlog.events import Commit
-from datasetlog.readmodels.apply import apply_commit
+from datasetlog.errors import ConflictError, ErrorDetail, InterruptedAfterCommit, ValidationError
+from datasetlog.events import Commit, Event
+from datasetlog.readmodels.apply import Applied, CommitApplication
 from datasetlog.readmodels.layers import Layering
 from datasetlog.readmodels.lookups import Lookups
 from datasetlog.readmodels.rows import DatapointRow, DatasetRow
-from datasetlog.serialization.codec import encode_commit
+from datasetlog.serialization.codec import encode_commit, encode_event
 from datasetlog.store.base import Connection, SQLStore, SQLTransaction, StreamConflictError
-from datasetlog.store.records import NewCommit
 from datasetlog.validation.limits import MAX_REQUEST_SIZE
 
 T = TypeVar("T")
-
-
-@attrs.frozen
-class Outcome(Generic[T]):
-    """What a write decided: the commits to append, and the result to return once they land."""
-
-    commits: list[Commit]
-    result: T
-
-
-@attrs.frozen
-class WriteContext:
-    """What a write sees inside its transaction: the read models as they stand, and the time."""
-
-    conn: Connection
-    lookups: Lookups
-    layering: Layering
-    now: datetime
-
-    def live(self, dataset_id: str) -> DatasetRow:
-        """The live dataset with this id (NotFoundError if there is none)."""
-        return self.lookups.live(self.conn, dataset_id)
-
-    def datapoint(self, datapoint_id: str) -> DatapointRow | None:
-        """A datapoint's latest content in a live dataset (forks' inherited ones too), or None."""
-        return self.layering.datapoint(self.conn, self.lookups, datapoint_id)
-
-
-Build = Callable[[WriteContext], Outcome[T]]
-Write = Callable[[SQLTransaction, WriteContext], T]
 
 
 @contextmanager
@@ -73,20 +50,118 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _require_size(commits: list[NewCommit]) -> None:
-    """Refuse a write whose stored JSON would pass ``MAX_REQUEST_SIZE`` characters."""
-    size = sum(len(event.payload) for commit in commits for event in commit.events)
-    if size > MAX_REQUEST_SIZE:
-        raise ValidationError(
-            [
-                ErrorDetail(
-                    ("body",),
-                    f"the request stores {size:,} characters of JSON, "
-                    f"more than the {MAX_REQUEST_SIZE:,} one call may",
-                    "too_large",
-                )
-            ]
-        )
+@attrs.define
+class WriteContext:
+    """What a write sees and does inside its transaction: the read models as they stand,
+    the time, and the commits it appends.
+
+    Dataset rows are read once per transaction and kept as each commit
+    leaves them, so a write and its commits never read one twice.
+    """
+
+    tx: SQLTransaction
+    lookups: Lookups
+    layering: Layering
+    now: datetime
+    _rows: dict[str, DatasetRow] = attrs.Factory(dict)
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection."""
+        return self.tx.connection
+
+    def live(self, dataset_id: str) -> DatasetRow:
+        """The live dataset with this id (NotFoundError if there is none)."""
+        row = self._rows.get(dataset_id)
+        if row is None or row.deleted:
+            row = self._rows[dataset_id] = self.lookups.live(self.conn, dataset_id)
+        return row
+
+    def datapoint(self, datapoint_id: str) -> DatapointRow | None:
+        """A datapoint's latest content in a live dataset (forks' inherited ones too), or None."""
+        return self.layering.datapoint(self.conn, self.lookups, datapoint_id)
+
+    def commit(self, commit: Commit) -> Applied:
+        """Append a whole commit and apply it to the read models; return what it wrote.
+
+        Raises:
+            ValidationError: Its stored JSON would pass ``MAX_REQUEST_SIZE`` characters.
+        """
+        return self.open_commit(commit, limit=MAX_REQUEST_SIZE).close()
+
+    def open_commit(self, commit: Commit, *, limit: int | None = None) -> CommitWriter:
+        """Begin a commit whose events come in batches; ``commit.events`` go in last.
+
+        Args:
+            commit: The commit, with the events that close it (a version's name).
+            limit: The most characters of stored JSON it may hold, if any.
+        """
+        row = self._rows.get(commit.dataset_id)
+        if row is None and commit.sequence > 1:  # a dataset the write did not read
+            row = self.lookups.dataset(self.conn, commit.dataset_id, include_deleted=True)
+        return CommitWriter(self, commit, row, limit)
+
+    def record(self, applied: Applied) -> None:
+        """Keep the dataset row as a commit of this transaction left it."""
+        self._rows[applied.dataset.id] = applied.dataset
+
+
+class CommitWriter:
+    """A commit being appended and applied to the read models, its events in batches.
+
+    The one way any commit is written: a whole commit is one with a single
+    batch. Nothing of it is in the log until :meth:`close`, and a transaction
+    that ends before then stores none of it.
+    """
+
+    def __init__(
+        self, context: WriteContext, commit: Commit, row: DatasetRow | None, limit: int | None
+    ) -> None:
+        self._context = context
+        self._closing = commit.events
+        self._opened = context.tx.open_commit(encode_commit(attrs.evolve(commit, events=())))
+        self._applying = CommitApplication(context.conn, commit, row)
+        self._limit = limit
+        self._size = 0
+
+    def add(self, events: Sequence[Event]) -> None:
+        """Append the next events and apply them to the read models.
+
+        Raises:
+            ValidationError: The commit would pass its size limit.
+        """
+        if not events:
+            return
+        encoded = [encode_event(event) for event in events]
+        if self._limit is not None:
+            self._size += sum(len(event.payload) for event in encoded)
+            if self._size > self._limit:
+                raise _too_large(self._size, self._limit)
+        self._applying.feed(events, self._opened.append(encoded))
+
+    def close(self) -> Applied:
+        """Append the closing events, record the commit and return what it wrote."""
+        self.add(self._closing)
+        stored = self._opened.close()
+        applied = self._applying.finish(stored.position)
+        self._context.record(applied)
+        return applied
+
+
+def _too_large(size: int, limit: int) -> ValidationError:
+    return ValidationError(
+        [
+            ErrorDetail(
+                ("body",),
+                f"the request stores {size:,} characters of JSON, more than the {limit:,} "
+                "one call may",
+                "too_large",
+            )
+        ]
+    )
+
+
+Write = Callable[[WriteContext], T]
 
 
 class Writer:
@@ -116,46 +191,40 @@ class Writer:
         self.max_retries = max_retries
         self.clock = clock
 
-    def run(self, build: Build[T]) -> T:
-        """Build commits from what the read models hold, append them, apply them; all or nothing.
+    def run(self, write: Write[T], *, retry: bool = True) -> T:
+        """Run a write in one transaction: all of it lands, or none.
+
+        A write lost to a concurrent writer is retried (``retry=False`` for one
+        that streams what can be read once: it takes the write lock before it
+        reads, so only a lock held past the store's timeout makes it lose).
 
         Raises:
             ConflictError: Every attempt lost its race (retrying is safe).
+            InterruptedAfterCommit: Ctrl-C arrived once the write had committed;
+                it carries the write's result.
         """
-        for attempt in range(self.max_retries + 1):
+        attempts = self.max_retries + 1 if retry else 1
+        for attempt in range(attempts):
             try:
-                with self.store.write() as tx:
-                    conn = tx.connection
-                    context = WriteContext(conn, self.lookups, self.layering, self.clock())
-                    outcome = build(context)
-                    encoded = [encode_commit(c) for c in outcome.commits]
-                    _require_size(encoded)
-                    stored = tx.append(encoded)
-                    for commit, done in zip(outcome.commits, stored, strict=True):
-                        apply_commit(conn, commit, done.position, done.first_event)
-                    return outcome.result
+                return self._attempt(write)
             except StreamConflictError as error:
-                if attempt == self.max_retries:
+                if attempt == attempts - 1:
                     raise ConflictError(
-                        f"lost {attempt + 1} races to concurrent writers; retrying is safe"
+                        f"lost {attempt + 1} race(s) to concurrent writers; retrying is safe"
                     ) from error
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
         raise AssertionError("unreachable")
 
-    def run_once(self, write: Write[T]) -> T:
-        """Run a write that appends and applies its own commit (streamed), in one transaction.
-
-        It is not retried: what it streams can be read once. The write lock is
-        taken before it reads the read models, so no other writer can get in
-        between; only a lock held past the store's timeout makes it lose.
-
-        Raises:
-            ConflictError: The store stayed busy with another writer (retrying is safe).
-        """
+    def _attempt(self, write: Write[T]) -> T:
+        """One transaction of a write; an interrupt after its COMMIT still reports the result."""
+        written = False
         try:
             with self.store.write() as tx:
-                return write(
-                    tx, WriteContext(tx.connection, self.lookups, self.layering, self.clock())
-                )
-        except StreamConflictError as error:
-            raise ConflictError(f"{error}; retrying is safe") from error
+                context = WriteContext(tx, self.lookups, self.layering, self.clock())
+                result = write(context)
+                written = True
+        except KeyboardInterrupt as interrupt:
+            if written and tx.committed:
+                raise InterruptedAfterCommit(result) from interrupt
+            raise
+        return result

@@ -49,7 +49,7 @@ from datasetlog.serialization.decode import datapoint_from_json, datapoint_from_
 from datasetlog.store.base import Connection
 from datasetlog.validation.fields import require_id
 from datasetlog.writes.commits import VersionName, content_commit, stating
-from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
+from datasetlog.writes.loop import WriteContext, Writer, collector_paused
 
 ON_CONFLICT: tuple[str, ...] = get_args(OnConflict)
 
@@ -101,7 +101,7 @@ class MergeWrites:
                 [ErrorDetail(("query", "into"), "a dataset cannot merge into itself", "same")]
             )
 
-        def build(tx: WriteContext) -> Outcome[MergeResult]:
+        def write(tx: WriteContext) -> MergeResult:
             source, target = tx.live(source_id), tx.live(into)
             base = _version(tx, source, merge_base(tx, source, target))
             head = _version(tx, source, source.version)
@@ -145,22 +145,16 @@ class MergeWrites:
                 committed=False,
             )
             if dry_run or not events:
-                return Outcome([], result)
+                return result
             message = messages.merge(
                 source.name, head.number, counts.added, counts.removed, counts.changed
             )
-            commit, made = content_commit(
-                tx,
-                target,
-                [*events, DatasetMerged(source.id, head.number)],
-                message,
-                name=name,
-                datapoint_count=latest.datapoint_count + counts.added - counts.removed,
-            )
-            return Outcome([commit], attrs.evolve(result, version=made, committed=True))
+            merged = [*events, DatasetMerged(source.id, head.number)]
+            made = tx.commit(content_commit(tx, target, merged, message, name=name))
+            return attrs.evolve(result, version=made.made_version(), committed=True)
 
         with collector_paused():
-            return self._writer.run(build)
+            return self._writer.run(write)
 
     def _proposals(
         self,

@@ -16,7 +16,7 @@ from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.serialization.converter import converter
 from datasetlog.validation.fields import require_id, text_problems
 from datasetlog.writes.commits import VersionName, content_commit, earlier_use, restored
-from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
+from datasetlog.writes.loop import WriteContext, Writer, collector_paused
 
 _DATASET_ID = ("path", "dataset_id")
 
@@ -48,11 +48,11 @@ class RestoreWrites:
             digest = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS))
             stamp = IdempotencyStamp(idempotency_key, digest.hexdigest())
 
-        def build(tx: WriteContext) -> Outcome[Version]:
+        def write(tx: WriteContext) -> Version:
             row = tx.live(dataset_id)
             first = earlier_use(tx, row, stamp) if stamp is not None else None
             if first is not None:
-                return Outcome([], first.to_version(row.id))
+                return first.to_version(row.id)
             head = tx.lookups.version(tx.conn, row.key, row.version)
             if head is None:
                 raise StoreError(f"the read models lack the latest version of {row.id!r}")
@@ -68,18 +68,10 @@ class RestoreWrites:
             if removed:
                 events.append(DatapointsDeleted(removed))
             if not events:  # the latest version already holds that content
-                return Outcome([], head.to_version(row.id))
+                return head.to_version(row.id)
             message = messages.restore_version(target.number, target.name)
-            commit, made = content_commit(
-                tx,
-                row,
-                events,
-                message,
-                name=name,
-                idempotency=stamp,
-                datapoint_count=target.datapoint_count,
-            )
-            return Outcome([commit], made)
+            commit = content_commit(tx, row, events, message, name=name, idempotency=stamp)
+            return tx.commit(commit).made_version()
 
         with collector_paused():
-            return self._writer.run(build)
+            return self._writer.run(write)

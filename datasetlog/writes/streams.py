@@ -21,49 +21,20 @@ import attrs
 
 from datasetlog import messages as commit_messages
 from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
-from datasetlog.events import Commit, DatapointsDeleted, Event
+from datasetlog.events import DatapointsDeleted
 from datasetlog.models import UpsertResult, Version
-from datasetlog.readmodels.apply import CommitApplication
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.readmodels.schema import Schema
 from datasetlog.readmodels.spans import Spans
 from datasetlog.requests import DatapointRequest
-from datasetlog.serialization.codec import encode_commit, encode_event
-from datasetlog.store.base import Connection, SQLTransaction
+from datasetlog.store.base import Connection
 from datasetlog.validation.fields import require_id
 from datasetlog.validation.requests import parse_items
 from datasetlog.writes.commits import VersionName, added, content_commit
-from datasetlog.writes.loop import WriteContext, Writer, collector_paused
+from datasetlog.writes.loop import CommitWriter, WriteContext, Writer, collector_paused
 from datasetlog.writes.upsert import Action, held_datapoints, option_problems, request_key
 
 _DATASET_ID = ("path", "dataset_id")
-
-
-class StreamedCommit:
-    """A content version's commit, its events appended and applied in batches as they come.
-
-    Args:
-        tx: The write transaction.
-        context: The write's context.
-        commit: The commit as :func:`~datasetlog.writes.commits.content_commit`
-            made it; its own events (a version name) go last, as in any commit.
-    """
-
-    def __init__(self, tx: SQLTransaction, context: WriteContext, commit: Commit) -> None:
-        self._named = commit.events
-        self._opened = tx.open_commit(encode_commit(attrs.evolve(commit, events=())))
-        self._applying = CommitApplication(context.conn, commit)
-
-    def add(self, events: Sequence[Event]) -> None:
-        """Append the next events and apply them to the read models."""
-        if events:
-            self._applying.feed(events, self._opened.append([encode_event(e) for e in events]))
-
-    def close(self) -> None:
-        """Append the version's name, if any, and record the commit."""
-        self.add(self._named)
-        stored = self._opened.close()
-        self._applying.finish(stored.position)
 
 
 class StreamedWrites:
@@ -91,31 +62,28 @@ class StreamedWrites:
                 [ErrorDetail(("count",), f"expected a count >= 1, got {count!r}", "count")]
             )
 
-        def write(tx: SQLTransaction, context: WriteContext) -> Version:
-            row = context.live(dataset_id)
+        def write(tx: WriteContext) -> Version:
+            row = tx.live(dataset_id)
             message = commit_messages.add_datapoints(count)
-            commit, version = content_commit(
-                context, row, [], message, name=name, datapoint_count=row.datapoint_count + count
-            )
-            streamed = StreamedCommit(tx, context, commit)
+            streamed = tx.open_commit(content_commit(tx, row, [], message, name=name))
             seen = 0
             for batch in batches:
                 requests = _parse_batch(batch, seen)
                 seen += len(requests)
                 if seen > count:
                     raise _miscounted(count, f"more than {count}")
-                streamed.add(added(requests, context.now))
+                streamed.add(added(requests, tx.now))
                 if progress is not None:
                     progress(len(requests))
             if seen != count:
                 raise _miscounted(count, str(seen))
-            streamed.close()
+            version = streamed.close().made_version()
             if count >= BULK:
-                self._schema.refresh_statistics(context.conn)
+                self._schema.refresh_statistics(tx.conn)
             return version
 
         with collector_paused():
-            return self._writer.run_once(write)
+            return self._writer.run(write, retry=False)
 
     def upsert(
         self,
@@ -138,37 +106,33 @@ class StreamedWrites:
             raise ValidationError(problems)
         checked: Action = action  # type: ignore[assignment]
 
-        def write(tx: SQLTransaction, context: WriteContext) -> UpsertResult:
-            row = context.live(dataset_id)
+        def write(tx: WriteContext) -> UpsertResult:
+            row = tx.live(dataset_id)
             if expected_version is not None and expected_version != row.version:
                 raise ConflictError(
                     f"dataset {row.id!r} is at version {row.version}, not {expected_version}"
                 )
-            head = context.lookups.version(context.conn, row.key, row.version)
+            head = tx.lookups.version(tx.conn, row.key, row.version)
             if head is None:
                 raise StoreError(f"the read models lack the latest version of {row.id!r}")
-            base = _BaseKeys.read(self._spans, context.conn, row, head)
+            base = _BaseKeys.read(self._spans, tx.conn, row, head)
             planned = _plan(checked, base, batches())
             if not (planned.added or planned.removed):
                 return UpsertResult(head.to_version(row.id), 0, 0, planned.ignored, False)
             message = commit_messages.upsert(action, head.number, planned.added, planned.removed)
-            count = head.datapoint_count - planned.removed + planned.added
-            commit, version = content_commit(
-                context, row, [], message, name=name, datapoint_count=count
-            )
-            streamed = StreamedCommit(tx, context, commit)
-            held = held_datapoints(self._spans, context.conn, row, head)
+            streamed = tx.open_commit(content_commit(tx, row, [], message, name=name))
+            held = held_datapoints(self._spans, tx.conn, row, head)
             unkept = (h.id for h, keep in zip(held, planned.kept, strict=True) if not keep)
             for gone in _batched(unkept):
                 streamed.add([DatapointsDeleted(gone)])
-            _add_planned(streamed, batches(), planned, context.now, progress)
-            streamed.close()
+            _add_planned(streamed, batches(), planned, tx.now, progress)
+            version = streamed.close().made_version()
             if planned.added + planned.removed >= BULK:
-                self._schema.refresh_statistics(context.conn)
+                self._schema.refresh_statistics(tx.conn)
             return UpsertResult(version, planned.added, planned.removed, planned.ignored, True)
 
         with collector_paused():
-            return self._writer.run_once(write)
+            return self._writer.run(write, retry=False)
 
 
 BATCH = 10_000
@@ -190,7 +154,7 @@ def _batched(ids: Iterable[str]) -> Iterator[list[str]]:
 
 
 def _add_planned(
-    streamed: StreamedCommit,
+    streamed: CommitWriter,
     batches: Iterable[Sequence[Any]],
     planned: _Plan,
     now: datetime,

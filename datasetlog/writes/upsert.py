@@ -32,7 +32,7 @@ from datasetlog.store.base import Connection
 from datasetlog.validation.fields import require_id, text_problems
 from datasetlog.validation.requests import datapoint_items, parse_items
 from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use, restored
-from datasetlog.writes.loop import Outcome, WriteContext, Writer, collector_paused
+from datasetlog.writes.loop import WriteContext, Writer, collector_paused
 
 Action = Literal["set", "add", "remove"]
 ACTIONS: tuple[str, ...] = get_args(Action)
@@ -196,7 +196,7 @@ class UpsertWrites:
             if key is not None
         }
 
-        def build(tx: WriteContext) -> Outcome[UpsertResult]:
+        def write(tx: WriteContext) -> UpsertResult:
             row = tx.live(dataset_id)
             head = _version(tx, row, row.version)
             found = resolve_version(tx.lookups, tx.conn, row, base, loc=("query", "base"))
@@ -204,8 +204,7 @@ class UpsertWrites:
             keys, requests = _match(items, single, plain, {h.key for h in held})
             first = earlier_use(tx, row, stamp) if stamp is not None else None
             if first is not None:
-                result = UpsertResult(first.to_version(row.id), 0, 0, len(items), False)
-                return Outcome([], result)
+                return UpsertResult(first.to_version(row.id), 0, 0, len(items), False)
             if expected_version is not None and expected_version != row.version:
                 raise ConflictError(
                     f"dataset {row.id!r} is at version {row.version}, not {expected_version}"
@@ -215,21 +214,14 @@ class UpsertWrites:
             added = len(made.new)
             removed = len(held) - len(made.kept)
             if not events:
-                return Outcome([], UpsertResult(head.to_version(row.id), 0, 0, made.ignored, False))
+                return UpsertResult(head.to_version(row.id), 0, 0, made.ignored, False)
             message = messages.upsert(action, found.number, added, removed)
-            commit, version = content_commit(
-                tx,
-                row,
-                events,
-                message,
-                name=name,
-                idempotency=stamp,
-                datapoint_count=len(made.kept) + added,
-            )
-            return Outcome([commit], UpsertResult(version, added, removed, made.ignored, True))
+            commit = content_commit(tx, row, events, message, name=name, idempotency=stamp)
+            version = tx.commit(commit).made_version()
+            return UpsertResult(version, added, removed, made.ignored, True)
 
         with collector_paused():
-            return self._writer.run(build)
+            return self._writer.run(write)
 
     def _events(
         self,
