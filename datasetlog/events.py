@@ -8,7 +8,7 @@ every event, so that renaming a class never orphans stored data.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, get_args
 
 import attrs
 
@@ -175,20 +175,8 @@ Event = (
     | TagSet
     | TagDeleted
 )
-EVENT_TYPES: tuple[type[Event], ...] = (
-    DatasetCreated,
-    DatasetForked,
-    DatasetMerged,
-    DatasetUpdated,
-    DatasetDeleted,
-    DatapointAdded,
-    DatapointUpdated,
-    DatapointsDeleted,
-    DatapointRestored,
-    VersionNamed,
-    TagSet,
-    TagDeleted,
-)
+EVENT_TYPES: tuple[type[Event], ...] = get_args(Event)
+"""Every event class, in the union's order."""
 
 
 @attrs.frozen
