@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import sqlite_utils
 
 from datasetlog.errors import DatasetLogError, StoreError
 from datasetlog.models import ChatMessage, Log
@@ -41,6 +40,8 @@ class SQLiteLogSource:
         self.path = str(path)
         if Path(path).is_dir():
             raise StoreError(f"log source {self.path!r} is a folder; give the path of a file")
+        import sqlite_utils  # here only: it loads pandas and numpy when they are installed
+
         with self._translated():
             self._db = sqlite_utils.Database(path)
             self._table = self._db.table(table)

@@ -1,4 +1,4 @@
-"""The SQLite event store: the only module that speaks to SQLite through sqlite-utils.
+"""The SQLite event store (its migrations, run by sqlite-utils, are in ``sqlite_schema``).
 
 One connection per thread (one shared, locked connection for ``:memory:``).
 File databases run in WAL mode, so readers never block the writer and never
@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-import sqlite_utils
-
 from datasetlog.errors import DatasetLogError, ErrorDetail, StoreError, ValidationError
 from datasetlog.store._sql import CommitTableReads, CommitTables, TableTransaction
 from datasetlog.store.base import EngineCheck, StreamConflictError
@@ -27,6 +25,7 @@ from datasetlog.store.sqlite_schema import (
     APPLICATION_ID,
     MIGRATIONS,
     foreign_objects,
+    migrate,
     missing_objects,
 )
 
@@ -253,11 +252,9 @@ class SQLiteEventStore(CommitTableReads):
             return
         if self.read_only:
             raise StoreError(f"{self.path!r} needs upgrading; open it writable once")
-        db = sqlite_utils.Database(raw, execute_plugins=False, recursive_triggers=False)
         with self.write():
             applied = raw.execute("PRAGMA user_version").fetchone()[0]  # another may have begun
-            for _name, migrate in MIGRATIONS[applied:]:
-                migrate(db)
+            migrate(raw, applied)
             raw.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             raw.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 

@@ -6,6 +6,12 @@ give them, and it may hold no trigger datasetlog did not create and no view
 at all, since either would run SQL of someone else's inside our transactions
 (a file from elsewhere is untrusted input). Tables of other kinds (the read
 models, a log source) hold data only, and are checked by their owners.
+
+sqlite-utils runs the migrations, and is imported only when one runs (or an
+older format is checked): it imports pandas and numpy whenever they are
+installed, which would cost every process that opens a store about half a
+second and 65 MB. A current store is checked against :data:`CURRENT_OBJECTS`,
+which a test keeps equal to what the migrations make.
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
-import sqlite_utils
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 APPLICATION_ID = 0x64736C67  # "dslg": marks a file as a datasetlog store
 EVENT_TABLES = ("dl_commits", "dl_events")
@@ -68,13 +77,17 @@ def _create_commits_and_events(db: sqlite_utils.Database) -> None:
     )
 
 
+def _append_only_trigger(table: str, action: str) -> str:
+    return (
+        f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+    )
+
+
 def _guard_append_only(db: sqlite_utils.Database) -> None:
-    for table in ("dl_commits", "dl_events"):
+    for table in EVENT_TABLES:
         for action in ("UPDATE", "DELETE"):
-            db.execute(
-                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
+            db.execute(_append_only_trigger(table, action))
 
 
 def _add_event_digests(db: sqlite_utils.Database) -> None:
@@ -89,7 +102,7 @@ def _name_the_stream_sequence(db: sqlite_utils.Database) -> None:
     db.table("dl_commits").create_index(["stream_id", "sequence"], unique=True)
 
 
-Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+Migration = tuple[str, Callable[["sqlite_utils.Database"], None]]
 MIGRATIONS: tuple[Migration, ...] = (
     ("0001_commits_and_events", _create_commits_and_events),
     ("0002_append_only_guards", _guard_append_only),
@@ -110,6 +123,66 @@ class SchemaObject:
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name} on {self.table}"
+
+
+def _columns(*columns: tuple[str, str, int, int]) -> tuple[tuple[object, ...], ...]:
+    """A table's shape as ``pragma_table_xinfo`` gives it: (name, type, not null, pk) each."""
+    return tuple(
+        (i, name, kind, notnull, None, pk, 0) for i, (name, kind, notnull, pk) in enumerate(columns)
+    )
+
+
+CURRENT_OBJECTS = frozenset(
+    {
+        SchemaObject(
+            "table",
+            "dl_commits",
+            "dl_commits",
+            _columns(
+                ("position", "INTEGER", 0, 1),
+                ("stream_id", "TEXT", 1, 0),
+                ("sequence", "INTEGER", 1, 0),
+                ("recorded_at", "TEXT", 1, 0),
+                ("metadata", "TEXT", 1, 0),
+                ("first_event", "INTEGER", 1, 0),
+                ("event_count", "INTEGER", 1, 0),
+                ("hash", "TEXT", 1, 0),
+            ),
+        ),
+        SchemaObject(
+            "index",
+            "idx_dl_commits_stream_id_sequence",
+            "dl_commits",
+            (True, "stream_id", "sequence"),
+        ),
+        SchemaObject(
+            "table",
+            "dl_events",
+            "dl_events",
+            _columns(
+                ("position", "INTEGER", 0, 1),
+                ("commit_position", "INTEGER", 1, 0),
+                ("type", "TEXT", 1, 0),
+                ("schema_version", "INTEGER", 1, 0),
+                ("payload", "TEXT", 1, 0),
+                ("digest", "TEXT", 0, 0),
+            ),
+        ),
+        *(
+            SchemaObject(
+                "trigger",
+                f"{table}_no_{action.lower()}",
+                table,
+                (_append_only_trigger(table, action),),
+            )
+            for table in EVENT_TABLES
+            for action in ("UPDATE", "DELETE")
+        ),
+    }
+)
+"""What every migration together makes, as :func:`schema_objects` describes a file: a store
+at the current format is checked against this without running them (a test keeps the two
+equal; a new migration changes both)."""
 
 
 def _shape(raw: sqlite3.Connection, kind: str, name: str, sql: str | None) -> tuple[object, ...]:
@@ -137,14 +210,26 @@ def schema_objects(raw: sqlite3.Connection) -> frozenset[SchemaObject]:
     )
 
 
+def migrate(raw: sqlite3.Connection, start: int, end: int | None = None) -> None:
+    """Run the migrations from ``start`` (those applied already) to ``end`` (default: all)."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(raw, execute_plugins=False, recursive_triggers=False)
+    for _name, migration in MIGRATIONS[start:end]:
+        migration(db)
+
+
 @functools.cache
 def expected_objects(applied: int) -> frozenset[SchemaObject]:
+    """The objects the first ``applied`` migrations make."""
+    return CURRENT_OBJECTS if applied == len(MIGRATIONS) else migrated_objects(applied)
+
+
+def migrated_objects(applied: int) -> frozenset[SchemaObject]:
     """The objects the first ``applied`` migrations make, made in a scratch database."""
     scratch = sqlite3.connect(":memory:")
     try:
-        db = sqlite_utils.Database(scratch, execute_plugins=False, recursive_triggers=False)
-        for _name, migrate in MIGRATIONS[:applied]:
-            migrate(db)
+        migrate(scratch, 0, applied)
         return schema_objects(scratch)
     finally:
         scratch.close()
