@@ -53,5 +53,6 @@ def test_chain_head_and_locks_never_read_a_commits_events(
         monkeypatch.setattr(type(db.store), "read_stream", refused)
         monkeypatch.setattr(type(db.store), "read_all", refused)
         exported = export_dataset(db, ds, tmp_path / "qa.jsonl", lock=True)
-        assert exported.lock is not None and exported.lock.chain_head == expected[1]
+        assert exported.lock is not None
+        assert exported.lock.chain_head == expected[1]
         assert check_lock(tmp_path / "qa.jsonl.lock.json", db).ok

@@ -16,11 +16,10 @@ import psycopg
 import pytest
 
 from datasetlog import DatasetLog, StoreError
-from datasetlog.readmodels.apply import apply_commit
+from datasetlog.readmodels.apply import CommitApplication
 from datasetlog.store import postgres_streams
 from datasetlog.store.postgres import COPY_ABOVE, PostgresEventStore
 from datasetlog.store.postgres_streams import KEEP_IDLE_STREAMS
-from datasetlog.writes import loop
 
 
 @pytest.fixture
@@ -93,18 +92,18 @@ def test_a_connection_killed_mid_commit_leaves_nothing_and_recovers(
     dataset = db.create_dataset(project_id="pr_x", name="qa")
     db.create_datapoint(dataset.id, [{"inputs": {"q": str(n)}} for n in range(3)])
     before = (db.list_versions(dataset.id), _event_count(db))
-    original = apply_commit
+    original = CommitApplication.finish
 
-    def killed(conn: Any, *args: Any) -> None:
-        pid = conn.raw.info.backend_pid
+    def killed(self: CommitApplication, position: int) -> Any:
+        pid = self.conn.raw.info.backend_pid  # type: ignore[attr-defined]
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        original(conn, *args)
+        return original(self, position)
 
-    monkeypatch.setattr(loop, "apply_commit", killed)
+    monkeypatch.setattr(CommitApplication, "finish", killed)
     with pytest.raises(StoreError, match="connection"):
         db.create_datapoint(dataset.id, [{"inputs": {"q": "lost"}}] * 5)
-    monkeypatch.setattr(loop, "apply_commit", original)
+    monkeypatch.setattr(CommitApplication, "finish", original)
     assert (db.list_versions(dataset.id), _event_count(db)) == before
     db.create_datapoint(dataset.id, {"inputs": {"q": "after"}})
     assert [v.datapoint_count for v in db.list_versions(dataset.id)] == [0, 3, 4]

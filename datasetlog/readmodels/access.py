@@ -19,6 +19,6 @@ class ReadModels:
 
     def __init__(self, dialect: Dialect) -> None:
         self.schema = Schema(dialect)
-        self.lookups = Lookups(dialect)
-        self.spans = Spans(dialect)
-        self.history = History(dialect, self.spans)
+        self.lookups = Lookups()
+        self.spans = Spans()
+        self.history = History(self.spans)

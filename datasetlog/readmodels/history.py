@@ -20,10 +20,10 @@ from datasetlog.events import DatapointAdded
 from datasetlog.models import Change, Datapoint, Diff, DiffCounts, Version
 from datasetlog.readmodels.layers import View, own_view, view_of
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
+from datasetlog.readmodels.schema import EVENT_TYPE, PAYLOAD, PAYLOAD_JOIN
 from datasetlog.readmodels.spans import Spans
 from datasetlog.serialization.decode import corrupt, datapoint_from_json, rewrite_id
 from datasetlog.store.base import Connection
-from datasetlog.store.dialect import Dialect
 
 Reading = Callable[[], AbstractContextManager[Connection]]
 """Opens a short read: ``store.reading``, or the connection of the write in progress."""
@@ -67,6 +67,12 @@ class DatapointSpan:
     event_type: str
 
 
+_COLUMNS = f"r.ordinal, r.added_in, r.removed_in, r.event, {PAYLOAD}"
+_DATAPOINT = (
+    f"SELECT d.id, r.datapoint_id, {_COLUMNS}, {EVENT_TYPE} FROM dl_rows r "
+    f"JOIN dl_datasets d ON d.key = r.dataset_key {PAYLOAD_JOIN} "
+    "WHERE r.datapoint_id = ? ORDER BY r.added_in"
+)
 _LIVE_AT_EITHER = (
     "((r.added_in <= ? AND (r.removed_in IS NULL OR r.removed_in > ?)) "
     "OR (r.added_in <= ? AND (r.removed_in IS NULL OR r.removed_in > ?)))"
@@ -76,17 +82,8 @@ _LIVE_AT_EITHER = (
 class History:
     """Reads of what changed, in the read models of one store."""
 
-    def __init__(self, dialect: Dialect, spans: Spans) -> None:
+    def __init__(self, spans: Spans) -> None:
         self._spans = spans
-        events = dialect.events
-        join = f"JOIN {events.table} e ON e.{events.position} = r.event"
-        self._columns = f"r.ordinal, r.added_in, r.removed_in, r.event, e.{events.payload}"
-        self._join = join
-        self._datapoint = (
-            f"SELECT d.id, r.datapoint_id, {self._columns}, e.{events.type} FROM dl_rows r "
-            f"JOIN dl_datasets d ON d.key = r.dataset_key {join} "
-            "WHERE r.datapoint_id = ? ORDER BY r.added_in"
-        )
 
     @staticmethod
     def touched(
@@ -114,7 +111,7 @@ class History:
         key = view.dataset.key
         marks = ", ".join("?" * len(ordinals))
         rows = conn.execute(
-            f"SELECT {self._columns} FROM dl_rows r {self._join} WHERE r.dataset_key = ? "
+            f"SELECT {_COLUMNS} FROM dl_rows r {PAYLOAD_JOIN} WHERE r.dataset_key = ? "
             f"AND r.ordinal IN ({marks}) AND {_LIVE_AT_EITHER} ORDER BY r.ordinal, r.added_in",
             (key, *ordinals, lo, lo, hi, hi),
         ).fetchall()
@@ -147,7 +144,7 @@ class History:
         fork's first change of it, read from below; the tombstones of a fork
         deleting what it inherited, live in no version, are left out.
         """
-        rows = conn.execute(self._datapoint, (datapoint_id,)).fetchall()
+        rows = conn.execute(_DATAPOINT, (datapoint_id,)).fetchall()
         spans = [
             DatapointSpan(row[0], row[1], SpanState(*row[2:7]), row[7])
             for row in rows

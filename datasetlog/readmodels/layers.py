@@ -29,6 +29,7 @@ from datasetlog.errors import StoreError
 from datasetlog.ids import DATASET_PREFIX, derived_id, root_id
 from datasetlog.readmodels.lookups import Lookups
 from datasetlog.readmodels.rows import DatapointRow, DatasetRow, VersionRow
+from datasetlog.readmodels.schema import PAYLOAD, PAYLOAD_JOIN
 from datasetlog.serialization.decode import rewrite_id
 from datasetlog.store.base import Connection
 
@@ -127,28 +128,25 @@ class Claims:
         return self.ordered[bisect_left(self.ordered, start) : bisect_left(self.ordered, end)]
 
 
-class Layering:
-    """The SQL that reads across layers, for one store's event table."""
+_CLAIMS = (
+    "SELECT DISTINCT ordinal FROM dl_rows WHERE dataset_key = ? AND ordinal < ? AND added_in <= ?"
+)
+_AT = (
+    f"SELECT r.ordinal, r.added_in, r.removed_in, {PAYLOAD} FROM dl_rows r {PAYLOAD_JOIN} "
+    "WHERE r.dataset_key = ? AND r.ordinal IN (<marks>) AND r.added_in <= ? "
+    "ORDER BY r.ordinal, r.added_in"
+)
 
-    def __init__(self, payload_join: str, payload: str) -> None:
-        self._claims = (
-            "SELECT DISTINCT ordinal FROM dl_rows WHERE dataset_key = ? AND ordinal < ? "
-            "AND added_in <= ?"
-        )
-        self._at = (
-            f"SELECT r.ordinal, r.added_in, r.removed_in, {payload} FROM dl_rows r "
-            f"{payload_join} WHERE r.dataset_key = ? AND r.ordinal IN (<marks>) "
-            "AND r.added_in <= ? ORDER BY r.ordinal, r.added_in"
-        )
+
+class Layering:
+    """Reads across a fork's layers."""
 
     def claims(self, conn: Connection, view: View) -> Claims:
         """The ordinals the layers of a view claimed from those below them."""
         owners: dict[int, int] = {}
         for index in range(len(view.layers) - 1):
             layer = view.layers[index]
-            rows = conn.execute(
-                self._claims, (layer.key, view.floor(index), layer.version)
-            ).fetchall()
+            rows = conn.execute(_CLAIMS, (layer.key, view.floor(index), layer.version)).fetchall()
             for (ordinal,) in rows:
                 owners.setdefault(int(ordinal), index)
         return Claims(owners, sorted(owners))
@@ -180,7 +178,7 @@ class Layering:
         rows: list[Any] = []
         for start in range(0, len(ordinals), 500):
             chunk = ordinals[start : start + 500]
-            statement = self._at.replace("<marks>", ", ".join("?" * len(chunk)))
+            statement = _AT.replace("<marks>", ", ".join("?" * len(chunk)))
             rows += conn.execute(statement, (layer.key, *chunk, layer.version)).fetchall()
         return [(int(row[0]), row[1], row[2], row[3]) for row in rows]
 

@@ -11,8 +11,8 @@ from datasetlog.readmodels.rows import (
     MergeRow,
     VersionRow,
 )
+from datasetlog.readmodels.schema import PAYLOAD, PAYLOAD_JOIN
 from datasetlog.store.base import Connection
-from datasetlog.store.dialect import Dialect
 
 _DATASET_COLUMNS = (
     "key, id, project_id, name, description, created_at, updated_at, deleted, sequence, "
@@ -49,27 +49,25 @@ def _require_same(kind: str, asked: object, found: object) -> None:
         )
 
 
+_DATAPOINT = (
+    f"SELECT d.id, {PAYLOAD}, r.datapoint_id FROM dl_rows r "
+    f"JOIN dl_datasets d ON d.key = r.dataset_key {PAYLOAD_JOIN} "
+    "WHERE r.datapoint_id = ? AND r.removed_in IS NULL AND d.deleted = 0"
+)
+# By id only, so that the id index is used; the dataset is checked on the rows found.
+_HELD = (
+    f"SELECT r.datapoint_id, r.removed_in, {PAYLOAD}, r.dataset_key "
+    f"FROM dl_rows r {PAYLOAD_JOIN} WHERE r.datapoint_id IN (<ids>) ORDER BY r.added_in"
+)
+_ADDED_IN = (
+    f"SELECT {PAYLOAD} FROM dl_rows r {PAYLOAD_JOIN} "
+    "WHERE r.dataset_key = ? AND r.ordinal >= ? AND r.ordinal < ? AND r.added_in = ? "
+    "ORDER BY r.ordinal"
+)
+
+
 class Lookups:
     """Point lookups in the read models of one store; each takes the connection to use."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        events = dialect.events
-        join = f"JOIN {events.table} e ON e.{events.position} = r.event"
-        self._datapoint = (
-            f"SELECT d.id, e.{events.payload}, r.datapoint_id FROM dl_rows r "
-            f"JOIN dl_datasets d ON d.key = r.dataset_key {join} "
-            "WHERE r.datapoint_id = ? AND r.removed_in IS NULL AND d.deleted = 0"
-        )
-        # By id only, so that the id index is used; the dataset is checked on the rows found.
-        self._held = (
-            f"SELECT r.datapoint_id, r.removed_in, e.{events.payload}, r.dataset_key "
-            f"FROM dl_rows r {join} WHERE r.datapoint_id IN (<ids>) ORDER BY r.added_in"
-        )
-        self._added_in = (
-            f"SELECT e.{events.payload} FROM dl_rows r {join} "
-            "WHERE r.dataset_key = ? AND r.ordinal >= ? AND r.ordinal < ? AND r.added_in = ? "
-            "ORDER BY r.ordinal"
-        )
 
     @staticmethod
     def dataset(
@@ -85,13 +83,14 @@ class Lookups:
         _require_same("dataset", dataset_id, found.id)
         return found if include_deleted or not found.deleted else None
 
-    def live(self, conn: Connection, dataset_id: str) -> DatasetRow:
+    @staticmethod
+    def live(conn: Connection, dataset_id: str) -> DatasetRow:
         """The live dataset with this id.
 
         Raises:
             NotFoundError: There is none.
         """
-        row = self.dataset(conn, dataset_id)
+        row = Lookups.dataset(conn, dataset_id)
         if row is None:
             raise NotFoundError(f"no dataset {dataset_id!r}")
         return row
@@ -191,15 +190,17 @@ class Lookups:
         ).fetchall()
         return [VersionRow(*row) for row in rows]
 
-    def datapoint(self, conn: Connection, datapoint_id: str) -> DatapointRow | None:
+    @staticmethod
+    def datapoint(conn: Connection, datapoint_id: str) -> DatapointRow | None:
         """A datapoint's latest content in a live dataset, or None."""
-        row = conn.execute(self._datapoint, (datapoint_id,)).fetchone()
+        row = conn.execute(_DATAPOINT, (datapoint_id,)).fetchone()
         if row is None:
             return None
         _require_same("datapoint", datapoint_id, row[2])
         return DatapointRow(row[0], row[1])
 
-    def held(self, conn: Connection, key: int, datapoint_ids: list[str]) -> dict[str, HeldRow]:
+    @staticmethod
+    def held(conn: Connection, key: int, datapoint_ids: list[str]) -> dict[str, HeldRow]:
         """Which of these ids the dataset with this key ever held, and their latest state.
 
         Each found id maps to its live span's JSON, or, if it was deleted, to
@@ -208,7 +209,7 @@ class Lookups:
         found: dict[str, HeldRow] = {}
         for start in range(0, len(datapoint_ids), _AT_ONCE):
             chunk = datapoint_ids[start : start + _AT_ONCE]
-            statement = self._held.replace("<ids>", ", ".join("?" * len(chunk)))
+            statement = _HELD.replace("<ids>", ", ".join("?" * len(chunk)))
             for datapoint_id, removed_in, payload, held_by in conn.execute(
                 statement, chunk
             ).fetchall():
@@ -219,14 +220,15 @@ class Lookups:
                     found[datapoint_id] = HeldRow(removed_in is None, payload)
         return found
 
-    def added_in(self, conn: Connection, key: int, number: int) -> list[str]:
+    @staticmethod
+    def added_in(conn: Connection, key: int, number: int) -> list[str]:
         """Payloads of the datapoints first added in version ``number``, in order."""
-        before = self.version(conn, key, number - 1)
-        this = self.version(conn, key, number)
+        before = Lookups.version(conn, key, number - 1)
+        this = Lookups.version(conn, key, number)
         if before is None or this is None:
             raise StoreError(f"the read models lack version {number} or {number - 1}; run verify()")
         rows = conn.execute(
-            self._added_in, (key, before.ordinal_bound, this.ordinal_bound, number)
+            _ADDED_IN, (key, before.ordinal_bound, this.ordinal_bound, number)
         ).fetchall()
         return [row[0] for row in rows]
 

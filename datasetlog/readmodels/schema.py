@@ -11,10 +11,17 @@ from collections.abc import Iterator
 import attrs
 
 from datasetlog.store.base import Connection
-from datasetlog.store.dialect import Column, Dialect, Index, Table
+from datasetlog.store.dialect import EVENTS, Column, Dialect, Index, Table
 
 FORMAT = 6
 """The read models' layout; stored tables of another format are rebuilt from the events."""
+
+PAYLOAD_JOIN = f"JOIN {EVENTS.table} e ON e.{EVENTS.position} = r.event"
+"""Joins a span (``dl_rows r``) to the event (``e``) that states its content."""
+PAYLOAD = f"e.{EVENTS.payload}"
+"""A span's stored JSON, once joined."""
+EVENT_TYPE = f"e.{EVENTS.type}"
+"""The type of the event behind a span, once joined."""
 
 
 def _integer(name: str, *, nullable: bool = False) -> Column:

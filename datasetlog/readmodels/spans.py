@@ -14,9 +14,9 @@ from typing import Any
 import attrs
 
 from datasetlog.readmodels.layers import Claims, Layer, Layering, View
+from datasetlog.readmodels.schema import PAYLOAD, PAYLOAD_JOIN
 from datasetlog.serialization.decode import Inherited, rewrite_id
-from datasetlog.store.base import Connection, SQLStore, StreamingStore
-from datasetlog.store.dialect import Dialect
+from datasetlog.store.base import Connection, KeyedScan, SQLStore
 
 
 @attrs.frozen
@@ -27,23 +27,33 @@ class Span:
     payload: Any
 
 
-class Spans:
-    """Reads of a version's spans in the read models of one store."""
+_LIVE = (
+    "r.dataset_key = ? AND r.ordinal < ? AND r.added_in <= ? "
+    "AND (r.removed_in IS NULL OR r.removed_in > ?)"
+)
+_SELECT_PAGE = (
+    f"SELECT r.ordinal, {PAYLOAD} FROM dl_rows r {PAYLOAD_JOIN} "
+    f"WHERE {_LIVE} AND r.ordinal >= ? ORDER BY r.ordinal LIMIT ?"
+)
 
-    def __init__(self, dialect: Dialect) -> None:
-        events = dialect.events
-        join = f"JOIN {events.table} e ON e.{events.position} = r.event"
-        live = (
-            f"FROM dl_rows r {join} "
-            "WHERE r.dataset_key = ? AND r.ordinal >= ? AND r.ordinal < ? "
-            "AND r.added_in <= ? AND (r.removed_in IS NULL OR r.removed_in > ?) "
-            "ORDER BY r.ordinal"
-        )
-        self._select = f"SELECT r.ordinal, e.{events.payload} {live} LIMIT ?"
-        # A whole version in one query: the span index in ordinal order.
-        self._stream = f"SELECT e.{events.payload} {live}"
-        self._stream_rows = f"SELECT r.ordinal, e.{events.payload} {live}"
-        self.layering = Layering(join, f"e.{events.payload}")
+
+def live_spans(layer: Layer, end: int) -> KeyedScan:
+    """A layer's own live spans below ordinal ``end``, as ``(ordinal, JSON)`` rows: the
+    span index in ordinal order, each joined to its event."""
+    return KeyedScan(
+        columns=f"r.ordinal, {PAYLOAD}",
+        source=f"dl_rows r {PAYLOAD_JOIN}",
+        where=_LIVE,
+        parameters=(layer.key, end, layer.version, layer.version),
+        key="r.ordinal",
+    )
+
+
+class Spans:
+    """Reads of a version's spans in the read models."""
+
+    def __init__(self) -> None:
+        self.layering = Layering()
 
     def page(
         self, conn: Connection, view: View, *, start: int = 0, limit: int = 1000
@@ -72,10 +82,10 @@ class Spans:
         self, conn: Connection, layer: Layer, start: int, end: int, limit: int, as_bytes: bool
     ) -> list[Any]:
         """A layer's own live spans in ``[start, end)``, up to ``limit``, as ``(ordinal, JSON)``."""
-        parameters = (layer.key, start, end, layer.version, layer.version, limit)
+        parameters = (layer.key, end, layer.version, layer.version, start, limit)
         if as_bytes:
-            return conn.fetch_bytes(self._select, parameters)
-        return conn.execute(self._select, parameters).fetchall()
+            return conn.fetch_bytes(_SELECT_PAGE, parameters)
+        return conn.execute(_SELECT_PAGE, parameters).fetchall()
 
     def _merged(
         self,
@@ -115,10 +125,8 @@ class Spans:
     ) -> Iterator[list[Any]]:
         """A version's JSON in ordinal order, in lists of up to ``batch``.
 
-        A :class:`~datasetlog.store.base.StreamingStore` sends each layer's
-        spans from one query while the caller decodes; otherwise each chunk is
-        its own short query, resuming after the last ordinal read (keyset
-        paging), so no read holds a snapshot open between chunks. Chunks of
+        Each layer's live spans are one :class:`~datasetlog.store.base.KeyedScan`,
+        read as the store reads scans (see ``SQLStore.scan``). Chunks of
         inherited datapoints are :class:`~datasetlog.serialization.decode.Inherited`,
         which the decoders give the fork's ids.
         """
@@ -132,37 +140,18 @@ class Spans:
         suffix = view.suffix
         for index in reversed(range(len(view.layers))):
             layer = view.layers[index]
-            for chunk in self._layer_chunks(store, layer, view.floor(index), batch, as_bytes):
+            for rows in self._layer_rows(
+                store, layer, view.floor(index), layer.bound, batch, as_bytes
+            ):
+                chunk = [payload for _, payload in rows]
                 yield Inherited(chunk, suffix) if index else chunk
 
-    def _layer_chunks(
-        self, store: SQLStore, layer: Layer, floor: int, batch: int, as_bytes: bool
-    ) -> Iterator[list[Any]]:
-        """A layer's own live spans from ``floor`` to its bound: their JSON, in chunks."""
-        if isinstance(store, StreamingStore):
-            parameters = (layer.key, floor, layer.bound, layer.version, layer.version)
-            yield from store.stream(self._stream, parameters, size=batch, as_bytes=as_bytes)
-            return
-        for rows in self._layer_rows(store, layer, floor, layer.bound, batch, as_bytes):
-            yield [payload for _, payload in rows]
-
+    @staticmethod
     def _layer_rows(
-        self, store: SQLStore, layer: Layer, start: int, end: int, batch: int, as_bytes: bool
+        store: SQLStore, layer: Layer, start: int, end: int, batch: int, as_bytes: bool
     ) -> Iterator[list[Any]]:
         """A layer's live spans in ``[start, end)`` as ``(ordinal, JSON)``, in chunks."""
-        if isinstance(store, StreamingStore):
-            parameters = (layer.key, start, end, layer.version, layer.version)
-            yield from store.stream(
-                self._stream_rows, parameters, size=batch, as_bytes=as_bytes, whole_rows=True
-            )
-            return
-        while True:
-            with store.reading() as conn:
-                rows = self._rows(conn, layer, start, end, batch, as_bytes)
-            yield rows
-            if len(rows) < batch:
-                return
-            start = rows[-1][0] + 1
+        return store.scan(live_spans(layer, end), start=start, size=batch, as_bytes=as_bytes)
 
     def _claimed_chunks(
         self, store: SQLStore, view: View, claims: Claims, batch: int, as_bytes: bool

@@ -8,10 +8,10 @@ from datasetlog.errors import StoreError
 from datasetlog.store.base import (
     Connection,
     EventStore,
+    KeyedScan,
     SQLStore,
     SQLTransaction,
     StreamConflictError,
-    StreamingStore,
     Transaction,
 )
 from datasetlog.store.chain import GENESIS_HASH, commit_hash, event_digest
@@ -55,6 +55,7 @@ __all__ = [
     "Durability",
     "EncodedEvent",
     "EventStore",
+    "KeyedScan",
     "NewCommit",
     "RawCommit",
     "RawEvent",
@@ -63,7 +64,6 @@ __all__ = [
     "SQLiteEventStore",
     "StoredCommit",
     "StreamConflictError",
-    "StreamingStore",
     "Transaction",
     "commit_hash",
     "event_digest",

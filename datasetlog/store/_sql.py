@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from datasetlog.errors import StoreError
-from datasetlog.store.base import Connection, StreamConflictError
+from datasetlog.store.base import Connection, KeyedScan, StreamConflictError
 from datasetlog.store.chain import GENESIS_HASH, begin_hash, event_digest, hash_events
 from datasetlog.store.records import (
     EncodedEvent,
@@ -252,6 +252,14 @@ class TableTransaction(Generic[C]):
             )
         self.appended.append(opened.stored)
         self._open = None
+
+
+def keyset_statement(scan: KeyedScan, *, limit: bool) -> str:
+    """The statement reading a scan's rows from a key on (a page of them, with ``limit``)."""
+    return (
+        f"SELECT {scan.columns} FROM {scan.source} WHERE {scan.where} AND {scan.key} >= ? "
+        f"ORDER BY {scan.key}{' LIMIT ?' if limit else ''}"
+    )
 
 
 class CommitTableReads:

@@ -21,6 +21,22 @@ from datasetlog.store.records import EncodedEvent, NewCommit, RawCommit, RawEven
 
 
 @attrs.frozen
+class KeyedScan:
+    """A long read a read model wants: rows of one query in the order of an integer key.
+
+    The read model states the rows (``SELECT columns FROM source WHERE
+    where``, ``?`` placeholders filled from ``parameters``, the key first among
+    the columns); the store decides how to read them (see :meth:`SQLStore.scan`).
+    """
+
+    columns: str
+    source: str
+    where: str
+    parameters: tuple[Any, ...]
+    key: str
+
+
+@attrs.frozen
 class EngineCheck:
     """What the database engine's own integrity check found.
 
@@ -198,26 +214,18 @@ class SQLStore(EventStore, Protocol):
     def last_event(self) -> int:
         """The global position of the last event stored (0 in an empty store)."""
 
+    def scan(
+        self, scan: KeyedScan, *, start: int, size: int, as_bytes: bool = False
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Yield the rows of ``scan`` whose key is at least ``start``, in key order, in lists
+        of up to ``size`` (with ``as_bytes``, text as its UTF-8 bytes, never decoded).
+
+        How is the store's choice: in short keyset-paged queries that each see
+        whole commits and hold no snapshot between lists (SQLite), or one
+        query streamed from a connection of its own, as one snapshot
+        (PostgreSQL). Either way the rows are those of committed, immutable
+        versions, which no commit changes.
+        """
+
     def check_engine(self) -> EngineCheck:
         """Run the database's own integrity check of the store's tables and indexes."""
-
-
-@runtime_checkable
-class StreamingStore(Protocol):
-    """A store that streams a long read from one query on a connection of its own.
-
-    Stores without it (SQLite) read long results in short keyset-paged
-    queries instead, so no read holds a snapshot open between chunks.
-    """
-
-    def stream(
-        self,
-        statement: str,
-        parameters: Sequence[Any],
-        *,
-        size: int,
-        as_bytes: bool = False,
-        whole_rows: bool = False,
-    ) -> Iterator[list[Any]]:
-        """Yield the first column of one query's rows (each row as a tuple, with
-        ``whole_rows``), in lists of up to ``size``."""

@@ -1,8 +1,9 @@
 """SQL dialects: how each SQL backend spells what shared SQL cannot say alike.
 
 The read models declare their tables as :class:`Table` values; a store's
-:class:`Dialect` renders their DDL and names the event table that read models
-join to find a datapoint's stored JSON. Every other statement is shared SQL
+:class:`Dialect` renders their DDL, and :data:`EVENTS` names the event table
+that read models join to find a datapoint's stored JSON (the same in every
+dialect). Every other statement is shared SQL
 with ``?`` placeholders, which each backend's connection takes. Only
 ``datasetlog.store`` spells a backend's SQL or names its tables.
 """
@@ -80,7 +81,6 @@ class Dialect:
         assigned_key: The declaration of an integer primary key assigned on insert.
         clustered_suffix: What follows a clustered table's column list.
         list_tables: A query for the names of the tables in the store's schema.
-        events: Where the store keeps event payloads.
         analyze: A statement (``{table}`` in it) that refreshes a table's planner
             statistics, for after a bulk load; None where the planner needs none.
     """
@@ -90,7 +90,6 @@ class Dialect:
     assigned_key: str
     clustered_suffix: str
     list_tables: str
-    events: EventColumns
     analyze: str | None = None
 
     def create_table(self, table: Table) -> tuple[str, ...]:
@@ -113,6 +112,7 @@ class Dialect:
 
 
 EVENTS = EventColumns(table="dl_events", position="position", payload="payload", type="type")
+"""Where every SQL store keeps event payloads, for read models that join them."""
 
 SQLITE = Dialect(
     name="SQLite",
@@ -120,7 +120,6 @@ SQLITE = Dialect(
     assigned_key="INTEGER PRIMARY KEY",
     clustered_suffix=" WITHOUT ROWID",
     list_tables="SELECT name FROM sqlite_schema WHERE type = 'table'",
-    events=EVENTS,
 )
 POSTGRES = Dialect(
     name="PostgreSQL",
@@ -130,7 +129,6 @@ POSTGRES = Dialect(
     list_tables=(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     ),
-    events=EVENTS,
     # Until autovacuum gets to it, a table loaded in one transaction keeps the
     # statistics of its empty self, and keyset pages over a million new rows
     # are then planned as bitmap scans and sorts of the whole rest: 30 s, not 4.

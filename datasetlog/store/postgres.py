@@ -20,8 +20,13 @@ from psycopg import sql
 from psycopg.types.string import ByteaBinaryLoader
 
 from datasetlog.errors import DatasetLogError, StoreError
-from datasetlog.store._sql import CommitTableReads, CommitTables, TableTransaction
-from datasetlog.store.base import Cursor, EngineCheck, StreamConflictError
+from datasetlog.store._sql import (
+    CommitTableReads,
+    CommitTables,
+    TableTransaction,
+    keyset_statement,
+)
+from datasetlog.store.base import Cursor, EngineCheck, KeyedScan, StreamConflictError
 from datasetlog.store.dialect import POSTGRES, Dialect
 from datasetlog.store.postgres_outcome import CommitOutcome, settle
 from datasetlog.store.postgres_schema import MIGRATIONS, check_with_amcheck
@@ -202,23 +207,20 @@ class PostgresEventStore(CommitTableReads):
         except psycopg.Error as error:
             raise translate_error(error) from error
 
-    def stream(
-        self,
-        statement: str,
-        parameters: Sequence[Any],
-        *,
-        size: int,
-        as_bytes: bool = False,
-        whole_rows: bool = False,
-    ) -> Iterator[list[Any]]:
-        """Yield the first column of one query's rows (each row as a tuple, with
-        ``whole_rows``), in lists of up to ``size``.
+    def scan(
+        self, scan: KeyedScan, *, start: int, size: int, as_bytes: bool = False
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """A scan's rows from key ``start`` on, in key order (see ``SQLStore.scan``).
 
-        The query runs on a pooled connection of its own, as one snapshot (see
+        One query on a pooled connection of its own, streamed as the server
+        finds the rows, so it sends the next while the caller decodes (see
         :class:`~datasetlog.store.postgres_streams.StreamPool`).
         """
         return self._streams.stream(
-            statement, parameters, size=size, as_bytes=as_bytes, whole_rows=whole_rows
+            keyset_statement(scan, limit=False),
+            (*scan.parameters, start),
+            size=size,
+            as_bytes=as_bytes,
         )
 
     @contextmanager

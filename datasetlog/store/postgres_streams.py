@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Any
 
 import psycopg
-from psycopg.rows import scalar_row, tuple_row
+from psycopg.rows import tuple_row
 from psycopg.types.string import ByteaBinaryLoader
 
 from datasetlog.errors import DatasetLogError, StoreError
@@ -91,10 +91,8 @@ class StreamPool:
         *,
         size: int,
         as_bytes: bool = False,
-        whole_rows: bool = False,
-    ) -> Iterator[list[Any]]:
-        """Yield the first column of one query's rows (each row as a tuple, with
-        ``whole_rows``), in lists of up to ``size``.
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Yield one query's rows, in lists of up to ``size``.
 
         The whole stream is one snapshot. With ``as_bytes`` text arrives as
         its UTF-8 bytes, never decoded. A stream dropped early cancels its
@@ -102,7 +100,7 @@ class StreamPool:
         """
         raw = self._take()
         query = PLACEHOLDER.sub("%s", statement)
-        rows = _rows(raw, query, parameters, size, as_bytes, whole_rows)
+        rows = _rows(raw, query, parameters, size, as_bytes)
         try:
             while chunk := list(islice(rows, size)):
                 yield chunk
@@ -156,16 +154,14 @@ def _rows(
     parameters: Sequence[Any],
     size: int,
     as_bytes: bool,
-    whole_rows: bool,
 ) -> Generator[Any, None, None]:
-    factory = tuple_row if whole_rows else scalar_row
     if CHUNKED_ROWS:
-        with raw.cursor(row_factory=factory) as cursor:
+        with raw.cursor(row_factory=tuple_row) as cursor:
             if as_bytes:
                 cursor.adapters.register_loader("text", ByteaBinaryLoader)
             yield from cursor.stream(query, parameters, binary=True, size=size)
         return
-    with raw.transaction(), raw.cursor("datasetlog_stream", row_factory=factory) as named:
+    with raw.transaction(), raw.cursor("datasetlog_stream", row_factory=tuple_row) as named:
         if as_bytes:
             named.adapters.register_loader("text", ByteaBinaryLoader)
         named.itersize = size

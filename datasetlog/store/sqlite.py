@@ -18,8 +18,13 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from datasetlog.errors import DatasetLogError, ErrorDetail, StoreError, ValidationError
-from datasetlog.store._sql import CommitTableReads, CommitTables, TableTransaction
-from datasetlog.store.base import EngineCheck, StreamConflictError
+from datasetlog.store._sql import (
+    CommitTableReads,
+    CommitTables,
+    TableTransaction,
+    keyset_statement,
+)
+from datasetlog.store.base import EngineCheck, KeyedScan, StreamConflictError
 from datasetlog.store.dialect import SQLITE, Dialect
 from datasetlog.store.sqlite_schema import (
     APPLICATION_ID,
@@ -277,6 +282,29 @@ class SQLiteEventStore(CommitTableReads):
                 yield self.connection()
             except sqlite3.Error as error:
                 raise translate_error(error) from error
+
+    def scan(
+        self, scan: KeyedScan, *, start: int, size: int, as_bytes: bool = False
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """A scan's rows from key ``start`` on, in key order (see ``SQLStore.scan``).
+
+        Keyset pages: each list is its own short query, resuming after the
+        last key read, so no read holds a snapshot (and with it the WAL)
+        open between lists while the caller works on them.
+        """
+        statement = keyset_statement(scan, limit=True)
+        while True:
+            parameters = (*scan.parameters, start, size)
+            with self.reading() as conn:
+                if as_bytes:
+                    rows = conn.fetch_bytes(statement, parameters)
+                else:
+                    rows = conn.execute(statement, parameters).fetchall()
+            if rows:
+                yield rows
+            if len(rows) < size:
+                return
+            start = rows[-1][0] + 1
 
     @contextmanager
     def snapshot(self) -> Iterator[SQLiteConnection]:

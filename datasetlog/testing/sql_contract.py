@@ -17,8 +17,9 @@ except ImportError as error:
     ) from error
 
 from datasetlog.errors import StoreError
-from datasetlog.store.base import SQLStore, SQLTransaction, StreamConflictError
+from datasetlog.store.base import KeyedScan, SQLStore, SQLTransaction, StreamConflictError
 from datasetlog.store.chain import commit_hash
+from datasetlog.store.dialect import EVENTS
 from datasetlog.store.records import EncodedEvent, NewCommit, StoredCommit
 from datasetlog.testing.contract import EventStoreContract, append, event, new_commit
 
@@ -132,6 +133,30 @@ class SQLStoreContract(EventStoreContract):
             _append_then_fail(store, opened)
         assert not opened[0].committed
         assert [c.sequence for c in store.read_stream("s")] == [1]
+
+    @pytest.mark.parametrize("size", [1, 2, 3, 100])
+    def test_a_scan_yields_its_rows_in_key_order_in_lists_of_size(
+        self, store: SQLStore, size: int
+    ) -> None:
+        """``scan`` gives every row from ``start`` on, in key order, in lists of at most size."""
+        payloads = [f'{{"n": {n}}}' for n in range(7)]
+        append(store, new_commit("s", 1, *(event(p) for p in payloads)))
+        events = KeyedScan(
+            columns="position, payload",
+            source=EVENTS.table,
+            where="position <= ?",
+            parameters=(6,),
+            key="position",
+        )
+        lists = list(store.scan(events, start=2, size=size))
+        assert all(0 < len(rows) <= size for rows in lists)
+        assert [tuple(row) for rows in lists for row in rows] == [
+            (position, payloads[position - 1]) for position in range(2, 7)
+        ]
+        read = store.scan(events, start=6, size=size, as_bytes=True)
+        as_bytes = [row[1] for rows in read for row in rows]
+        assert as_bytes == [payloads[5].encode()]
+        assert list(store.scan(events, start=7, size=size)) == []
 
 
 def _append_then_fail(store: SQLStore, opened: list[SQLTransaction]) -> None:
