@@ -9,7 +9,6 @@ from datasetlog.models import (
     OnConflict,
 )
 from datasetlog.reads.compare import CompareReads
-from datasetlog.reads.datasets import DatasetReads
 from datasetlog.reads.resolve import VersionRef
 from datasetlog.writes.commits import parse_version_name
 from datasetlog.writes.forks import ForkWrites
@@ -20,7 +19,6 @@ class ProposalOperations:
     """The change-proposal operations of :class:`~datasetlog.DatasetLog`."""
 
     _compare_reads: CompareReads
-    _dataset_reads: DatasetReads
     _fork_writes: ForkWrites
     _merge_writes: MergeWrites
 
