@@ -3,7 +3,9 @@
 Every ```python block of a page runs, in order, in an empty folder, with a namespace of
 the page's own; every ```shell block is a session that runs in an empty folder of its
 own. ```text blocks are shown, never run. Every relative link resolves, every guide is
-linked from the README, and every module, name and file the pages cite exists.
+linked from the README, and every module, name and file the pages cite exists. The
+CLI reference in docs/cli.md names exactly the commands, and every argument, option and
+choice of each.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import textwrap
 from pathlib import Path
 
 import attrs
+import click
 import pytest
+
+from datasetlog.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 GUIDES = sorted((ROOT / "docs").glob("*.md"))
+CLI_GUIDE = ROOT / "docs" / "cli.md"
 PAGES = [README, *GUIDES]
 
 SHOWN = {"text"}  # fenced blocks shown and not run
@@ -142,7 +148,7 @@ def test_guide_python_blocks_run(
 
 # What a session must print, beyond succeeding: its page, and lines of its output.
 SESSION_OUTPUT = {
-    "README.md": (
+    "docs/cli.md": (
         "version 1 -> 2: 0 added, 1 removed, 0 changed",  # the diff
         "ok:",  # verify
     ),
@@ -226,3 +232,61 @@ def test_cited_names_and_files_exist(page: Path) -> None:
     paths = {code for code in quoted if _CITED_PATH.match(code)}
     assert sorted(n for n in names if not resolves(n)) == []
     assert sorted(p for p in paths if not (ROOT / p).exists()) == []
+
+
+def reference() -> dict[str, str]:
+    """docs/cli.md's reference table: each command's name (``tag``; ``group sub`` for a
+    subcommand) and the usage its entry gives."""
+    section = CLI_GUIDE.read_text().split("\n## Reference\n", 1)[1].split("\n## ", 1)[0]
+    entries = {}
+    for usage in re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE):
+        words = usage.replace("\\|", "|").split()
+        command = []
+        while words and re.fullmatch(r"[a-z][a-z-]*", words[0]):
+            command.append(words.pop(0))
+        entries[" ".join(command)] = " ".join(words)
+    return entries
+
+
+def commands(group: click.Group = cli, prefix: str = "") -> dict[str, click.Command]:
+    """Every command a user runs, by the words that name it (subcommands of groups too)."""
+    found: dict[str, click.Command] = {}
+    for word, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.update(commands(command, f"{prefix}{word} "))
+        else:
+            found[f"{prefix}{word}"] = command
+    return found
+
+
+def spellings(param: click.Parameter) -> list[str]:
+    """What an entry must write for a parameter: an argument's metavar, or every flag of
+    an option, and each value of a choice."""
+    written = (
+        [param.human_readable_name]
+        if isinstance(param, click.Argument)
+        else [*param.opts, *param.secondary_opts]
+    )
+    if isinstance(param.type, click.Choice):
+        written += [str(choice) for choice in param.type.choices]
+    return written
+
+
+def test_cli_reference_documents_exactly_the_commands() -> None:
+    """Every command has an entry in docs/cli.md's reference, and every entry a command."""
+    assert sorted(reference()) == sorted(commands())
+
+
+@pytest.mark.parametrize("command", sorted(commands()))
+def test_cli_reference_names_every_argument_and_option(command: str) -> None:
+    """A command's entry names each of its arguments and options (every spelling of a
+    flag), and each choice an option takes."""
+    written = set(re.findall(r"[\w-]+", reference().get(command, "")))
+    wanted = [word for param in commands()[command].params for word in spellings(param)]
+    assert [word for word in wanted if word not in written] == []
+
+
+def test_cli_guide_names_the_global_options() -> None:
+    """docs/cli.md names every option of ``datasetlog`` itself."""
+    written = set(re.findall(r"[\w-]+", CLI_GUIDE.read_text()))
+    assert [word for param in cli.params for word in spellings(param) if word not in written] == []
