@@ -27,8 +27,10 @@ from datasetlog.cli import cli
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 GUIDES = sorted((ROOT / "docs").glob("*.md"))
-CLI_GUIDE = ROOT / "docs" / "cli.md"
 PAGES = [README, *GUIDES]
+CLI_GUIDE = ROOT / "docs" / "cli.md"
+
+README_LINES = 200  # a front door: what it is, the two commands, the Quickstart, a map
 
 SHOWN = {"text"}  # fenced blocks shown and not run
 RUN = {"python", "shell"}
@@ -78,6 +80,7 @@ def prose(page: Path) -> str:
 
 
 def name(page: Path) -> str:
+    """A page's path in the repository, as tests are named by it."""
     return str(page.relative_to(ROOT))
 
 
@@ -98,6 +101,7 @@ def anchors(page: Path) -> set[str]:
 
 
 def sessions() -> list[Block]:
+    """Every ```shell session of every page."""
     return [block for page in PAGES for block in blocks(page) if block.lang == "shell"]
 
 
@@ -188,8 +192,14 @@ def test_every_block_is_run_or_marked_shown(page: Path) -> None:
     assert [b.lang for b in found if b.lang not in RUN | SHOWN] == []
 
 
+def test_readme_is_a_front_door() -> None:
+    """The README stays short; the guides hold the rest."""
+    assert len(README.read_text().splitlines()) <= README_LINES
+
+
 def test_every_guide_is_linked_from_the_readme() -> None:
     """The README's map links every page of docs/."""
+    assert GUIDES, "docs/ holds no guides"
     targets = set(_LINK.findall(prose(README)))
     assert [name(page) for page in GUIDES if name(page) not in targets] == []
 
