@@ -201,12 +201,12 @@ def test_version_flag_prints_the_package_version(tmp_path: Path) -> None:
     assert datasetlog.__version__ in run("--version", db=tmp_path / "x.db").stdout
 
 
-def test_every_command_has_help_and_a_readme_entry() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+def test_every_command_has_help_and_a_reference_entry() -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    section = guide.split("\n## Reference\n", 1)[1].split("\n## ", 1)[0]
     for name, command in cli.commands.items():
         assert command.help, f"{name} has no help text"
-        assert f"`{name}" in section, f"{name} is not in the README's Command line section"
+        assert f"| `{name}" in section, f"{name} is not in docs/cli.md's reference"
 
 
 def test_import_commits_a_file_and_names_a_bad_line(
