@@ -61,7 +61,7 @@ class DatasetLog(
             ``"sqlite:///path"``, ``":memory:"`` or ``"postgresql://…"``.
         logs: Where ``{"log_ids": [...]}`` requests find their logs.
         durability: For SQLite paths: ``"normal"`` survives process crashes,
-            ``"full"`` power loss too (see the README).
+            ``"full"`` power loss too (see docs/reliability.md).
         max_retries: How often a write lost to a concurrent writer is retried
             before :class:`ConflictError` is raised.
         clock: Returns the current time (aware, UTC); for tests.
