@@ -7,7 +7,9 @@ examples and longer stateful runs).
 The contract suite runs once per backend: ``db`` is a fresh DatasetLog on an
 in-memory SQLite store, an SQLite file and a PostgreSQL schema in turn, and
 ``location`` the place to open one (a file path or a PostgreSQL URL). The
-PostgreSQL server is started once per session (see postgres_server.py).
+PostgreSQL server is started once per session (see postgres_server.py). ``ds``
+is an empty dataset in ``db``, and ``ticking`` a DatasetLog whose clock moves
+one second per reading (the helpers beside them are in helpers.py).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from helpers import LOGS, Ticker
 from hypothesis import settings
 
-from datasetlog import DatasetLog
+from datasetlog import Dataset, DatasetLog, DictLogSource
 from datasetlog.testing import PostgresUnavailableError, new_schema_location, postgres_server
 
 settings.register_profile("dev", max_examples=50, stateful_step_count=50)
@@ -73,4 +76,17 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatasetLog]:
 def file_db(tmp_path: Path) -> Iterator[DatasetLog]:
     """A fresh DatasetLog on an SQLite file in the test's temporary folder."""
     with DatasetLog(tmp_path / "store.db") as fresh:
+        yield fresh
+
+
+@pytest.fixture
+def ds(db: DatasetLog) -> Dataset:
+    """An empty dataset in the ``db`` fixture."""
+    return db.create_dataset(project_id="pr_1", name="qa", description="Sums")
+
+
+@pytest.fixture
+def ticking() -> Iterator[DatasetLog]:
+    """A DatasetLog whose clock moves one second per write, making datapoints from LOGS."""
+    with DatasetLog(":memory:", clock=Ticker(), logs=DictLogSource(LOGS)) as fresh:
         yield fresh

@@ -26,7 +26,9 @@ def test_the_package_and_the_kit_import_without_hypothesis_or_pytest() -> None:
     assert "postgres_server" in result.stdout
 
 
-@pytest.mark.parametrize("module", ["contract", "stateful", "strategies"])
+@pytest.mark.parametrize(
+    "module", ["contract", "strategies", "machine", "stateful", "navigation", "upserts", "forks"]
+)
 def test_the_kit_modules_name_the_extra_to_install(module: str) -> None:
     """Importing a kit module without its tools fails with the command that installs them."""
     result = _run(f"import datasetlog.testing.{module}")

@@ -2,9 +2,13 @@
 
 - ``datasetlog.testing.contract``: :class:`EventStoreContract`, the promises of
   the event-store protocol as a pytest test class to subclass per backend.
-- ``datasetlog.testing.stateful``: :class:`DatasetLogMachine`, a hypothesis
-  state machine that checks every read path of a :class:`~datasetlog.DatasetLog`
-  against a plain model, over any backend you open it on.
+- ``datasetlog.testing.stateful``, ``navigation``, ``upserts`` and ``forks``:
+  hypothesis state machines (``DatasetLogMachine``, ``NavigationMachine``,
+  ``UpsertMachine``, ``ForkMachine``) that check every read path of a
+  :class:`~datasetlog.DatasetLog` against a plain model and the projector, over
+  any backend you open them on. Each runs from a factory of machines on fresh
+  stores, ``run_state_machine_as_test(lambda: UpsertMachine(open_db))``:
+  ``datasetlog.testing.machine`` says how.
 - ``datasetlog.testing.strategies``: hypothesis strategies for valid and
   invalid v4 requests.
 - ``datasetlog.testing.postgres``: a throwaway PostgreSQL server

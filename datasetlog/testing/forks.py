@@ -13,8 +13,10 @@ and checks:
   dataset's commits, and datapoint histories against its reference.
 
 Contents are drawn from a small pool, so that both sides of a merge often
-touch the same datapoint. Run it like the other machines: subclass it with a
-no-argument ``__init__`` that passes how to open a DatasetLog on a fresh store.
+touch the same datapoint. Run it from a factory, as every machine of the kit
+(see :mod:`datasetlog.testing.machine`)::
+
+    run_state_machine_as_test(lambda: ForkMachine(partial(DatasetLog, MyStore())))
 
 Added in 0.2.
 """
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -33,7 +34,7 @@ try:
     import pytest
     from hypothesis import note
     from hypothesis import strategies as st
-    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+    from hypothesis.stateful import initialize, invariant, precondition, rule
 except ImportError as error:
     raise ImportError(
         "datasetlog.testing.forks needs hypothesis and pytest: pip install 'datasetlog[testing]'"
@@ -41,7 +42,6 @@ except ImportError as error:
 
 from datasetlog import (
     ConflictError,
-    DatasetLog,
     MergeConflictError,
     NotFoundError,
     OnConflict,
@@ -62,6 +62,7 @@ from datasetlog.projector import (
 from datasetlog.serialization.codec import decode_commit
 from datasetlog.serialization.converter import converter
 from datasetlog.serialization.decode import datapoint_from_record
+from datasetlog.testing.machine import BaseMachine, OpenDb
 
 POOL = [{"inputs": {"q": q}, "target": {"a": a}} for q, a in itertools.product("xyz", (0, 1))] + [
     {"inputs": {"q": "x"}},
@@ -71,46 +72,30 @@ POOL = [{"inputs": {"q": q}, "target": {"a": a}} for q, a in itertools.product("
 
 contents = st.sampled_from(POOL)
 
-OpenLog = Callable[[], DatasetLog]
-
 
 def _key(data: dict[str, Any]) -> bytes:
     return content_key(data)
 
 
-class ForkMachine(RuleBasedStateMachine):
+class ForkMachine(BaseMachine):
     """Forks, merges and every write on them, checked against the projector.
 
     Args:
-        open_log: Opens the DatasetLog under test on a fresh store (given ``clock``).
-        cleanup: Called after it is closed at the end of a run.
+        open_db: As for :class:`~datasetlog.testing.machine.BaseMachine`.
+        cleanup: As for :class:`~datasetlog.testing.machine.BaseMachine`.
     """
 
-    def __init__(
-        self,
-        open_log: Callable[..., DatasetLog],
-        *,
-        cleanup: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__()
-        self.ticks = 0
-        self.db = open_log(clock=self.clock)
-        self.cleanup = cleanup
-        main = self.db.create_dataset(project_id="p", name="main")
-        self.db.create_datapoint(main.id, POOL[:4])
-        self.datasets: list[str] = [main.id]
+    def __init__(self, open_db: OpenDb, *, cleanup: Callable[[], None] | None = None) -> None:
+        super().__init__(open_db, cleanup=cleanup)
+        self.datasets: list[str] = []
         self.names = itertools.count()
 
-    def clock(self) -> datetime:
-        """A clock that moves 1 ms per reading."""
-        self.ticks += 1
-        return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(milliseconds=self.ticks)
-
-    def teardown(self) -> None:
-        """Close the DatasetLog, then clean up after it."""
-        self.db.close()
-        if self.cleanup is not None:
-            self.cleanup()
+    @initialize()
+    def start_with_main(self) -> None:
+        """Begin with one dataset of four datapoints, for every fork to come from."""
+        main = self.db.create_dataset(project_id="p", name="main")
+        self.db.create_datapoint(main.id, POOL[:4])
+        self.datasets.append(main.id)
 
     # -- the reference -------------------------------------------------------------------------
 

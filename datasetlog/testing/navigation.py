@@ -5,8 +5,8 @@ rules that name versions, set, move and delete tags and restore versions, and
 checks every way of reading across versions against the projector, the
 reference fold of the events: ``diff`` and ``iter_diff`` between pairs of
 versions, ``datapoint_history`` of every datapoint, a datapoint as each
-version holds it, and every kind of version reference. Run it like the base
-machine (see :mod:`datasetlog.testing.stateful`).
+version holds it, and every kind of version reference. Run it from a factory,
+as every machine of the kit (see :mod:`datasetlog.testing.machine`).
 
 Added in 0.2.
 """
@@ -40,8 +40,9 @@ from datasetlog.projector import (
     reference_history,
 )
 from datasetlog.serialization.codec import decode_commit
+from datasetlog.testing.machine import OpenDb
 from datasetlog.testing.oracle import LOG_IDS, Row, canonical
-from datasetlog.testing.stateful import DatasetLogMachine, OpenDb
+from datasetlog.testing.stateful import DatasetLogMachine
 from datasetlog.testing.strategies import create_requests, field_texts
 
 LABELS = ("golden", "prod", "staging", "q1")
@@ -68,7 +69,7 @@ def _same_content(a: Row, b: Row) -> bool:
 
 
 class NavigationMachine(DatasetLogMachine):
-    """The base machine, plus names, tags and restores, checked against the projector.
+    """The v4 machine, plus names, tags and restores, checked against the projector.
 
     Args:
         open_db: As for :class:`~datasetlog.testing.stateful.DatasetLogMachine`.

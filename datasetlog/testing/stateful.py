@@ -1,18 +1,16 @@
 """A hypothesis state machine that checks a DatasetLog over any backend against a plain model.
 
-Reusable for a backend of your own: subclass it with how to open a
-DatasetLog on a fresh store of that backend, and run it::
+Run it, as every machine of the kit, from a factory that builds one machine on
+a fresh store for each example (the arguments, and how to clean up:
+:mod:`datasetlog.testing.machine`)::
 
     from functools import partial
     from hypothesis.stateful import run_state_machine_as_test
+    from datasetlog import DatasetLog
     from datasetlog.testing.stateful import DatasetLogMachine
 
-    class MyBackendMachine(DatasetLogMachine):
-        def __init__(self):
-            super().__init__(partial(DatasetLog, MyStore()))
-
     def test_my_backend():
-        run_state_machine_as_test(MyBackendMachine)
+        run_state_machine_as_test(lambda: DatasetLogMachine(partial(DatasetLog, MyStore())))
 
 Added in 0.1.
 """
@@ -21,42 +19,28 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 try:
     import pytest
     from hypothesis import note
     from hypothesis import strategies as st
-    from hypothesis.stateful import (
-        RuleBasedStateMachine,
-        initialize,
-        invariant,
-        precondition,
-        rule,
-    )
+    from hypothesis.stateful import initialize, invariant, precondition, rule
 except ImportError as error:
     raise ImportError(
         "datasetlog.testing.stateful needs hypothesis and pytest: pip install 'datasetlog[testing]'"
     ) from error
 
-from datasetlog import (
-    ConflictError,
-    DatasetLog,
-    DictLogSource,
-    NotFoundError,
-    ValidationError,
-    to_v4,
-)
+from datasetlog import ConflictError, NotFoundError, ValidationError, to_v4
 from datasetlog.projector import project
 from datasetlog.serialization.codec import decode_commit
-from datasetlog.sources.base import LogSource
 from datasetlog.testing.checks import check_dataset, everything, expect_unchanged, fingerprint
+from datasetlog.testing.machine import BaseMachine, OpenDb
 from datasetlog.testing.oracle import (
     IDENTITY,
     LOG_IDS,
-    LOGS,
     NAMES,
     PROJECTS,
     Keyed,
@@ -76,17 +60,6 @@ from datasetlog.testing.strategies import (
     target_values,
     texts,
 )
-from datasetlog.testing.stream_rules import StreamRules
-
-
-class OpenDb(Protocol):
-    """Opens the DatasetLog under test, passing ``logs`` and ``clock`` on."""
-
-    def __call__(
-        self, *, logs: LogSource, clock: Callable[[], datetime]
-    ) -> DatasetLog:  # pragma: no cover - a signature
-        """Open it."""
-
 
 update_fields = st.fixed_dictionaries(
     {},
@@ -98,21 +71,19 @@ update_fields = st.fixed_dictionaries(
 ).filter(bool)
 
 
-class DatasetLogMachine(RuleBasedStateMachine, StreamRules):
-    """Every DatasetLog operation as a rule, valid and invalid, against a plain model.
+class DatasetLogMachine(BaseMachine):
+    """The v4 operations as rules, valid and invalid, against a plain model.
 
     After every step each read path (iterators, pages, JSON bytes, versions,
     get-by-id, the projector, dataset listings) must agree with the model for
     every version ever committed.
 
     Args:
-        open_db: Opens the DatasetLog under test on a fresh store, given the
-            ``logs`` and ``clock`` keyword arguments to pass on; with
-            ``reopens`` it is called again to reopen that same store.
+        open_db: Opens the DatasetLog under test on a fresh store, as for
+            :class:`~datasetlog.testing.machine.BaseMachine`; with ``reopens``, it
+            is called again to reopen that same store.
         reopens: Whether ``open_db`` reopens the same store (adds the reopen rule).
-        cleanup: Called after the DatasetLog is closed at the end of a run.
-
-    Subclass it with a no-argument ``__init__`` to run it (see the module docstring).
+        cleanup: As for :class:`~datasetlog.testing.machine.BaseMachine`.
     """
 
     def __init__(
@@ -122,31 +93,9 @@ class DatasetLogMachine(RuleBasedStateMachine, StreamRules):
         reopens: bool = False,
         cleanup: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__()
-        self.open_db = open_db
+        super().__init__(open_db, cleanup=cleanup)
         self.reopens = reopens
-        self.cleanup = cleanup
-        self.ticks = 0
-        self.source = DictLogSource(LOGS)
-        self.db = self.open()
         self.model = Model()
-
-    # -- set-up ------------------------------------------------------------------------------
-
-    def clock(self) -> datetime:
-        """A clock that moves 1 ms per reading, so every write has a later time."""
-        self.ticks += 1
-        return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(milliseconds=self.ticks)
-
-    def open(self) -> DatasetLog:
-        """Open the DatasetLog under test, with the machine's log source and clock."""
-        return self.open_db(logs=self.source, clock=self.clock)
-
-    def teardown(self) -> None:
-        """Close the DatasetLog, then clean up after it."""
-        self.db.close()
-        if self.cleanup is not None:
-            self.cleanup()
 
     # -- helpers -----------------------------------------------------------------------------
 

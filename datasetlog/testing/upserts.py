@@ -1,20 +1,28 @@
-"""The state machine with upserts: every action, on every base, checked against a plain model.
+"""The state machine with upserts and streamed writes, checked against a plain model.
 
 :class:`UpsertMachine` adds to
-:class:`~datasetlog.testing.navigation.NavigationMachine` a rule that upserts
-(``set``, ``add``, ``remove``) on a random base version, with an
-``expected_version`` right or wrong (or streams the upsert in batches onto
-the latest version with ``upsert_stream``), and predicts the version it commits from
-the model's rows alone: content matched as canonical JSON of ``inputs``,
-``messages`` and ``target``. Every version is then checked on every read path,
-and against the projector, by the invariants of the machines it extends. Run it
-like the base machine (see :mod:`datasetlog.testing.stateful`).
+:class:`~datasetlog.testing.navigation.NavigationMachine` the writes of any size:
+
+- a rule that upserts (``set``, ``add``, ``remove``) on a random base version,
+  with an ``expected_version`` right or wrong (or streams the upsert in
+  batches onto the latest version with ``upsert_stream``), and predicts the
+  version it commits from the model's rows alone: content matched as
+  canonical JSON of ``inputs``, ``messages`` and ``target``;
+- rules that add datapoints with ``commit_datapoint_stream`` in any batch
+  sizes, and streams that must fail (a bad datapoint in any batch, a wrong
+  count) and change nothing.
+
+Every version is then checked on every read path, and against the projector,
+by the invariants of the machines it extends: it runs every rule of the three.
+Run it from a factory, as every machine of the kit (see
+:mod:`datasetlog.testing.machine`).
 
 Added in 0.2.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 try:
@@ -26,10 +34,10 @@ except ImportError as error:
         "datasetlog.testing.upserts needs hypothesis and pytest: pip install 'datasetlog[testing]'"
     ) from error
 
-from datasetlog import ConflictError, UpsertResult, to_v4
+from datasetlog import ConflictError, UpsertResult, ValidationError, to_v4
 from datasetlog.testing.navigation import NavigationMachine
 from datasetlog.testing.oracle import IDENTITY, Row, canonical, expected_content, plural
-from datasetlog.testing.strategies import datapoint_bodies
+from datasetlog.testing.strategies import datapoint_bodies, invalid_datapoint_bodies
 
 CONTENT = ("inputs", "messages", "target")
 
@@ -66,7 +74,9 @@ def planned(
 
 
 class UpsertMachine(NavigationMachine):
-    """The navigation machine, plus upserts of every action on every base."""
+    """The navigation machine, plus upserts of every action on every base, and streamed adds."""
+
+    # -- upserts ---------------------------------------------------------------------------
 
     @precondition(lambda self: self.model.live)
     @rule(
@@ -155,3 +165,51 @@ class UpsertMachine(NavigationMachine):
         self.model.gone_datapoints.extend(row.id for row in head if row.id not in back)
         self.model.add_version(ds, rows, message)
         assert to_v4(result.version) == to_v4(self.db.get_version(ds, "latest"))
+
+    # -- streamed adds ---------------------------------------------------------------------
+
+    @precondition(lambda self: self.model.live)
+    @rule(
+        data=st.data(),
+        bodies=st.lists(datapoint_bodies(), min_size=1, max_size=7),
+        batch=st.integers(1, 3),
+    )
+    def stream_datapoints(self, data: st.DataObject, bodies: list[Any], batch: int) -> None:
+        """Add datapoints in batches as one version (commit_datapoint_stream)."""
+        ds = data.draw(st.sampled_from(list(self.model.live)), label="dataset")
+        batches = [bodies[i : i + batch] for i in range(0, len(bodies), batch)]
+        note(f"commit_datapoint_stream({ds!r}, {batches!r})")
+        sizes: list[int] = []
+        version = self.db.commit_datapoint_stream(
+            ds, iter(copy.deepcopy(batches)), count=len(bodies), progress=sizes.append
+        )
+        assert sizes == [len(b) for b in batches]
+        assert version.number == len(self.model.live[ds].versions)
+        assert version == self.db.get_version(ds, version.number)
+        added = list(self.db.iter_datapoints_v4(ds, version=version.number))[-len(bodies) :]
+        self.model.add_rows(ds, added, bodies)
+
+    @precondition(lambda self: self.model.live)
+    @rule(
+        data=st.data(),
+        bodies=st.lists(datapoint_bodies(), min_size=1, max_size=4),
+        bad=invalid_datapoint_bodies(),
+        miscount=st.sampled_from((-1, 0, 1)),
+    )
+    def stream_invalid_datapoints(
+        self, data: st.DataObject, bodies: list[Any], bad: tuple[Any, Any], miscount: int
+    ) -> None:
+        """A bad datapoint in any batch, or a wrong count, fails the stream; nothing changes."""
+        ds = data.draw(st.sampled_from(list(self.model.live)), label="dataset")
+        at = data.draw(st.integers(0, len(bodies)), label="bad at")
+        body, loc = bad
+        stream = [*bodies[:at], body, *bodies[at:]] if miscount == 0 else bodies
+        count = len(stream) + miscount
+        note(f"commit_datapoint_stream({ds!r}, {stream!r}, count={count}) must fail")
+        info = self.expect_unchanged(
+            ValidationError,
+            lambda: self.db.commit_datapoint_stream(ds, ([item] for item in stream), count=count),
+        )
+        assert isinstance(info.value, ValidationError)
+        expected = ("body", at, *loc) if miscount == 0 else ("count",)
+        assert expected in [d.loc for d in info.value.details]
