@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+from hypothesis import given
 
 from datasetlog import DatasetLog, ValidationError
+from datasetlog.testing.strategies import invalid_names
 from datasetlog.validation import fields
 
 Loc = tuple[str | int, ...]
@@ -85,6 +87,32 @@ def test_every_write_refuses_the_character_in_a_name_naming_it_and_its_index(
     assert _commits(db) == before
     assert [d.name for d in db.list_datasets(None)] == ["qa"]
     assert db.list_tags(ds) == []
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[DatasetLog, str]]:
+    """One in-memory log with a dataset at version 1, reused by every example of a module."""
+    with DatasetLog(":memory:") as db:
+        ds = db.create_dataset(project_id="pr", name="qa").id
+        db.create_datapoint(ds, [{}])
+        yield db, ds
+
+
+@given(bad=invalid_names())
+def test_every_name_the_kit_calls_invalid_is_refused_everywhere(
+    shared: tuple[DatasetLog, str], bad: tuple[str, str, int]
+) -> None:
+    """Each write refuses each invalid name the test kit draws, of its type, writing nothing."""
+    db, ds = shared
+    name, kind, index = bad
+    before = _commits(db)
+    for call, loc in _name_calls(db, ds, name):
+        with pytest.raises(ValidationError) as raised:
+            call()
+        [detail] = raised.value.details
+        assert (detail.loc, detail.type) == (loc, kind)
+        assert f"at index {index}" in detail.msg
+    assert _commits(db) == before
 
 
 def test_a_look_alike_form_is_refused_with_the_form_to_write() -> None:
