@@ -152,3 +152,22 @@ def test_the_command_line_prints_only_through_its_one_printing_module() -> None:
                     calls.append(f"{module.name}:{node.lineno} {called}")
     assert (CLI / PRINTING_MODULE).exists()
     assert calls == []
+
+
+def test_check_lock_prints_what_a_lock_file_says_safely(tmp_path: Path) -> None:
+    """A lock file is outside input: the dataset and file it names print escaped."""
+    path = tmp_path / "store.db"
+    run("create", "qa", "--project", "pr", db=path)
+    export = tmp_path / "qa.jsonl"
+    run("export", "qa", "-o", str(export), "--lock", db=path)
+    lock = Path(f"{export}.lock.json")
+    fields_of_lock = json.loads(lock.read_text())
+    fields_of_lock["dataset_id"] = "evts_\x1b]0;pwned\x07\u202e"
+    lock.write_text(json.dumps(fields_of_lock))
+    trusted = run("check-lock", str(lock), "--offline", db=path)  # the file alone matches
+    assert unsafe(trusted.stdout + trusted.stderr) == []
+    assert "evts_\\x1b]0;pwned\\x07\\u202e" in trusted.stdout
+    fields_of_lock["file"] = "qa\x1b[2J.jsonl"
+    lock.write_text(json.dumps(fields_of_lock))
+    refused = run("check-lock", str(lock), db=path, code=1)
+    assert unsafe(refused.stdout + refused.stderr) == []
