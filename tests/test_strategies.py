@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,16 +14,22 @@ from hypothesis import strategies as st
 
 from datasetlog import DatapointRequest, LogsRequest, ValidationError
 from datasetlog.testing.strategies import (
+    INVALID_NAME_KINDS,
     ROLES,
     create_requests,
     datapoint_bodies,
+    field_texts,
     invalid_datapoint_bodies,
+    invalid_names,
     invalid_requests,
     json_values,
+    labels,
     messages,
+    names,
     target_values,
     texts,
 )
+from datasetlog.validation.fields import description_problems, label_problems, text_problems
 from datasetlog.validation.requests import parse_create_request
 
 T = TypeVar("T")
@@ -202,3 +209,60 @@ def _leaves(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [leaf for item in value for leaf in _leaves(item)]
     return [value]
+
+
+# -- names ---------------------------------------------------------------------------------
+
+
+@given(text=field_texts())
+def test_field_texts_are_valid_descriptions_and_valid_names_when_not_blank(text: str) -> None:
+    """``field_texts`` is what every text field takes: any description, and a name unless blank."""
+    assert description_problems(text, ("description",)) == []
+    if text.strip():
+        assert text_problems(text, ("name",)) == []
+
+
+@given(name=names())
+def test_names_are_valid_names(name: str) -> None:
+    """Every drawn name passes the name rules: printable, NFKC, not blank."""
+    assert text_problems(name, ("name",)) == []
+
+
+@given(label=labels())
+def test_labels_are_valid_version_names_and_tags(label: str) -> None:
+    """Every drawn label passes the version name and tag rules."""
+    assert label_problems(label, ("tag",)) == []
+
+
+@given(bad=invalid_names())
+def test_invalid_names_fail_with_their_type_and_index(bad: tuple[str, str, int]) -> None:
+    """Every invalid name is refused as a name and as a label, of its type, at its index."""
+    name, kind, index = bad
+    for problems in (text_problems(name, ("name",)), label_problems(name, ("tag",))):
+        [detail] = problems
+        assert detail.type == kind
+        assert f"at index {index}" in detail.msg
+
+
+@pytest.mark.parametrize("kind", INVALID_NAME_KINDS)
+def test_invalid_names_reach_every_kind(kind: str) -> None:
+    """``invalid_names`` draws each kind of refused name it promises."""
+    assert some(invalid_names(), lambda bad: bad[1] == kind)[1] == kind
+
+
+@pytest.mark.parametrize(
+    ("strategy", "condition"),
+    [
+        (names(), lambda n: not n.isascii()),
+        (names(), lambda n: " " in n.strip()),
+        (labels(), lambda n: any(unicodedata.category(c) == "Mn" for c in n)),
+        (field_texts(), lambda t: t == ""),
+        (invalid_names(), lambda bad: "\u0301" in bad[0]),
+    ],
+    ids=["non-ASCII name", "inner space", "combining mark", "empty text", "decomposed accent"],
+)
+def test_name_strategies_reach_every_form(
+    strategy: st.SearchStrategy[Any], condition: Callable[[Any], bool]
+) -> None:
+    """The name strategies produce the notable shapes they promise."""
+    assert condition(some(strategy, condition))

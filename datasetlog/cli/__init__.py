@@ -2,7 +2,9 @@
 
 Every command opens the store named by ``--db PATH`` or ``--url URL`` (or
 ``DATASETLOG_URL``; default ``./datasetlog.db``), makes one library call and
-prints its result: aligned tables for people, ``--json`` for programs.
+prints its result: aligned tables for people, ``--json`` for programs. Every
+string it prints is escaped where it could act on a terminal (see
+:mod:`datasetlog.cli.output`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import click
 
 from datasetlog import __version__
 from datasetlog.cli import admin, datasets, transfer, versions
+from datasetlog.cli.output import ASCII_OPTION, EscapingGroup
 from datasetlog.cli.shared import DEFAULT_DB
 
 COMMANDS = (
@@ -38,7 +41,7 @@ COMMANDS = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=EscapingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
@@ -49,8 +52,14 @@ COMMANDS = (
     envvar="DATASETLOG_URL",
     help="The store as a URL: postgresql://... or sqlite:///path (env DATASETLOG_URL).",
 )
+@click.option(
+    "--ascii",
+    ASCII_OPTION,
+    is_flag=True,
+    help="Print every non-ASCII character as an escape (\\u0430), to tell look-alikes apart.",
+)
 @click.version_option(__version__, prog_name="datasetlog")
-def cli(db: str | None, url: str | None) -> None:
+def cli(db: str | None, url: str | None, ascii_only: bool) -> None:
     """Event-sourced dataset versioning: datasets, versions, diffs, forks, exports."""
 
 

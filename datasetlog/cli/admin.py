@@ -7,7 +7,8 @@ import sys
 import click
 
 from datasetlog.cli.demo import demo as run_demo
-from datasetlog.cli.shared import json_value, opened, progress_bar, reported, store_location
+from datasetlog.cli.output import json_value, progress_bar, say
+from datasetlog.cli.shared import opened, reported, store_location
 
 
 @click.command("verify")
@@ -19,7 +20,10 @@ def verify(as_json: bool) -> None:
     if as_json:
         json_value(report)
     else:
-        click.echo(str(report))
+        summary, _, _ = str(report).partition("\n")  # then one line per problem, each escaped
+        say(summary)
+        for problem in report.problems:
+            say(f"- {problem}")
     if not report.ok:
         sys.exit(1)
 
@@ -29,7 +33,7 @@ def rebuild() -> None:
     """Rebuild the read models from the events."""
     with opened() as log, progress_bar(log.store.last_event, "rebuilding") as progress:
         log.rebuild(progress=progress)
-    click.echo("rebuilt")
+    say("rebuilt")
 
 
 @click.command("demo")

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import click
 
-from datasetlog.cli.shared import (
-    dataset_id,
-    json_lines,
-    json_option,
-    json_value,
-    opened,
-    project_option,
-    table,
-    version_ref,
-)
+from datasetlog.cli.output import json_lines, json_value, say, table
+from datasetlog.cli.shared import dataset_id, json_option, opened, project_option, version_ref
 
 
 @click.command("datasets")
@@ -44,7 +36,7 @@ def create(name: str, project: str, description: str | None, as_json: bool) -> N
     """Create an empty dataset; print its id."""
     with opened() as log:
         made = log.create_dataset(project_id=project, name=name, description=description)
-    json_value(made) if as_json else click.echo(made.id)
+    json_value(made) if as_json else say(made.id)
 
 
 @click.command("rename")
@@ -82,7 +74,7 @@ def fork(
     """Fork a version of a dataset as a new dataset NAME; print its id."""
     with opened() as log:
         made = log.fork(dataset_id(log, dataset, project), name=name, version=version_ref(version))
-    json_value(made) if as_json else click.echo(made.id)
+    json_value(made) if as_json else say(made.id)
 
 
 @click.command("merge")
@@ -119,7 +111,7 @@ def merge(
         return
     counts = result.counts
     done = "committed version" if result.committed else "nothing committed; latest version"
-    click.echo(
+    say(
         f"{done} {result.version.number}: {counts.added} added, {counts.removed} removed, "
         f"{counts.changed} changed, {len(result.conflicts)} conflict(s)"
     )

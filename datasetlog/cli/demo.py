@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datasetlog import Datapoint, DatasetLog, SQLiteLogSource
+from datasetlog.cli.output import say
 
 
 def _describe(datapoint: Datapoint | None) -> str:
@@ -20,7 +21,8 @@ def demo(path: str) -> None:
         db.logs = logs
         name = f"arithmetic-{len(db.list_datasets('pr_demo')) + 1}"
         dataset = db.create_dataset(project_id="pr_demo", name=name, description="Sums")
-        print(f"store {path}: dataset {dataset.id} ({name})\n")
+        say(f"store {path}: dataset {dataset.id} ({name})")
+        say()
 
         db.create_datapoint(dataset.id, {"inputs": {"question": "2+2?"}, "target": {"answer": "4"}})
         added = db.create_datapoint(
@@ -44,30 +46,35 @@ def demo(path: str) -> None:
         db.name_version(dataset.id, 2, "first-batch", description="before the logs")
         db.set_tag(dataset.id, "prod", "latest")
 
-        print(f"{'ver':>3}  {'id':<28}  {'rows':>4}  message")
+        say(f"{'ver':>3}  {'id':<28}  {'rows':>4}  message")
         for version in db.list_versions(dataset.id):
-            print(
+            say(
                 f"{version.number:>3}  {version.id:<28}  {version.datapoint_count:>4}  "
                 f"{version.message}"
             )
 
         early = list(db.iter_datapoints(dataset.id, version="first-batch"))
         latest = list(db.iter_datapoints(dataset.id, version="prod"))
-        print(f"\n{'version 2 (rebuilt)':<40}  latest version")
+        say()
+        say(f"{'version 2 (rebuilt)':<40}  latest version")
         for row in range(max(len(early), len(latest))):
             left = _describe(early[row]) if row < len(early) else ""
             right = _describe(latest[row]) if row < len(latest) else ""
-            print(f"{left:<40}  {right}")
+            say(f"{left:<40}  {right}")
         diff = db.diff(dataset.id, "first-batch", "prod")
         counts = diff.counts
-        print(
-            f"\ndiff first-batch (v{diff.base.number}) -> prod (v{diff.target.number}): "
+        say()
+        say(
+            f"diff first-batch (v{diff.base.number}) -> prod (v{diff.target.number}): "
             f"{counts.added} added, {counts.removed} removed, {counts.changed} changed"
         )
         for change in diff.changed:
             for field in change.fields:
                 path = ".".join(map(str, field.path))
-                print(f"  {change.datapoint_id} {path}: {field.old!r} -> {field.new!r}")
+                say(f"  {change.datapoint_id} {path}: {field.old!r} -> {field.new!r}")
         report = db.verify()
-        print(f"\nverify: {'ok' if report else report}")
+        say()
+        say(f"verify: {'ok' if report else f'{len(report.problems)} problem(s)'}")
+        for problem in report.problems:
+            say(f"- {problem}")
         logs.close()

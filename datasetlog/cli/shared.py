@@ -1,22 +1,22 @@
 """What every command shares: the store option, finding a dataset, output, and errors.
 
 Each command opens the store, makes one library call and prints its result
-(sqlite-utils' CLI is the model). Errors are one line on stderr (a
-``ValidationError`` one line per problem) and exit status 1; usage errors
-exit 2, as click makes them.
+(sqlite-utils' CLI is the model) through :mod:`datasetlog.cli.output`. Errors
+are one line on stderr (a ``ValidationError`` one line per problem) and exit
+status 1; usage errors exit 2, as click makes them.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
-import orjson
 
-from datasetlog import DatasetLog, DatasetLogError, NotFoundError, ValidationError, to_v4
+from datasetlog import DatasetLog, DatasetLogError, NotFoundError, ValidationError
+from datasetlog.cli.output import say
 
 DEFAULT_DB = "datasetlog.db"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,10 +61,10 @@ def reported() -> Iterator[None]:
     except ValidationError as error:
         for detail in error.details:
             where = ".".join(str(part) for part in detail.loc)
-            click.echo(f"error: {where}: {detail.msg}", err=True)
+            say(f"error: {where}: {detail.msg}", err=True)
         sys.exit(1)
     except DatasetLogError as error:
-        click.echo(f"error: {error}", err=True)
+        say(f"error: {error}", err=True)
         sys.exit(1)
 
 
@@ -90,36 +90,3 @@ def version_ref(value: str | None) -> str | int | None:
     if value is None:
         return None
     return int(value) if value.isascii() and value.isdigit() else value
-
-
-def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> None:
-    """Print rows as an aligned table under a header."""
-    cells = [[str(cell) if cell is not None else "" for cell in row] for row in rows]
-    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(header)]
-    line = "  ".join(f"{{:<{width}}}" for width in widths)
-    click.echo(line.format(*header).rstrip())
-    for row in cells:
-        click.echo(line.format(*row).rstrip())
-
-
-def json_lines(values: Sequence[object]) -> None:
-    """Print each value as one line of v4 JSON."""
-    for value in values:
-        click.echo(orjson.dumps(to_v4(value)).decode())
-
-
-def json_value(value: object) -> None:
-    """Print one value as v4 JSON."""
-    click.echo(orjson.dumps(to_v4(value)).decode())
-
-
-@contextmanager
-def progress_bar(total: Callable[[], int | None], label: str) -> Iterator[Callable[[int], object]]:
-    """A progress bar on standard error when it is a terminal; a no-op when piped, or when
-    ``total`` (only called when a bar could be shown: it may cost a read) is unknown (None)."""
-    length = total() if sys.stderr.isatty() else None
-    if length is None:
-        yield lambda done: None
-        return
-    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
-        yield bar.update

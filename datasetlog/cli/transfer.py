@@ -7,14 +7,8 @@ from pathlib import Path
 
 import click
 
-from datasetlog.cli.shared import (
-    dataset_id,
-    opened,
-    progress_bar,
-    project_option,
-    reported,
-    version_ref,
-)
+from datasetlog.cli.output import progress_bar, say
+from datasetlog.cli.shared import dataset_id, opened, project_option, reported, version_ref
 from datasetlog.transfer import (
     FORMATS,
     check_lock,
@@ -66,7 +60,7 @@ def export(
                 )
     if output is not None:
         digest = f", sha256 {made.sha256}" if made.sha256 else ""
-        click.echo(
+        say(
             f"{output}: version {made.version.number} ({made.datapoint_count} datapoints){digest}",
             err=True,
         )
@@ -118,7 +112,7 @@ def import_command(
             progress=advance,
         )
     what = f"version {done.version.number}" if done.committed else "nothing to commit"
-    click.echo(f"{what}: {done.added} added, {done.removed} removed, {done.ignored} ignored")
+    say(f"{what}: {done.added} added, {done.removed} removed, {done.ignored} ignored")
 
 
 @click.command("check-lock")
@@ -133,8 +127,8 @@ def check_lock_command(lockfile: Path, offline: bool) -> None:
         with opened() as log:
             result = check_lock(lockfile, log)
     for problem in result.problems:
-        click.echo(f"mismatch: {problem}", err=True)
+        say(f"mismatch: {problem}", err=True)
     if not result.ok:
         sys.exit(1)
     where = "the file and the store" if result.against_store else "the file"
-    click.echo(f"ok: version {result.lock.version} of {result.lock.dataset_id} ({where})")
+    say(f"ok: version {result.lock.version} of {result.lock.dataset_id} ({where})")

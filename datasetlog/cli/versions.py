@@ -8,16 +8,8 @@ import click
 import orjson
 
 from datasetlog import to_v4
-from datasetlog.cli.shared import (
-    dataset_id,
-    json_lines,
-    json_option,
-    json_value,
-    opened,
-    project_option,
-    table,
-    version_ref,
-)
+from datasetlog.cli.output import json_lines, json_value, say, table
+from datasetlog.cli.shared import dataset_id, json_option, opened, project_option, version_ref
 
 
 @click.command("versions")
@@ -79,7 +71,7 @@ def show(
             return
         shown = list(itertools.islice(log.iter_datapoints(ds, version=found.number), limit))
     named = f" ({found.name})" if found.name else ""
-    click.echo(
+    say(
         f"version {found.number}{named} {found.id}: {found.datapoint_count} datapoints, "
         f"{found.message}"
     )
@@ -89,7 +81,7 @@ def show(
     ]
     table(rows, ("id", "inputs", "messages", "target"))
     if found.datapoint_count > len(shown):
-        click.echo(f"... {found.datapoint_count - len(shown)} more (--limit, or --json for all)")
+        say(f"... {found.datapoint_count - len(shown)} more (--limit, or --json for all)")
 
 
 def _short(value: object, width: int = 40) -> str:
@@ -120,20 +112,20 @@ def diff(
     if as_json:
         json_value(counts if stat else found)
         return
-    click.echo(
+    say(
         f"version {found.base.number} -> {found.target.number}: {counts.added} added, "
         f"{counts.removed} removed, {counts.changed} changed"
     )
     if stat:
         return
     for datapoint in found.added:
-        click.echo(f"+ {datapoint.id}")
+        say(f"+ {datapoint.id}")
     for datapoint in found.removed:
-        click.echo(f"- {datapoint.id}")
+        say(f"- {datapoint.id}")
     for change in found.changed:
         for field in change.fields:
             path = ".".join(map(str, field.path))
-            click.echo(f"~ {change.datapoint_id} {path}: {field.old!r} -> {field.new!r}")
+            say(f"~ {change.datapoint_id} {path}: {field.old!r} -> {field.new!r}")
 
 
 @click.command("tag")
@@ -145,7 +137,7 @@ def tag(dataset: str, tag: str, version: str, project: str | None) -> None:
     """Point TAG at VERSION (creating or moving it)."""
     with opened() as log:
         made = log.set_tag(dataset_id(log, dataset, project), tag, version_ref(version))
-    click.echo(f"{made.name} -> version {made.version}")
+    say(f"{made.name} -> version {made.version}")
 
 
 @click.command("untag")
@@ -199,10 +191,10 @@ def restore(
                 json_value(planned.counts)
                 return
             counts = planned.counts
-            click.echo(
+            say(
                 f"would commit: {counts.added} added, {counts.removed} removed, "
                 f"{counts.changed} changed"
             )
             return
         made = log.restore(ds, version_ref(version))
-    json_value(made) if as_json else click.echo(f"version {made.number}: {made.message}")
+    json_value(made) if as_json else say(f"version {made.number}: {made.message}")

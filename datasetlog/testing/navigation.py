@@ -46,7 +46,7 @@ from datasetlog.testing.stateful import DatasetLogMachine
 from datasetlog.testing.strategies import create_requests, field_texts
 
 LABELS = ("golden", "prod", "staging", "q1")
-BAD_LABELS = ("latest", "dsv_0", "42", " prod", "", "tab\t ")
+BAD_LABELS = ("latest", "dsv_0", "42", " prod", "", "tab\t ", "\x1b[2J", "pro\u202ed", "\uff50rod")
 PAIRS_CHECKED = 144
 """Every pair of up to 12 versions is compared; beyond, a random sample of this size."""
 

@@ -11,6 +11,7 @@ Added in 0.1.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,14 +23,18 @@ except ImportError as error:
     ) from error
 
 __all__ = [
+    "INVALID_NAME_KINDS",
     "ROLES",
     "create_requests",
     "datapoint_bodies",
     "field_texts",
     "invalid_datapoint_bodies",
+    "invalid_names",
     "invalid_requests",
     "json_values",
+    "labels",
     "messages",
+    "names",
     "target_values",
     "texts",
 ]
@@ -54,10 +59,60 @@ def texts(*, max_size: int = 8) -> st.SearchStrategy[str]:
     return st.text(st.characters(codec="utf-8"), max_size=max_size)
 
 
+# What a name may hold, restated here rather than imported, so that the strategies check the
+# library's rules instead of repeating its code: characters str.isprintable accepts (no
+# category C or Z but the space), none of the letters that draw as nothing (nor those NFKC
+# turns into one), in Unicode normal form NFKC.
+_BLANK_LETTERS = "\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0"
+_NAME_CHARACTERS = st.characters(
+    codec="utf-8",
+    exclude_categories=("C", "Z"),  # what str.isprintable refuses, but the space
+    include_characters=" ",
+    exclude_characters=_BLANK_LETTERS,
+)
+_RESERVED_LABELS = ("latest",)
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
 @functools.cache
 def field_texts(*, max_size: int = 8) -> st.SearchStrategy[str]:
-    """Valid texts for names, descriptions, ids and keys: no lone surrogates, no NUL."""
-    return st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=max_size)
+    """Texts every text field takes where it may be blank (descriptions, say): printable
+    characters of any script, in Unicode normal form NFKC; ``""`` included.
+
+    Changed in 0.2: no control, bidi, invisible or look-alike form (they are not names).
+    """
+    return st.text(_NAME_CHARACTERS, max_size=max_size).map(_nfkc)
+
+
+@functools.cache
+def names(*, max_size: int = 8) -> st.SearchStrategy[str]:
+    """Valid dataset names, project ids and idempotency keys: non-blank :func:`field_texts`.
+
+    Added in 0.2.
+    """
+    return st.text(_NAME_CHARACTERS, min_size=1, max_size=max_size).map(_nfkc).filter(str.strip)
+
+
+def _unambiguous(label: str) -> bool:
+    digits = label.isascii() and label.isdigit()
+    return label == label.strip() and not (digits or label.startswith("dsv_"))
+
+
+@functools.cache
+def labels(*, max_size: int = 8) -> st.SearchStrategy[str]:
+    """Valid version names and tags: names that read as no other version reference (not
+    ``"latest"``, a ``dsv_`` id or digits) and neither begin nor end with whitespace.
+
+    Added in 0.2.
+    """
+    return (
+        names(max_size=max_size)
+        .filter(_unambiguous)
+        .filter(lambda label: label not in _RESERVED_LABELS)
+    )
 
 
 def _scalars() -> st.SearchStrategy[JSON]:
@@ -328,3 +383,47 @@ def invalid_requests(draw: st.DrawFn) -> tuple[JSON, Loc]:
     else:
         bad = _bad_log_ids(draw)
     return bad[0], ("body", *bad[1])
+
+
+# -- invalid names -------------------------------------------------------------------------
+
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_C0_AND_C1 = "".join(map(chr, (*range(0x01, 0x20), *range(0x7F, 0xA0))))  # NUL has its own error
+_SPECIAL_SPACES = "\u00a0\u1680\u2000\u2005\u200a\u202f\u205f\u3000"
+_LOOK_ALIKE_FORMS = ("\uff41", "\u212a", "\ufb01", "\u00b2", "\U0001d41a", "\u2460", "\u2126")
+_REFUSED: dict[str, st.SearchStrategy[str]] = {
+    "control_character": st.sampled_from([*_C0_AND_C1, "\u2028", "\u2029"]),
+    "bidi_character": st.sampled_from(_BIDI_CONTROLS),
+    "invisible_character": st.sampled_from(_BLANK_LETTERS)
+    | st.characters(categories=["Cf"], exclude_characters=_BIDI_CONTROLS),
+    "space_character": st.sampled_from(_SPECIAL_SPACES),
+    "private_use_character": st.characters(categories=["Co"]),
+    "unassigned_character": st.characters(codec="utf-8", categories=["Cn"]),
+    "not_normalized": st.sampled_from(_LOOK_ALIKE_FORMS),
+}
+INVALID_NAME_KINDS: tuple[str, ...] = tuple(_REFUSED)
+"""The ValidationError type of each kind of name :func:`invalid_names` draws."""
+
+
+@st.composite
+def invalid_names(draw: st.DrawFn) -> tuple[str, str, int]:
+    """Names with one refused character, its error type and the index the error names.
+
+    Each is a valid label (see :func:`labels`) with one character slipped in:
+    a control character or line separator (``"control_character"``), a bidi
+    control (``"bidi_character"``), an invisible format character or blank
+    letter (``"invisible_character"``), a space other than U+0020
+    (``"space_character"``), a private-use or unassigned code point, or a
+    form NFKC would change (``"not_normalized"``: a fullwidth letter, a
+    ligature, an ``e`` with a separate combining accent). Every name field
+    (names, project ids, version names, tags, keys) must refuse it.
+
+    Added in 0.2.
+    """
+    valid = draw(labels(max_size=6))
+    kind = draw(st.sampled_from(INVALID_NAME_KINDS))
+    index = draw(st.integers(0, len(valid)))
+    if kind == "not_normalized" and draw(st.booleans()):
+        # an accent NFKC composes with the e before it: the e is still normal, the pair is not
+        return valid[:index] + "e\u0301" + valid[index:], kind, index + 1
+    return valid[:index] + draw(_REFUSED[kind]) + valid[index:], kind, index

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datasetlog.errors import ErrorDetail, Loc, ValidationError
+from datasetlog.validation.characters import (
+    description_character_problems,
+    name_character_problems,
+)
 from datasetlog.validation.limits import MAX_NAME_LENGTH, MAX_PAGE, MAX_PAGE_SIZE, MAX_STRING_LENGTH
 from datasetlog.validation.values import InvalidValueError, require_string
 
 
-def text_problems(
-    value: object, loc: Loc, *, optional: bool = False, max_length: int = MAX_NAME_LENGTH
+def _stored_text_problems(
+    value: object, loc: Loc, *, optional: bool, max_length: int
 ) -> list[ErrorDetail]:
-    """The problems of a name-like field: a non-empty string (or ``None`` when optional).
+    """The problems of a text column's value: a non-empty string (or ``None`` when optional).
 
     Names, descriptions, ids and keys are stored as text columns, which
     PostgreSQL cannot hold a NUL character in: they may not contain one on
@@ -29,6 +33,28 @@ def text_problems(
     if "\x00" in text:
         return [ErrorDetail(loc, "must not contain a NUL character", "string_nul")]
     return []
+
+
+def text_problems(value: object, loc: Loc) -> list[ErrorDetail]:
+    """The problems of a new name, project id or idempotency key.
+
+    A non-empty storable string of at most ``MAX_NAME_LENGTH`` characters,
+    each printable and in Unicode normal form NFKC (see
+    :mod:`datasetlog.validation.characters`), so that it prints as it is stored.
+
+    Changed in 0.2: control, bidi, invisible, unassigned and look-alike forms are refused.
+    """
+    problems = _stored_text_problems(value, loc, optional=False, max_length=MAX_NAME_LENGTH)
+    return problems or name_character_problems(value, loc)  # type: ignore[arg-type]
+
+
+def id_problems(value: object, loc: Loc) -> list[ErrorDetail]:
+    """The problems of a reference to something stored (an id, or an existing tag or name).
+
+    Any non-empty storable string: what an older release stored stays
+    addressable, even where :func:`text_problems` now refuses it.
+    """
+    return _stored_text_problems(value, loc, optional=False, max_length=MAX_NAME_LENGTH)
 
 
 RESERVED_LABELS = frozenset({"latest"})
@@ -55,17 +81,24 @@ def label_problems(value: object, loc: Loc) -> list[ErrorDetail]:
 
 
 def description_problems(value: object, loc: Loc) -> list[ErrorDetail]:
-    """The problems of a description: ``None`` or any storable string without NUL."""
-    return text_problems(value, loc, optional=True, max_length=MAX_STRING_LENGTH)
+    """The problems of a description: ``None``, or prose without NUL or a control character
+    other than tabs and line breaks.
+
+    Changed in 0.2: control characters but tabs and line breaks are refused.
+    """
+    problems = _stored_text_problems(value, loc, optional=True, max_length=MAX_STRING_LENGTH)
+    if problems or value is None:
+        return problems
+    return description_character_problems(value, loc)  # type: ignore[arg-type]
 
 
 def require_id(value: object, loc: Loc) -> str:
-    """Return ``value`` if it can be an id (a non-empty storable string).
+    """Return ``value`` if it can refer to something stored (see :func:`id_problems`).
 
     Raises:
         ValidationError: It is not.
     """
-    problems = text_problems(value, loc)
+    problems = id_problems(value, loc)
     if problems:
         raise ValidationError(problems)
     return value  # type: ignore[return-value]

@@ -28,7 +28,7 @@ from datasetlog.serialization.decode import (
     stored_datapoint,
 )
 from datasetlog.sources.base import LogSource
-from datasetlog.validation.fields import require_id, text_problems
+from datasetlog.validation.fields import id_problems, require_id, text_problems
 from datasetlog.validation.requests import parse_create_request, parse_datapoint_fields
 from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use
 from datasetlog.writes.loop import WriteContext, Writer, collector_paused
@@ -149,7 +149,7 @@ class DatapointWrites:
         problems: list[ErrorDetail] = []
         seen: set[str] = set()
         for i, value in enumerate(datapoint_ids):
-            found = text_problems(value, ("body", i))
+            found = id_problems(value, ("body", i))
             if found:
                 problems.extend(found)
             elif value in seen:
