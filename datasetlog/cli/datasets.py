@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from datasetlog.cli.output import json_lines, json_value, say, table
-from datasetlog.cli.shared import dataset_id, json_option, opened, project_option, version_ref
+from datasetlog.cli.shared import dataset_id, json_option, opened, project_option
 
 
 @click.command("datasets")
@@ -73,7 +73,7 @@ def fork(
 ) -> None:
     """Fork a version of a dataset as a new dataset NAME; print its id."""
     with opened() as log:
-        made = log.fork(dataset_id(log, dataset, project), name=name, version=version_ref(version))
+        made = log.fork(dataset_id(log, dataset, project), name=name, version=version)
     json_value(made) if as_json else say(made.id)
 
 

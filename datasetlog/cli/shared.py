@@ -17,6 +17,7 @@ import click
 
 from datasetlog import DatasetLog, DatasetLogError, NotFoundError, ValidationError
 from datasetlog.cli.output import say
+from datasetlog.ids import DATASET_PREFIX
 
 DEFAULT_DB = "datasetlog.db"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,7 +72,7 @@ def reported() -> Iterator[None]:
 def dataset_id(log: DatasetLog, given: str, project: str | None) -> str:
     """A dataset argument as an id: an ``evts_`` id as it is, else a name, looked up in
     ``project`` if given, else in every project (where it must name one dataset)."""
-    if given.startswith("evts_"):
+    if given.startswith(DATASET_PREFIX):
         return given
     found = [d for d in log.list_datasets(project) if d.name == given]
     if not found:
@@ -83,10 +84,3 @@ def dataset_id(log: DatasetLog, given: str, project: str | None) -> str:
             f"datasets named {given!r} are in projects {projects}: give --project"
         )
     return found[0].id
-
-
-def version_ref(value: str | None) -> str | int | None:
-    """A ``--version`` value as a reference: digits as a number, anything else as given."""
-    if value is None:
-        return None
-    return int(value) if value.isascii() and value.isdigit() else value

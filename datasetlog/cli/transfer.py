@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from datasetlog.cli.output import progress_bar, say
-from datasetlog.cli.shared import dataset_id, opened, project_option, reported, version_ref
+from datasetlog.cli.shared import dataset_id, opened, project_option, reported
 from datasetlog.transfer import (
     FORMATS,
     check_lock,
@@ -48,7 +48,7 @@ def export(
         raise click.UsageError("--lock needs -o FILE to write the lock beside")
     with opened() as log:
         ds = dataset_id(log, dataset, project)
-        ref = version_ref(version)
+        ref = version
         if output is None:
             made = export_dataset(log, ds, sys.stdout.buffer, version=ref, format=fmt)
         else:

@@ -9,7 +9,7 @@ import orjson
 
 from datasetlog import to_v4
 from datasetlog.cli.output import json_lines, json_value, say, table
-from datasetlog.cli.shared import dataset_id, json_option, opened, project_option, version_ref
+from datasetlog.cli.shared import dataset_id, json_option, opened, project_option
 
 
 @click.command("versions")
@@ -65,7 +65,7 @@ def show(
     """Show a version of a dataset and its datapoints (JSON Lines with --json)."""
     with opened() as log:
         ds = dataset_id(log, dataset, project)
-        found = log.get_version(ds, version_ref(version))
+        found = log.get_version(ds, version)
         if as_json:
             json_lines(list(log.iter_datapoints(ds, version=found.number)))
             return
@@ -107,7 +107,7 @@ def diff(
 ) -> None:
     """What changed from version BASE to version TARGET (any references)."""
     with opened() as log:
-        found = log.diff(dataset_id(log, dataset, project), version_ref(base), version_ref(target))
+        found = log.diff(dataset_id(log, dataset, project), base, target)
     counts = found.counts
     if as_json:
         json_value(counts if stat else found)
@@ -136,7 +136,7 @@ def diff(
 def tag(dataset: str, tag: str, version: str, project: str | None) -> None:
     """Point TAG at VERSION (creating or moving it)."""
     with opened() as log:
-        made = log.set_tag(dataset_id(log, dataset, project), tag, version_ref(version))
+        made = log.set_tag(dataset_id(log, dataset, project), tag, version)
     say(f"{made.name} -> version {made.version}")
 
 
@@ -166,7 +166,7 @@ def name(
     """Give VERSION its NAME (once: names never change)."""
     with opened() as log:
         ds = dataset_id(log, dataset, project)
-        log.name_version(ds, version_ref(version), name, description=description)
+        log.name_version(ds, version, name, description=description)
 
 
 @click.command("restore")
@@ -186,7 +186,7 @@ def restore(
     with opened() as log:
         ds = dataset_id(log, dataset, project)
         if dry_run:
-            planned = log.restore(ds, version_ref(version), dry_run=True)
+            planned = log.restore(ds, version, dry_run=True)
             if as_json:
                 json_value(planned.counts)
                 return
@@ -196,5 +196,5 @@ def restore(
                 f"{counts.changed} changed"
             )
             return
-        made = log.restore(ds, version_ref(version))
+        made = log.restore(ds, version)
     json_value(made) if as_json else say(f"version {made.number}: {made.message}")

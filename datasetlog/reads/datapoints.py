@@ -13,7 +13,6 @@ from datasetlog.models import Datapoint, Page, Version
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.readmodels.layers import view_of
 from datasetlog.readmodels.paging import rank_start
-from datasetlog.reads.datasets import DATASET_ID
 from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.serialization.converter import converter
 from datasetlog.serialization.decode import (
@@ -23,7 +22,7 @@ from datasetlog.serialization.decode import (
 )
 from datasetlog.serialization.v4 import v4_dicts, v4_json_array, v4_json_lines, v4_json_page
 from datasetlog.store.base import SQLStore
-from datasetlog.validation.fields import require_batch, require_id, require_page
+from datasetlog.validation.fields import DATASET_ID, require_batch, require_id, require_page
 
 At = datetime | None
 """An instant to read the version of that was the latest then (see ``resolve_version``)."""

@@ -9,9 +9,7 @@ from datasetlog.models import Dataset, Version
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.store.base import SQLStore
-from datasetlog.validation.fields import require_id
-
-DATASET_ID = ("path", "dataset_id")
+from datasetlog.validation.fields import DATASET_ID, require_id
 
 
 class DatasetReads:

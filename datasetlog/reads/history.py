@@ -15,11 +15,10 @@ from datasetlog.projector import REVISION_KINDS
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.readmodels.history import DatapointSpan, DiffPlan
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
-from datasetlog.reads.datasets import DATASET_ID
 from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.serialization.decode import datapoint_from_json
 from datasetlog.store.base import Connection, SQLStore
-from datasetlog.validation.fields import require_batch, require_id
+from datasetlog.validation.fields import DATASET_ID, require_batch, require_id
 
 _DATAPOINT_ID = ("path", "datapoint_id")
 _KINDS: dict[str, RevisionKind] = {cls.TYPE: kind for cls, kind in REVISION_KINDS.items()}

@@ -8,9 +8,8 @@ from datasetlog.errors import NotFoundError
 from datasetlog.models import Tag, TagMove
 from datasetlog.readmodels import labels
 from datasetlog.readmodels.access import ReadModels
-from datasetlog.reads.datasets import DATASET_ID
 from datasetlog.store.base import SQLStore
-from datasetlog.validation.fields import require_id
+from datasetlog.validation.fields import DATASET_ID, require_id
 
 
 class LabelReads:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from datasetlog.errors import ErrorDetail, Loc, ValidationError
 from datasetlog.validation.characters import (
     description_character_problems,
@@ -90,6 +92,35 @@ def description_problems(value: object, loc: Loc) -> list[ErrorDetail]:
     if problems or value is None:
         return problems
     return description_character_problems(value, loc)  # type: ignore[arg-type]
+
+
+DATASET_ID: Loc = ("path", "dataset_id")
+"""Where a request names its dataset, as v4 places it."""
+
+
+def require_ids(values: object, loc: Loc) -> list[str]:
+    """Return a non-empty list of distinct ids (each as :func:`require_id` checks it).
+
+    Raises:
+        ValidationError: Every problem: not a list, empty, a bad or repeated id.
+    """
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise ValidationError([ErrorDetail(loc, "expected a list of ids", "list_type")])
+    problems: list[ErrorDetail] = []
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        found = id_problems(value, (*loc, i))
+        if found:
+            problems.extend(found)
+        elif value in seen:
+            problems.append(ErrorDetail((*loc, i), f"{value!r} given twice", "duplicate"))
+        else:
+            seen.add(value)
+    if not values:
+        problems.append(ErrorDetail(loc, "give at least one id", "empty_list"))
+    if problems:
+        raise ValidationError(problems)
+    return list(values)
 
 
 def require_id(value: object, loc: Loc) -> str:

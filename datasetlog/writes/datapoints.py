@@ -28,14 +28,13 @@ from datasetlog.serialization.decode import (
     stored_datapoint,
 )
 from datasetlog.sources.base import LogSource
-from datasetlog.validation.fields import id_problems, require_id, text_problems
+from datasetlog.validation.fields import DATASET_ID, require_id, require_ids, text_problems
 from datasetlog.validation.requests import parse_create_request, parse_datapoint_fields
 from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use
 from datasetlog.writes.loop import WriteContext, Writer, collector_paused
 
 CreateBody = Mapping[str, Any] | Sequence[Any] | DatapointRequest | LogsRequest
 Content = tuple[DatapointRequest, str | None]  # a datapoint's content, and the log it came from
-_DATASET_ID = ("path", "dataset_id")
 _DATAPOINT_ID = ("path", "datapoint_id")
 
 
@@ -83,7 +82,7 @@ class DatapointWrites:
                 hashed = {"request": hashed, "version_name": converter.unstructure(name)}
             digest = hashlib.sha256(orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS)).hexdigest()
             stamp = IdempotencyStamp(idempotency_key, digest)
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
 
         def write(tx: WriteContext) -> tuple[Version, list[Datapoint]]:
             row = tx.live(dataset_id)
@@ -144,22 +143,7 @@ class DatapointWrites:
 
     def delete(self, datapoint_ids: Sequence[str], *, name: VersionName | None) -> None:
         """Delete datapoints, one version per dataset; see ``DatasetLog.delete_datapoints``."""
-        if isinstance(datapoint_ids, str) or not isinstance(datapoint_ids, Sequence):
-            raise ValidationError([ErrorDetail(("body",), "expected a list of ids", "list_type")])
-        problems: list[ErrorDetail] = []
-        seen: set[str] = set()
-        for i, value in enumerate(datapoint_ids):
-            found = id_problems(value, ("body", i))
-            if found:
-                problems.extend(found)
-            elif value in seen:
-                problems.append(ErrorDetail(("body", i), f"{value!r} given twice", "duplicate"))
-            else:
-                seen.add(value)
-        if not datapoint_ids:
-            problems.append(ErrorDetail(("body",), "give at least one id", "empty_list"))
-        if problems:
-            raise ValidationError(problems)
+        datapoint_ids = require_ids(datapoint_ids, ("body",))
 
         def write(tx: WriteContext) -> None:
             held: dict[str, str] = {}

@@ -7,10 +7,8 @@ from datasetlog.errors import ConflictError, ErrorDetail, ValidationError
 from datasetlog.events import Commit, DatasetCreated, DatasetDeleted, DatasetUpdated, VersionStamp
 from datasetlog.ids import DATASET_PREFIX, VERSION_PREFIX, new_id
 from datasetlog.models import Dataset
-from datasetlog.validation.fields import description_problems, require_id, text_problems
+from datasetlog.validation.fields import DATASET_ID, description_problems, require_id, text_problems
 from datasetlog.writes.loop import WriteContext, Writer
-
-_DATASET_ID = ("path", "dataset_id")
 
 
 class DatasetWrites:
@@ -50,7 +48,7 @@ class DatasetWrites:
             problems.append(ErrorDetail(("body",), "give a name or a description", "missing"))
         if problems:
             raise ValidationError(problems)
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
 
         def write(tx: WriteContext) -> Dataset:
             row = tx.live(dataset_id)
@@ -66,7 +64,7 @@ class DatasetWrites:
 
     def delete(self, dataset_id: str) -> None:
         """Delete a dataset; see ``DatasetLog.delete_dataset``."""
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
 
         def write(tx: WriteContext) -> None:
             row = tx.live(dataset_id)

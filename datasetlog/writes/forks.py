@@ -8,10 +8,8 @@ from datasetlog.events import Commit, DatasetForked, VersionStamp
 from datasetlog.ids import DATASET_PREFIX, VERSION_PREFIX, new_id
 from datasetlog.models import Dataset
 from datasetlog.reads.resolve import VersionRef, resolve_version
-from datasetlog.validation.fields import description_problems, require_id, text_problems
+from datasetlog.validation.fields import DATASET_ID, description_problems, require_id, text_problems
 from datasetlog.writes.loop import WriteContext, Writer
-
-_DATASET_ID = ("path", "dataset_id")
 
 
 class ForkWrites:
@@ -24,7 +22,7 @@ class ForkWrites:
         self, dataset_id: str, version: VersionRef, *, name: str, description: str | None
     ) -> Dataset:
         """Create a fork of a version of a dataset; see ``DatasetLog.fork``."""
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
         problems = [
             *text_problems(name, ("body", "name")),
             *description_problems(description, ("body", "description")),

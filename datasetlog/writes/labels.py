@@ -11,11 +11,14 @@ from datasetlog.events import Commit, TagDeleted, TagSet, VersionNamed
 from datasetlog.models import Tag, Version
 from datasetlog.readmodels import labels
 from datasetlog.reads.resolve import VersionRef, resolve_version
-from datasetlog.validation.fields import description_problems, label_problems, require_id
+from datasetlog.validation.fields import (
+    DATASET_ID,
+    description_problems,
+    label_problems,
+    require_id,
+)
 from datasetlog.writes.commits import require_label_free
 from datasetlog.writes.loop import WriteContext, Writer
-
-_DATASET_ID = ("path", "dataset_id")
 
 
 class LabelWrites:
@@ -34,7 +37,7 @@ class LabelWrites:
         ]
         if problems:
             raise ValidationError(problems)
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
 
         def write(tx: WriteContext) -> Version:
             row = tx.live(dataset_id)
@@ -55,7 +58,7 @@ class LabelWrites:
         problems = label_problems(tag, ("body", "tag"))
         if problems:
             raise ValidationError(problems)
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
 
         def write(tx: WriteContext) -> Tag:
             row = tx.live(dataset_id)
@@ -73,7 +76,7 @@ class LabelWrites:
     def delete_tag(self, dataset_id: str, tag: str) -> None:
         """Delete a tag; see ``DatasetLog.delete_tag``."""
         require_id(tag, ("path", "tag"))
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
 
         def write(tx: WriteContext) -> None:
             row = tx.live(dataset_id)

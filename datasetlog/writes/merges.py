@@ -47,7 +47,7 @@ from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.serialization.converter import converter
 from datasetlog.serialization.decode import datapoint_from_json, datapoint_from_record
 from datasetlog.store.base import Connection
-from datasetlog.validation.fields import require_id
+from datasetlog.validation.fields import DATASET_ID, require_id
 from datasetlog.writes.commits import VersionName, content_commit, stating
 from datasetlog.writes.loop import WriteContext, Writer, collector_paused
 
@@ -87,7 +87,7 @@ class MergeWrites:
         name: VersionName | None,
     ) -> MergeResult:
         """Apply the source's changes since the merge base to ``into``; see ``DatasetLog.merge``."""
-        require_id(source_id, ("path", "dataset_id"))
+        require_id(source_id, DATASET_ID)
         require_id(into, ("query", "into"))
         if on_conflict not in ON_CONFLICT:
             allowed = ", ".join(repr(choice) for choice in ON_CONFLICT)

@@ -14,11 +14,9 @@ from datasetlog.models import Version
 from datasetlog.readmodels.history import DiffPlan, History
 from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.serialization.converter import converter
-from datasetlog.validation.fields import require_id, text_problems
+from datasetlog.validation.fields import DATASET_ID, require_id, text_problems
 from datasetlog.writes.commits import VersionName, content_commit, earlier_use, restored
 from datasetlog.writes.loop import WriteContext, Writer, collector_paused
-
-_DATASET_ID = ("path", "dataset_id")
 
 
 class RestoreWrites:
@@ -37,7 +35,7 @@ class RestoreWrites:
         idempotency_key: str | None,
     ) -> Version:
         """Commit a version equal to ``version``; see ``DatasetLog.restore``."""
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
         stamp = None
         if idempotency_key is not None:
             problems = text_problems(idempotency_key, ("idempotency_key",))

@@ -28,13 +28,11 @@ from datasetlog.readmodels.schema import Schema
 from datasetlog.readmodels.spans import Spans
 from datasetlog.requests import DatapointRequest
 from datasetlog.store.base import Connection
-from datasetlog.validation.fields import require_id
+from datasetlog.validation.fields import DATASET_ID, require_id
 from datasetlog.validation.requests import parse_items
 from datasetlog.writes.commits import VersionName, added, content_commit
 from datasetlog.writes.loop import CommitWriter, WriteContext, Writer, collector_paused
 from datasetlog.writes.upsert import Action, held_datapoints, option_problems, request_key
-
-_DATASET_ID = ("path", "dataset_id")
 
 
 class StreamedWrites:
@@ -56,7 +54,7 @@ class StreamedWrites:
         progress: Callable[[int], object] | None,
     ) -> Version:
         """Add every datapoint of ``batches`` as one version; see ``commit_datapoint_stream``."""
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
         if type(count) is not int or count < 1:
             raise ValidationError(
                 [ErrorDetail(("count",), f"expected a count >= 1, got {count!r}", "count")]
@@ -96,7 +94,7 @@ class StreamedWrites:
         progress: Callable[[int], object] | None,
     ) -> UpsertResult:
         """Upsert every datapoint of the batches on the latest version; see ``upsert_stream``."""
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
         problems = option_problems(action, expected_version)
         if not callable(batches):
             problems.append(

@@ -29,14 +29,13 @@ from datasetlog.requests import DatapointRequest
 from datasetlog.serialization.converter import converter
 from datasetlog.serialization.decode import datapoint_from_json
 from datasetlog.store.base import Connection
-from datasetlog.validation.fields import require_id, text_problems
+from datasetlog.validation.fields import DATASET_ID, require_id, text_problems
 from datasetlog.validation.requests import datapoint_items, parse_items
 from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use, restored
 from datasetlog.writes.loop import WriteContext, Writer, collector_paused
 
 Action = Literal["set", "add", "remove"]
 ACTIONS: tuple[str, ...] = get_args(Action)
-_DATASET_ID = ("path", "dataset_id")
 _BATCH = 2000
 
 
@@ -186,7 +185,7 @@ class UpsertWrites:
     ) -> UpsertResult:
         """Commit the base with the request applied; see ``DatasetLog.upsert``."""
         items, single = _parse(datapoints, action, expected_version)
-        require_id(dataset_id, _DATASET_ID)
+        require_id(dataset_id, DATASET_ID)
         stamp = _stamp(idempotency_key, items, single, action, base, expected_version, name)
         checked_action: Action = action  # type: ignore[assignment]
         plain = [plain_key(item) for item in items]
