@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 import datasetlog.integrity.verify as verify_module
 from datasetlog import DatasetLog, DatasetLogError, verify
+from datasetlog.cli import cli
 from datasetlog.integrity.fold import DatasetFold
 from datasetlog.integrity.report import VerifyIncompleteError
 from datasetlog.readmodels.apply import CommitApplication
@@ -121,3 +124,19 @@ def test_a_damaged_store_is_still_reported_not_raised(db: DatasetLog) -> None:
         conn.execute("DROP TABLE dl_rows")
     report = verify(db.store)
     assert [p.what for p in report.problems] == ["read_model"]
+
+
+def test_the_cli_says_verify_could_not_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``datasetlog verify`` prints one line saying why it could not finish, and exits 1."""
+    path = tmp_path / "store.db"
+    with DatasetLog(path) as log:
+        dataset = log.create_dataset(project_id="pr", name="n").id
+        log.create_datapoint(dataset, [{}, {}])
+    monkeypatch.setattr(DatasetFold, "add", _out_of_memory)
+    result = CliRunner().invoke(cli, ["--db", str(path), "verify"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("error: verify() could not finish folding the log")
+    assert "problem" not in result.stdout

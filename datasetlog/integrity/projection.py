@@ -7,7 +7,8 @@ content: every datapoint of a dataset that is no fork, and of a fork those
 it holds itself (added, or inherited and changed), read through its own
 spans. A fork's inherited datapoints are its source's, whose own spans are
 checked with the source and whose rows the replay checks, so a fork costs
-what it stores, not a copy of its source.
+what it stores, not a copy of its source. A problem's ``datapoint #i``
+counts the datapoints compared, in ordinal order.
 """
 
 from __future__ import annotations
