@@ -10,6 +10,7 @@ import pytest
 
 import datasetlog.integrity.projection as projection
 from datasetlog import DatasetLog, verify
+from datasetlog.integrity.fold import content_digest
 
 
 @attrs.frozen
@@ -42,10 +43,9 @@ def test_a_forks_own_datapoint_served_wrong_is_a_projection_problem(
 ) -> None:
     """Where a fork's own spans serve other JSON than its fold expects, the report names
     the fork, its version and the datapoint expected there."""
-    digest = projection.content_digest
 
     def unlike_the_update(payload: object) -> int:
-        return 1 if '"fixed"' in str(payload) else digest(payload)
+        return 1 if '"fixed"' in str(payload) else content_digest(payload)
 
     monkeypatch.setattr(projection, "content_digest", unlike_the_update)
     with DatasetLog(forked.path) as db:
