@@ -10,6 +10,8 @@ and stored JSON of every datapoint it holds itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import ClassVar
@@ -47,7 +49,8 @@ _steps = max(10, _profile.stateful_step_count // 3)
 STATING = (DatapointAdded, DatapointUpdated, DatapointRestored)
 
 
-def fold_of(db: DatasetLog) -> LogFold:
+@contextmanager
+def fold_of(db: DatasetLog) -> Iterator[LogFold]:
     """The whole store folded as verify() folds it (its scan finding nothing wrong)."""
     problems = Problems()
     scratch = SQLiteEventStore(":memory:")
@@ -56,10 +59,10 @@ def fold_of(db: DatasetLog) -> LogFold:
             Schema(scratch.dialect).ensure(replay.connection)
             scan = LogScan(problems, replay.connection)
             scan.run(db.store, conn)
+            assert problems.found == []
+            yield scan.fold
     finally:
         scratch.close()
-    assert problems.found == []
-    return scan.fold
 
 
 def commits_of(db: DatasetLog, dataset_id: str) -> list[Commit]:
@@ -99,7 +102,7 @@ def assert_agrees(db: DatasetLog, lean: DatasetFold, dataset_id: str) -> None:
         for datapoint_id in reference.records
         if datapoint_id in stated
     ]
-    assert list(lean.own()) == held
+    assert [(lean.datapoint_at(ordinal), digest) for ordinal, digest in lean.own()] == held
     if reference.forked_from is None:
         assert len(held) == len(reference.records)  # a dataset that is no fork holds all
 
@@ -113,10 +116,10 @@ class LeanFoldMachine(ForkMachine):
     @invariant()
     def the_lean_fold_agrees_with_the_projector(self) -> None:
         """Every dataset as verify folds it is every dataset as the projector folds it."""
-        fold = fold_of(self.db)
-        assert sorted(fold.datasets) == sorted(self.datasets)
-        for dataset_id in self.datasets:
-            assert_agrees(self.db, fold.datasets[dataset_id], dataset_id)
+        with fold_of(self.db) as fold:
+            assert sorted(fold.datasets) == sorted(self.datasets)
+            for dataset_id in self.datasets:
+                assert_agrees(self.db, fold.datasets[dataset_id], dataset_id)
 
 
 class MemoryLeanFoldMachine(LeanFoldMachine):
@@ -173,10 +176,11 @@ def test_a_fork_of_an_older_version_sees_what_was_live_there() -> None:
         db.delete_datapoints(inherited[2:3])
         db.restore(fork.id, 0)
         db.update_datapoint(inherited[3], target={"t": 3})
-        fold = fold_of(db)
-        assert {ds: state.count for ds, state in fold.datasets.items()} == {source: 5, fork.id: 5}
-        for dataset_id in (source, fork.id):
-            assert_agrees(db, fold.datasets[dataset_id], dataset_id)
+        with fold_of(db) as fold:
+            counts = {ds: state.count for ds, state in fold.datasets.items()}
+            assert counts == {source: 5, fork.id: 5}
+            for dataset_id in (source, fork.id):
+                assert_agrees(db, fold.datasets[dataset_id], dataset_id)
         assert db.verify()
 
 
@@ -198,7 +202,7 @@ def _added(datapoint_id: str) -> DatapointAdded:
 
 
 def _fold_all(log: list[Commit]) -> LogFold:
-    fold = LogFold()
+    fold = LogFold(SQLiteEventStore(":memory:").connection())
     for commit in log:
         folding = fold.begin(commit)
         folding.feed(commit.events, [encode_event(e).payload for e in commit.events])

@@ -8,8 +8,8 @@ only what the projection check compares (:mod:`.projection`):
 - per dataset: its fields, and its datapoint count and ordinal bound at
   each content version;
 - per datapoint it added: its ordinal and a digest of the stored JSON of the
-  event that states its live content (:data:`NOT_LIVE` once deleted), about
-  150 bytes a datapoint in all;
+  event that states its live content (:data:`NOT_LIVE` once deleted): 8 bytes
+  in an array, the id and ordinal on disk (:mod:`.added`);
 - per inherited datapoint a fork changed: the same, at its inherited ordinal;
 - per datapoint ever deleted or restored: the versions at which it was, so
   that a fork of an older version knows what was live there.
@@ -56,7 +56,9 @@ from datasetlog.events import (
     VersionNamed,
 )
 from datasetlog.ids import derived_id, root_id
+from datasetlog.integrity.added import AddedIds
 from datasetlog.models import Dataset, ForkPoint, Version, make_version
+from datasetlog.store.base import Connection
 
 NOT_LIVE: Final = 0
 """The content digest of a datapoint that is not live (no digest is 0)."""
@@ -81,9 +83,15 @@ class DatasetFold:
     """
 
     def __init__(
-        self, commit: Commit, created: DatasetCreated | DatasetForked, source: DatasetFold | None
+        self,
+        log: LogFold,
+        commit: Commit,
+        created: DatasetCreated | DatasetForked,
+        source: DatasetFold | None,
     ) -> None:
         self.id = commit.dataset_id
+        self.key = len(log.datasets)
+        self._added = log.added
         self.project_id = created.project_id
         self.name = created.name
         self.description = created.description
@@ -106,8 +114,6 @@ class DatasetFold:
             self.count, self.floor = mark
         self.marks: dict[int, tuple[int, int]] = {}
         """Per content version: its datapoint count and ordinal bound."""
-        self.added: dict[str, int] = {}
-        """The ordinal of each datapoint it added, in ordinal order."""
         self.content = array("Q")
         """Per ordinal it added (from ``floor``): the digest of its live content, or NOT_LIVE."""
         self.claimed: dict[int, tuple[str, int]] = {}
@@ -128,29 +134,32 @@ class DatasetFold:
             forked_from=self.forked_from,
         )
 
-    def own(self) -> Iterator[tuple[str, int]]:
-        """The id and content digest of each live datapoint it holds itself, in ordinal order.
+    def own(self) -> Iterator[tuple[int, int]]:
+        """The ordinal and content digest of each live datapoint it holds itself, in order.
 
         That is all of a dataset's datapoints, and of a fork's those it added
         or changed (inherited ordinals all come before its own).
         """
         for ordinal in sorted(self.claimed):
-            datapoint_id, digest = self.claimed[ordinal]
+            digest = self.claimed[ordinal][1]
             if digest != NOT_LIVE:
-                yield datapoint_id, digest
-        floor, content = self.floor, self.content
-        for datapoint_id, ordinal in self.added.items():
-            digest = content[ordinal - floor]
+                yield ordinal, digest
+        for index, digest in enumerate(self.content):
             if digest != NOT_LIVE:
-                yield datapoint_id, digest
+                yield self.floor + index, digest
+
+    def datapoint_at(self, ordinal: int) -> str | None:
+        """The id of the datapoint it holds itself at an ordinal (for reports: it may scan)."""
+        if ordinal < self.floor:
+            claim = self.claimed.get(ordinal)
+            return claim[0] if claim is not None else None
+        return self._added.at(self.key, ordinal)
 
     # -- the datapoint events --------------------------------------------------------------
 
     def add(self, datapoint_id: str, digest: int) -> None:
         """A datapoint added at the end."""
-        if datapoint_id in self.added:
-            raise StoreError(f"dataset {self.id} adds datapoint {datapoint_id} twice")
-        self.added[datapoint_id] = self.floor + len(self.content)
+        self._added.add(self.key, datapoint_id, self.floor + len(self.content))
         self.content.append(digest)
         self.count += 1
 
@@ -230,7 +239,7 @@ class DatasetFold:
         Raises:
             StoreError: The id names none of them.
         """
-        ordinal = self.added.get(datapoint_id)
+        ordinal = self._added.ordinal(self.key, datapoint_id)
         inherited = self.source is not None and datapoint_id == derived_id(datapoint_id, self.id)
         if ordinal is None and inherited and self.source is not None:
             ordinal = self.source.held(root_id(datapoint_id), self.floor)
@@ -242,7 +251,7 @@ class DatasetFold:
         """The ordinal below ``bound`` of the datapoint of a root here, or below: the topmost
         dataset that added it (under the root id or its own derived id) decides."""
         for candidate in (root, derived_id(root, self.id)):
-            ordinal = self.added.get(candidate)
+            ordinal = self._added.ordinal(self.key, candidate)
             if ordinal is not None and ordinal < bound:
                 return ordinal
         if self.source is None:
@@ -257,9 +266,15 @@ class DatasetFold:
 
 
 class LogFold:
-    """The fold of every dataset of a store, commit by commit, each commit's events in parts."""
+    """The fold of every dataset of a store, commit by commit, each commit's events in parts.
 
-    def __init__(self) -> None:
+    Args:
+        scratch: A connection to an SQLite database of verify's own, where the
+            ids of the datapoints added are kept (:mod:`.added`).
+    """
+
+    def __init__(self, scratch: Connection) -> None:
+        self.added = AddedIds(scratch)
         self.datasets: dict[str, DatasetFold] = {}
         self.failed: set[str] = set()
 
@@ -318,7 +333,7 @@ class CommitFold:
                 source = None
                 if isinstance(event, DatasetForked):
                     source = self.log.source(event.source_id, commit.dataset_id)
-                self.state = DatasetFold(commit, event, source)
+                self.state = DatasetFold(self.log, commit, event, source)
                 self.log.datasets[commit.dataset_id] = self.state
                 continue
             state = self.state
@@ -341,6 +356,7 @@ class CommitFold:
             elif isinstance(event, VersionNamed):
                 self._named.append(event.version)
             # Merges and tags change no datapoint and no field compared here.
+        self.log.added.flush()  # so that a duplicate fails within its own commit
 
     def finish(self) -> None:
         """Record what the commit made of its dataset, once its last events are fed.

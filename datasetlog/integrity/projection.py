@@ -64,9 +64,9 @@ def compare_projection(
     while True:
         spans = models.spans.page(conn, view, start=start, limit=BATCH)
         for span in spans:
-            datapoint_id, digest = next(expected, (None, None))
+            ordinal, digest = next(expected, (None, None))
             if content_digest(span.payload) != digest:
-                shown = datapoint_id or "none"
+                shown = (state.datapoint_at(ordinal) if ordinal is not None else None) or "none"
                 detail = f"datapoint #{index}: expected {shown}, found {clip(span.payload)}"
                 problems.add("projection", **at, detail=detail)
                 return

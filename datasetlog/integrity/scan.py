@@ -117,7 +117,8 @@ class LogScan:
     Args:
         problems: Where to report what is wrong.
         replay_into: The connection of fresh read models every commit is
-            replayed into, for :mod:`~datasetlog.integrity.replay` to compare.
+            replayed into, for :mod:`~datasetlog.integrity.replay` to compare
+            (an SQLite database of verify's own, which also keeps the fold's ids).
         progress: If given, called with each commit's event count once it is checked.
     """
 
@@ -131,7 +132,7 @@ class LogScan:
         self.progress = progress
         self.replay_into = replay_into
         self.streams: dict[str, StreamScan] = {}
-        self.fold = LogFold()
+        self.fold = LogFold(replay_into)
         self.commits = self.events = 0
         self.replayed = True
         self.last_position = 0
