@@ -74,6 +74,7 @@ class DatasetFold:
     """One dataset as verify folds it: its fields, and the datapoints it holds itself.
 
     Args:
+        log: The store's fold, which keeps the ids of the datapoints added.
         commit: Its first commit.
         created: The event that created it.
         source: The fold of the dataset it forks, if it is a fork.
