@@ -289,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 measure(tables[case.target], case, backend, repeat=repeat, cap=args.memory_cap)
                 print(f"  done: {case.target} {case.label} on {backend.name}", flush=True)
         for table in tables.values():
+            if not table.rows:
+                continue  # e.g. V3 on PostgreSQL, which --pg-big leaves out by default
             table.note(
                 "peak RSS is the whole process's (VmHWM), interpreter, imports and open store "
                 "included; (+N) is how far the call raised it. Time is the call's alone"
