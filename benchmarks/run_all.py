@@ -32,6 +32,7 @@ SCRIPTS = (
     "upserts",
     "forks",
     "transfer",
+    "verify",
     "baseline_eventsourcing",
 )
 

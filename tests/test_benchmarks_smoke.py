@@ -35,6 +35,7 @@ SCRIPTS = [
     ("upserts", ("U1", "U1 bytes")),
     ("forks", ("F1", "F2", "F3")),
     ("transfer", ("T1", "T2", "T3", "T4")),
+    ("verify", ("V1", "V2", "V3")),
     ("baseline_eventsourcing", ("P9",)),
 ]
 SQLITE_ONLY = {"baseline_eventsourcing"}

@@ -16,12 +16,21 @@ and checks:
    not on every later one. The hash is unkeyed: it catches corruption and
    naive edits, not a forger who rewrites the hashes too.
 4. Read models (``replay``): every commit is replayed into fresh read models in
-   a private in-memory store, which must equal the stored tables row by row;
-   a missing table is a problem, and the stored applied position must be the
-   last commit's.
-5. The projector (``projection``), the reference read path, must agree with
-   the read models on every live dataset: its fields, its latest version and
-   that version's content.
+   a private store (a temporary file), which must equal the stored tables row
+   by row; a missing table is a problem, and the stored applied position must
+   be the last commit's.
+5. The projector's fold (``fold``, checked against
+   :mod:`datasetlog.projector`, the reference read path) must agree with the
+   read models on every live dataset (``projection``): its fields, its latest
+   version and that version's content; of a fork, the datapoints it holds
+   itself (its inherited ones are its source's).
 
-``report`` holds what a run found. Added in 0.1.
+The scan (``scan``) reads commits and events once, in position order, and
+feeds each commit's events a batch at a time to the hash, the decoder, the
+fold and the replay (``feeds``): time and memory follow what the store holds,
+a fork costs what it stores, and no commit is held whole. Memory or disk
+running out ends a run with ``VerifyIncompleteError``, never with a problem
+reported in the store.
+
+``report`` holds what a run found. Added in 0.1; changed in 0.2 (#27).
 """

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import attrs
+
+from datasetlog.errors import DatasetLogError
 
 MAX_PROBLEMS = 20
 """Verification stops after collecting this many problems."""
@@ -76,6 +79,57 @@ class VerifyReport:
         return "\n".join(
             [f"{len(self.problems)} problem(s){more}:", *(f"- {p}" for p in self.problems)]
         )
+
+
+class VerifyIncompleteError(DatasetLogError):
+    """``verify()`` ran out of memory or temporary disk space before it could finish.
+
+    It then reports nothing, as it cannot say whether the store is sound: a
+    resource running out is never reported as a problem in the store. Free
+    memory, or disk space in the temporary folder (``TMPDIR``), and run it again.
+
+    Added in 0.2.
+    """
+
+
+_SQLITE_RESOURCES = {7: "out of memory (SQLITE_NOMEM)", 13: "the disk is full (SQLITE_FULL)"}
+"""SQLite's result codes for a resource running out (https://sqlite.org/rescode.html)."""
+_POSTGRES_RESOURCES = "53"
+"""PostgreSQL's SQLSTATE class "insufficient resources" (disk full, out of memory, ...)."""
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM}
+
+
+def raise_if_resource(error: BaseException, doing: str) -> None:
+    """Raise :class:`VerifyIncompleteError` if an error, or one behind it, is a resource
+    running out: memory, or disk space (verify's scratch database is a temporary file).
+
+    Driver errors are recognized by the codes they carry (``sqlite_errorcode``,
+    ``sqlstate``), so that no driver is imported here.
+
+    Args:
+        error: An error caught while checking.
+        doing: What verify was doing, for the message.
+    """
+    seen: BaseException | None = error
+    walked: set[int] = set()
+    while seen is not None and id(seen) not in walked:
+        walked.add(id(seen))
+        why = None
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(seen, MemoryError):
+            why = "out of memory"
+        elif isinstance(seen, OSError) and seen.errno in _DISK_ERRNOS:
+            why = f"no space or memory left ({seen})"
+        elif isinstance(getattr(seen, "sqlite_errorcode", None), int):
+            why = _SQLITE_RESOURCES.get(seen.sqlite_errorcode & 0xFF)  # type: ignore[attr-defined]
+        elif isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_RESOURCES):
+            why = f"the database server ran out of resources ({seen})"
+        if why is not None:
+            raise VerifyIncompleteError(
+                f"verify() could not finish {doing}: {why}; this says nothing about the "
+                "store: free memory or temporary disk space (TMPDIR) and run it again"
+            ) from error
+        seen = seen.__cause__ or seen.__context__
 
 
 class EnoughProblemsError(Exception):

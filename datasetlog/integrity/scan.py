@@ -1,22 +1,30 @@
-"""The log scan: commits and events in position order, their chains, decoding and the fold."""
+"""The log scan: commits and events in position order, their chains, decoding, fold and replay.
+
+Each commit's events are taken off one cursor over the event table a batch
+at a time (``BATCH``): checked (position, commit, digest), fed to the hash,
+decoded, then fed to the fold (:mod:`.fold`) and to fresh read models
+(``CommitApplication``, as a write feeds them), so memory does not grow with
+the size of a commit. What cannot be checked for a resource running out ends
+the run (:func:`~datasetlog.integrity.report.raise_if_resource`).
+"""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import attrs
 import orjson
 
-from datasetlog.events import Commit
-from datasetlog.integrity.report import Problems, clip
-from datasetlog.projector import DatasetState, SourceStates, sources_from
-from datasetlog.projector import apply as fold
-from datasetlog.readmodels.apply import apply_commit
+from datasetlog.events import Commit, Event
+from datasetlog.integrity.feeds import Chain, Folding, Guarded, Replaying
+from datasetlog.integrity.fold import LogFold
+from datasetlog.integrity.report import Problems, clip, raise_if_resource
 from datasetlog.serialization.codec import decode_commit, decode_event
 from datasetlog.store.base import Connection, SQLStore
-from datasetlog.store.chain import GENESIS_HASH, commit_hash, event_digest
+from datasetlog.store.chain import GENESIS_HASH, event_digest
 from datasetlog.store.records import EncodedEvent, RawCommit, RawEvent, StoredCommit
 
 BATCH = 1000
@@ -51,8 +59,6 @@ class StreamScan:
     hash: str = GENESIS_HASH
     position: int = 0
     content: int = -1
-    state: DatasetState | None = None
-    failed: bool = False
 
 
 @attrs.frozen
@@ -98,16 +104,21 @@ def _digest_or_error(event: EncodedEvent) -> str:
     try:
         return event_digest(event)
     except Exception as error:  # e.g. a payload that is no longer text
+        raise_if_resource(error, "digesting an event")
         return f"(cannot digest: {error})"
 
 
 class LogScan:
     """Walks a store's commits and events together, folding and replaying each commit.
 
+    A commit's events are checked, hashed, decoded, folded and replayed a
+    batch at a time, so a commit of any size is never held whole.
+
     Args:
         problems: Where to report what is wrong.
         replay_into: The connection of fresh read models every commit is
-            replayed into, for :mod:`~datasetlog.integrity.replay` to compare.
+            replayed into, for :mod:`~datasetlog.integrity.replay` to compare
+            (an SQLite database of verify's own, which also keeps the fold's ids).
         progress: If given, called with each commit's event count once it is checked.
     """
 
@@ -121,18 +132,15 @@ class LogScan:
         self.progress = progress
         self.replay_into = replay_into
         self.streams: dict[str, StreamScan] = {}
+        self.fold = LogFold(replay_into)
         self.commits = self.events = 0
         self.replayed = True
         self.last_position = 0
         self._gaps: list[_Gap] = []
         self._stream_gaps: list[_StreamGap] = []
-        self._sources: SourceStates | None = None
 
     def run(self, store: SQLStore, conn: Connection) -> None:
         """Scan every commit and event of the snapshot ``conn`` sees."""
-        self._sources = sources_from(
-            lambda stream_id: (decode_commit(c) for c in store.read_stream(stream_id))
-        )
         events = Peekable(
             _paged(lambda after: store.scan_events(conn, after=after, limit=BATCH), _position)
         )
@@ -168,11 +176,11 @@ class LogScan:
             if first != last_event + 1:
                 detail = f"events start at {first}, not {last_event + 1}"
                 self.problems.add("event_range", **at, detail=detail)
-            found = self._own_events(events, first, count, at)
+            before = self.events
+            self._check_commit(row, self._own_events(events, first, count, at), stream, at)
             last_event = max(last_event, first + count - 1)
-            self._check_commit(row.stored(found), stream, at, contiguous=contiguous)
             if self.progress is not None:
-                self.progress(len(found))
+                self.progress(self.events - before)
         self._orphans(events, before=None)
 
     def name_gaps(self) -> None:
@@ -204,9 +212,10 @@ class LogScan:
 
     def _own_events(
         self, events: Peekable[RawEvent], first: int, count: int, at: dict[str, Any]
-    ) -> tuple[EncodedEvent, ...]:
-        """Take a commit's events off the event cursor, checking each one's position."""
-        found = []
+    ) -> Iterator[list[EncodedEvent]]:
+        """Take a commit's events off the event cursor, a batch at a time, checking each
+        one's position, commit and digest."""
+        batch: list[EncodedEvent] = []
         expected = first
         while (row := events.peek()) is not None and row.position < first + count:
             events.pop()
@@ -229,79 +238,120 @@ class LogScan:
                 self.problems.add(
                     "event_commit", **at, event_index=row.position - first, detail=detail
                 )
-            found.append(event)
+            batch.append(event)
             expected = row.position + 1
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
         if expected < first + count:
             detail = f"{count} event(s) stated, positions {expected}..{first + count - 1} missing"
             self.problems.add("event_missing", **at, event_index=expected - first, detail=detail)
-        return tuple(found)
+        if batch:
+            yield batch
 
     def _check_commit(
-        self, stored: StoredCommit, stream: StreamScan, at: dict[str, Any], *, contiguous: bool
+        self,
+        row: RawCommit,
+        batches: Iterator[list[EncodedEvent]],
+        stream: StreamScan,
+        at: dict[str, Any],
     ) -> None:
-        """Decode, hash, fold and replay one commit."""
-        commit: Commit | None
-        try:
-            commit = decode_commit(stored)
-        except Exception:
-            commit = None
-            self._explain_decoding(stored, at)
-        try:
-            recomputed = commit_hash(stream.hash, stored)
-        except Exception as error:  # e.g. a payload that is no longer text
-            recomputed = f"(cannot hash: {error})"
+        """Hash, decode, fold and replay one commit, its events a batch at a time."""
+        stored = row.stored()
+        chain = Chain(stream.hash, stored)
+        commit = self._decode_header(stored)
+        decodes = commit is not None
+        folding = replaying = None
+        if commit is not None:
+            if self.fold.folds(commit.dataset_id):
+                folding = Guarded("folding the log", partial(Folding, self.fold, commit))
+            if self.replayed:
+                replay = partial(Replaying, self.replay_into, commit)
+                replaying = Guarded("replaying the log", replay)
+        header_reported = commit is not None
+        first_type: str | None = None
+        index = 0
+        for batch in batches:
+            chain.feed(batch)
+            if not header_reported:
+                self._explain_header(stored, at)
+                header_reported = True
+            if first_type is None:
+                first_type = batch[0].type
+            events = self._decode_events(batch, index, at)
+            if events is None:
+                decodes = False  # then neither the fold nor the replay takes the commit
+            elif decodes:
+                for feed in (folding, replaying):
+                    if feed is not None:
+                        feed.feed(events, batch, row.first_event + index)
+            index += len(batch)
+        if not header_reported:
+            self._explain_header(stored, at)
+        recomputed = chain.recomputed()
         if recomputed != stored.hash:
             detail = f"stored {stored.hash}, recomputed {recomputed}: the commit changed"
             self.problems.add("hash", **at, detail=detail)
-        if stream.sequence == 0 and [e.type for e in stored.events[:1]] not in (
-            ["dataset_created"],
-            ["dataset_forked"],
-        ):
-            kind = stored.events[0].type if stored.events else "no event"
+        if stream.sequence == 0 and first_type not in ("dataset_created", "dataset_forked"):
+            kind = first_type or "no event"
             self.problems.add("genesis", **at, detail=f"the dataset's first commit holds {kind!r}")
         if commit is not None and commit.version is not None:
             number = commit.version.number
-            if contiguous and number != stream.content + 1:
+            if row.sequence == stream.sequence + 1 and number != stream.content + 1:
                 detail = f"content version {number} follows {stream.content}"
                 self.problems.add("content_version", **at, detail=detail)
             stream.content = number
         stream.sequence, stream.hash = stored.sequence, stored.hash
         stream.position = stored.position
-        if commit is None:
-            stream.failed, self.replayed = True, False
+        if not decodes:
+            self.fold.failed.add(str(row.stream_id))
+            self.replayed = False
             return
-        if not stream.failed:
-            try:
-                stream.state = fold(stream.state, commit, sources=self._sources)
-            except Exception as error:  # a tampered log may break the fold in any way
-                stream.failed = True
-                detail = f"the projector cannot fold it: {error!r}"
+        if folding is not None:
+            folding.finish(stored.position)
+            if folding.error is not None:
+                self.fold.failed.add(str(row.stream_id))
+                detail = f"the projector cannot fold it: {folding.error!r}"
                 self.problems.add("projection", **at, detail=detail)
-        if self.replayed:
-            try:
-                apply_commit(self.replay_into, commit, stored.position, stored.first_event)
-            except Exception as error:  # as above, for the read models
+        if replaying is not None:
+            replaying.finish(stored.position)
+            if replaying.error is not None:
                 self.replayed = False
-                detail = f"fresh read models cannot apply it ({error!r}), so are not compared"
+                detail = (
+                    f"fresh read models cannot apply it ({replaying.error!r}), so are not compared"
+                )
                 self.problems.add("replay", **at, detail=detail)
 
-    def _explain_decoding(self, stored: StoredCommit, at: dict[str, Any]) -> None:
-        """Name the part of a commit that does not decode."""
-        explained = False
+    def _decode_header(self, stored: StoredCommit) -> Commit | None:
+        """The commit without its events, or None if what it says of itself does not decode."""
         try:
-            decode_commit(attrs.evolve(stored, events=()))
+            return decode_commit(stored)
         except Exception as error:
-            explained = True
+            raise_if_resource(error, "decoding a commit")
+            return None
+
+    def _explain_header(self, stored: StoredCommit, at: dict[str, Any]) -> None:
+        """Report a commit whose metadata does not decode."""
+        try:
+            decode_commit(stored)
+        except Exception as error:
             self.problems.add("metadata", **at, detail=f"{clip(stored.metadata)}: {error!r}")
-        for index, event in enumerate(stored.events):
+
+    def _decode_events(
+        self, batch: list[EncodedEvent], index: int, at: dict[str, Any]
+    ) -> list[Event] | None:
+        """A batch of a commit's events decoded (None if one does not: each is reported)."""
+        decoded: list[Event] = []
+        ok = True
+        for offset, event in enumerate(batch, start=index):
             try:
-                decode_event(event)
+                decoded.append(decode_event(event))
             except Exception as error:
-                explained = True
+                raise_if_resource(error, "decoding an event")
+                ok = False
                 detail = f"{event.type!r} v{event.schema_version} does not decode: {error!r}"
-                self.problems.add("event_decode", **at, event_index=index, detail=detail)
-        if not explained:
-            self.problems.add("metadata", **at, detail="the commit does not decode")
+                self.problems.add("event_decode", **at, event_index=offset, detail=detail)
+        return decoded if ok else None
 
 
 def _position(row: RawCommit | RawEvent) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from datasetlog.errors import DatasetLogError
 from datasetlog.integrity.projection import compare_projection
@@ -12,20 +15,48 @@ from datasetlog.integrity.report import (
     EnoughProblemsError,
     Problem,
     Problems,
+    VerifyIncompleteError,
     VerifyReport,
+    raise_if_resource,
 )
 from datasetlog.integrity.scan import LogScan
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.readmodels.schema import Schema
-from datasetlog.store.base import EngineCheck, SQLStore
+from datasetlog.store.base import Connection, EngineCheck, SQLStore
 from datasetlog.store.sqlite import SQLiteEventStore
+
+SCRATCH_CACHE_KIB = 16_384
+"""The page cache of the scratch database of replayed read models."""
+
+
+@contextmanager
+def _scratch() -> Iterator[SQLiteEventStore]:
+    """A private SQLite store in a temporary folder, for read models replayed from the log.
+
+    A file, not ``:memory:``: the read models of a million datapoints would
+    take hundreds of MB in memory, and here they take disk space in ``TMPDIR``
+    and a page cache of ``SCRATCH_CACHE_KIB``. Nothing in it needs to survive a
+    crash, so it is never synced.
+    """
+    with tempfile.TemporaryDirectory(prefix="datasetlog-verify-") as folder:
+        scratch = SQLiteEventStore(Path(folder) / "replayed.db")
+        try:
+            raw = scratch.connection().raw
+            raw.execute("PRAGMA synchronous = OFF")
+            raw.execute(f"PRAGMA cache_size = -{SCRATCH_CACHE_KIB}")
+            yield scratch
+        finally:
+            scratch.close()
 
 
 def verify(store: SQLStore, progress: Callable[[int], object] | None = None) -> VerifyReport:
     """Check a store's commits, events, hash chains and read models against each other.
 
     Reads one snapshot of the store; writers may carry on meanwhile. The same
-    checks run on every backend (see :mod:`datasetlog.integrity`).
+    checks run on every backend (see :mod:`datasetlog.integrity`). Its time
+    and memory grow with what the store holds (a fork costs what it stores,
+    not a copy of its source), and a commit's events are read in batches.
+    Fresh read models are replayed into a temporary file (in ``TMPDIR``).
 
     Args:
         store: The store to check.
@@ -35,42 +66,56 @@ def verify(store: SQLStore, progress: Callable[[int], object] | None = None) -> 
     Returns:
         A report naming each problem found (up to ``MAX_PROBLEMS``) with its
         dataset, version, commit and event where known; it is true when there
-        is none. It never raises: a store too damaged to read is reported as
-        ``unreadable``. The database's own integrity check runs last
-        (``engine`` problems; what it cannot check is in ``not_checked``).
+        is none. A store too damaged to read is reported as ``unreadable``.
+        The database's own integrity check runs last (``engine`` problems;
+        what it cannot check is in ``not_checked``).
+
+    Raises:
+        VerifyIncompleteError: Memory or temporary disk space ran out before
+            the checks finished: nothing is then said about the store.
+            Changed in 0.2: such failures were reported as problems.
     """
     problems = Problems()
     models = ReadModels(store.dialect)
-    scratch = SQLiteEventStore(":memory:")  # fresh read models, replayed from the log
-    scan = LogScan(problems, scratch.connection(), progress)
+    scan: LogScan | None = None
     try:
-        with store.snapshot() as conn, scratch.write() as replay:
+        with _scratch() as scratch, store.snapshot() as conn, scratch.write() as replay:
             Schema(scratch.dialect).ensure(replay.connection)
-            try:
-                scan.run(store, conn)
-                missing = models.schema.missing(conn)
-                for table in missing:
-                    problems.add("read_model", detail=f"the read-model table {table} is missing")
-                if not missing:
-                    if scan.replayed:
-                        compare_read_models(
-                            problems, models.schema, conn, replay.connection, scan.last_position
-                        )
-                    for stream in scan.streams.values():
-                        if stream.state is not None and not (stream.failed or stream.state.deleted):
-                            compare_projection(problems, models, conn, stream.state)
-            except EnoughProblemsError:
-                pass
+            scan = LogScan(problems, replay.connection, progress)
+            with suppress(EnoughProblemsError):
+                _check(store, conn, scan, models, replay.connection)
+    except VerifyIncompleteError:
+        raise
     except Exception as error:  # a store damaged past reading still gets a report
+        raise_if_resource(error, "reading the store")
         problems.found.append(Problem(what="unreadable", detail=_describe(error)))
-    finally:
-        scratch.close()
-    scan.name_gaps()
+    if scan is not None:
+        scan.name_gaps()
     engine = _check_engine(store)
     found = [*problems.found, *(Problem(what="engine", detail=p) for p in engine.problems)]
     unchecked = [engine.not_checked] if engine.not_checked else []
     found = found[:MAX_PROBLEMS]
-    return VerifyReport(not found, found, scan.commits, scan.events, unchecked)
+    commits, events = (scan.commits, scan.events) if scan is not None else (0, 0)
+    return VerifyReport(not found, found, commits, events, unchecked)
+
+
+def _check(
+    store: SQLStore, conn: Connection, scan: LogScan, models: ReadModels, replayed: Connection
+) -> None:
+    """The checks of one snapshot: the log scan, then the read models and the projection."""
+    problems = scan.problems
+    scan.run(store, conn)
+    missing = models.schema.missing(conn)
+    for table in missing:
+        problems.add("read_model", detail=f"the read-model table {table} is missing")
+    if missing:
+        return
+    if scan.replayed:
+        compare_read_models(problems, models.schema, conn, replayed, scan.last_position)
+    fold = scan.fold
+    for dataset_id, state in fold.datasets.items():
+        if fold.folds(dataset_id) and not state.deleted:
+            compare_projection(problems, models, conn, state)
 
 
 def _check_engine(store: SQLStore) -> EngineCheck:
@@ -78,6 +123,7 @@ def _check_engine(store: SQLStore) -> EngineCheck:
     try:
         return store.check_engine()
     except Exception as error:  # as above: report, never raise
+        raise_if_resource(error, "running the engine's check")
         return EngineCheck(problems=(f"the engine's check failed: {_describe(error)}",))
 
 
