@@ -13,7 +13,7 @@ from datasetlog.errors import (
     ValidationError,
 )
 from datasetlog.facade import DatasetLog
-from datasetlog.integrity.report import Problem, VerifyReport
+from datasetlog.integrity.report import Problem, VerifyIncompleteError, VerifyReport
 from datasetlog.integrity.verify import verify
 from datasetlog.models import (
     ABSENT,
@@ -103,6 +103,7 @@ __all__ = [
     "ToolCall",
     "UpsertResult",
     "ValidationError",
+    "VerifyIncompleteError",
     "VerifyReport",
     "Version",
     "VersionRef",

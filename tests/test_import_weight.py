@@ -48,7 +48,7 @@ def test_opening_and_reading_a_store_loads_no_table_library(tmp_path: Path) -> N
         "with DatasetLog('store.db') as db:\n"
         "    [ds] = db.list_datasets('pr')\n"
         "    db.create_datapoint(ds.id, {'inputs': {'q': 'x'}})\n"
-        "    assert len(list(db.iter_datapoints(ds.id))) == 1"
+        "    assert len(list(db.iter_datapoints(ds.id))) == 1 and db.verify()"
     )
     assert _loaded(code, tmp_path) == []
 

@@ -23,7 +23,8 @@ from datasetlog.integrity.report import VerifyIncompleteError
 from datasetlog.readmodels.apply import CommitApplication
 from datasetlog.readmodels.schema import Schema
 from datasetlog.serialization import codec
-from datasetlog.store import SQLiteEventStore
+from datasetlog.store.dialect import SQLITE
+from datasetlog.store.sqlite import SQLiteConnection
 
 
 @pytest.fixture
@@ -103,15 +104,12 @@ def test_a_full_scratch_disk_is_no_problem_in_the_store(
     scratch: Callable[[], Any] = verify_module._scratch
 
     @contextmanager
-    def tiny_scratch() -> Iterator[SQLiteEventStore]:
-        with scratch() as store:
-            with store.write() as tx:  # the tables first: the replay is what fills it
-                Schema(store.dialect).ensure(tx.connection)
-            raw = store.connection().raw
-            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            pages = raw.execute("PRAGMA page_count").fetchone()[0]
-            raw.execute(f"PRAGMA max_page_count = {pages}")
-            yield store
+    def tiny_scratch() -> Iterator[SQLiteConnection]:
+        with scratch() as conn:
+            Schema(SQLITE).ensure(conn)  # the tables first: the replay is what fills it
+            pages = conn.raw.execute("PRAGMA page_count").fetchone()[0]
+            conn.raw.execute(f"PRAGMA max_page_count = {pages}")
+            yield conn
 
     monkeypatch.setattr(verify_module, "_scratch", tiny_scratch)
     with pytest.raises(VerifyIncompleteError, match="replaying the log: the disk is full"):

@@ -78,7 +78,7 @@ class Replaying:
     """The replay's side of a commit: fresh read models, fed as a write feeds the store's."""
 
     def __init__(self, conn: Connection, commit: Commit) -> None:
-        self._application = CommitApplication(conn, commit)
+        self._application = CommitApplication.replaying(conn, commit)
 
     def feed(self, events: list[Event], encoded: list[EncodedEvent], first_event: int) -> None:
         self._application.feed(events, first_event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -23,30 +24,33 @@ from datasetlog.integrity.scan import LogScan
 from datasetlog.readmodels.access import ReadModels
 from datasetlog.readmodels.schema import Schema
 from datasetlog.store.base import Connection, EngineCheck, SQLStore
-from datasetlog.store.sqlite import SQLiteEventStore
+from datasetlog.store.dialect import SQLITE
+from datasetlog.store.sqlite import SQLiteConnection
 
 SCRATCH_CACHE_KIB = 16_384
 """The page cache of the scratch database of replayed read models."""
 
 
 @contextmanager
-def _scratch() -> Iterator[SQLiteEventStore]:
-    """A private SQLite store in a temporary folder, for read models replayed from the log.
+def _scratch() -> Iterator[SQLiteConnection]:
+    """A connection to a private SQLite file in a temporary folder, inside a transaction,
+    for read models replayed from the log.
 
     A file, not ``:memory:``: the read models of a million datapoints would
     take hundreds of MB in memory, and here they take disk space in ``TMPDIR``
-    and a page cache of ``SCRATCH_CACHE_KIB``. Nothing in it needs to survive a
-    crash, so it is never synced.
+    and a page cache of ``SCRATCH_CACHE_KIB``. Nothing in it needs to survive
+    a crash, so it is never synced, and it holds no event log (so opening it
+    runs no store migration).
     """
     with tempfile.TemporaryDirectory(prefix="datasetlog-verify-") as folder:
-        scratch = SQLiteEventStore(Path(folder) / "replayed.db")
+        raw = sqlite3.connect(Path(folder) / "replayed.db", isolation_level=None)
         try:
-            raw = scratch.connection().raw
             raw.execute("PRAGMA synchronous = OFF")
             raw.execute(f"PRAGMA cache_size = -{SCRATCH_CACHE_KIB}")
-            yield scratch
+            raw.execute("BEGIN")
+            yield SQLiteConnection(raw)
         finally:
-            scratch.close()
+            raw.close()
 
 
 def verify(store: SQLStore, progress: Callable[[int], object] | None = None) -> VerifyReport:
@@ -79,11 +83,11 @@ def verify(store: SQLStore, progress: Callable[[int], object] | None = None) -> 
     models = ReadModels(store.dialect)
     scan: LogScan | None = None
     try:
-        with _scratch() as scratch, store.snapshot() as conn, scratch.write() as replay:
-            Schema(scratch.dialect).ensure(replay.connection)
-            scan = LogScan(problems, replay.connection, progress)
+        with _scratch() as replayed, store.snapshot() as conn:
+            Schema(SQLITE).ensure(replayed)
+            scan = LogScan(problems, replayed, progress)
             with suppress(EnoughProblemsError):
-                _check(store, conn, scan, models, replay.connection)
+                _check(store, conn, scan, models, replayed)
     except VerifyIncompleteError:
         raise
     except Exception as error:  # a store damaged past reading still gets a report
