@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any, ClassVar
 
 import attrs
@@ -38,18 +39,48 @@ class DatasetLogError(Exception):
 class ValidationError(DatasetLogError):
     """A request was malformed (v4 status 422); nothing was written.
 
-    Carries every problem found, not just the first, in :attr:`details`.
+    Carries every problem found, not just the first, in :attr:`details`, up
+    to :attr:`MAX_DETAILS` of them: past that, ``details`` ends with one more
+    entry, of type ``"too_many_errors"``, saying how many were not listed
+    (:attr:`omitted`), so that a million bad lines make a short error.
+
+    Args:
+        details: The problems, in the order found.
+        omitted: How many more problems were found but not given (a caller
+            that stopped collecting them); they are counted as not listed.
+
+    Changed in 0.2: at most ``MAX_DETAILS`` details are kept.
     """
 
     status_code: ClassVar[int] = 422
+    MAX_DETAILS: ClassVar[int] = 100
 
-    def __init__(self, details: Sequence[ErrorDetail]) -> None:
-        self.details: tuple[ErrorDetail, ...] = tuple(details)
-        shown = "; ".join(
-            f"{'.'.join(map(str, d.loc))}: {d.msg} [{d.type}]" for d in self.details[:5]
-        )
-        more = f" (+{len(self.details) - 5} more)" if len(self.details) > 5 else ""
-        super().__init__(f"{len(self.details)} validation error(s): {shown}{more}")
+    def __init__(self, details: Iterable[ErrorDetail], *, omitted: int = 0) -> None:
+        found = iter(details)
+        listed = list(islice(found, self.MAX_DETAILS))
+        self.omitted: int = omitted + sum(1 for _ in found)
+        total = len(listed) + self.omitted
+        shown = "; ".join(f"{'.'.join(map(str, d.loc))}: {d.msg} [{d.type}]" for d in listed[:5])
+        if self.omitted:
+            listed.append(_not_listed(listed, self.omitted))
+        self.details: tuple[ErrorDetail, ...] = tuple(listed)
+        more = f" (+{total - 5} more)" if total > 5 else ""
+        super().__init__(f"{total} validation error(s): {shown}{more}")
+
+    @property
+    def listed(self) -> tuple[ErrorDetail, ...]:
+        """The problems listed in :attr:`details`, without the entry counting the others."""
+        return self.details[:-1] if self.omitted else self.details
+
+
+def _not_listed(listed: Sequence[ErrorDetail], omitted: int) -> ErrorDetail:
+    """The last detail of a capped error: where the listed ones are, and how many more."""
+    where = listed[0].loc[:1] if listed else ()
+    message = (
+        f"and {omitted:,} more problem(s), not listed "
+        f"(an error lists the first {ValidationError.MAX_DETAILS})"
+    )
+    return ErrorDetail(where, message, "too_many_errors")
 
 
 class NotFoundError(DatasetLogError, LookupError):

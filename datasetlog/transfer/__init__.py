@@ -25,10 +25,7 @@ from datasetlog import DatasetLog, ErrorDetail, ValidationError, Version, Versio
 from datasetlog.transfer.arrow import (
     COLUMNS,
     MissingDependencyError,
-    as_arrow_table,
     record_batches,
-    table_kind,
-    table_rows,
     to_arrow,
     to_hf,
     to_pandas,
@@ -42,8 +39,15 @@ from datasetlog.transfer.export import (
     require_format,
     write_export,
 )
-from datasetlog.transfer.imports import Batches, count_datapoints, file_records, rewindable
+from datasetlog.transfer.imports import (
+    Batches,
+    Unchanged,
+    count_datapoints,
+    file_records,
+    rewindable,
+)
 from datasetlog.transfer.locks import Lock, LockCheck, check_lock, lock_path, write_lock
+from datasetlog.transfer.rows import table_count, table_kind, table_rows
 
 
 @attrs.frozen
@@ -144,14 +148,22 @@ def import_datapoints(
     ``progress``, if given, is called with how many more datapoints were stored.
     ``format`` defaults as for :func:`export_dataset`; a table needs none.
 
+    JSON is read strictly (no object may hold a key twice), and a datapoint's
+    text is at most :data:`~datasetlog.transfer.cells.MAX_LINE` bytes (64 MiB);
+    a CSV cell loses the apostrophe an export puts before what would run as a
+    formula. A file that changes while it is read is refused.
+
     Raises:
         ValidationError: A bad line (``loc`` ``("line", n, ...)``), format or
-            action; nothing is written.
+            action, or a file that changed while it was read (``("source",)``);
+            nothing is written. It lists the first ``ValidationError.MAX_DETAILS``
+            problems and counts the others.
         NotFoundError: No such dataset.
+        DatasetLogError: Standard input could not be copied to a temporary file.
     """
     if table_kind(source) is not None:
         batches = Batches(lambda: table_rows(source), "row")
-        count = as_arrow_table(source).num_rows
+        count = table_count(source)
         return _imported(
             db, dataset_id, batches, count, action, version_name, version_description, progress
         )
@@ -164,7 +176,8 @@ def import_datapoints(
             except OSError as error:
                 raise file_error(path, error, ("source",)) from error
         readable = rewindable(source, stack)
-        batches = Batches(file_records(readable, fmt), "row" if fmt == "parquet" else "line")
+        unit = "row" if fmt == "parquet" else "line"
+        batches = Batches(file_records(readable, fmt), unit, unchanged=Unchanged(readable))
         count = count_datapoints(readable, fmt) if action is None else 0
         return _imported(
             db, dataset_id, batches, count, action, version_name, version_description, progress

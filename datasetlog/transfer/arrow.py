@@ -15,17 +15,19 @@ promise for ``target``, whose values may be any JSON. Decode a column with
 pyarrow (``pip install 'datasetlog[arrow]'``), pandas (``[pandas]``) and
 datasets (``[hf]``) are optional: each is imported on first use, and a
 missing one is a :class:`MissingDependencyError` naming the extra.
+
+Reading such tables and files back is :mod:`datasetlog.transfer.rows`.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
-from datasetlog import DatasetLog, DatasetLogError, ErrorDetail, VersionRef
+from datasetlog import DatasetLog, DatasetLogError, VersionRef
 
 COLUMNS = (
     "id",
@@ -154,99 +156,3 @@ def write_parquet(batches: Iterator[Any], out: Any) -> Iterator[int]:
         for batch in batches:
             writer.write_batch(batch, row_group_size=ROWS_PER_BATCH)
             yield batch.num_rows
-
-
-def parquet_rows(source: IO[bytes]) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
-    """Each row of a Parquet file as a datapoint body: its number (from 1), body and problems.
-
-    Only ``inputs``, ``messages`` and ``target`` are read, as JSON text, as
-    the other formats do; a missing or null cell leaves the field unset.
-    """
-    pq = require("pyarrow.parquet", "arrow")
-    try:
-        parquet = pq.ParquetFile(source)
-    except Exception as error:  # pyarrow raises its own kinds for a file that is not Parquet
-        yield 0, None, [ErrorDetail(("row",), f"not Parquet: {error}", "parquet")]
-        return
-    names = parquet.schema_arrow.names
-    if unknown := _unknown_columns(names):
-        yield 0, None, unknown
-        return
-    wanted = [name for name in CONTENT if name in names]
-    yield from _rows(parquet.iter_batches(batch_size=ROWS_PER_BATCH, columns=wanted), wanted)
-
-
-def table_rows(table: Any) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
-    """Each row of an Arrow table, pandas DataFrame or Hugging Face dataset with the columns
-    of :func:`to_arrow`, as :func:`parquet_rows` gives a file's."""
-    table = as_arrow_table(table)
-    if unknown := _unknown_columns(table.column_names):
-        yield 0, None, unknown
-        return
-    wanted = [name for name in CONTENT if name in table.column_names]
-    yield from _rows(table.select(wanted).to_batches(max_chunksize=ROWS_PER_BATCH), wanted)
-
-
-def as_arrow_table(table: Any) -> Any:
-    """A pyarrow Table of an Arrow table, a pandas DataFrame or a Hugging Face dataset."""
-    pa = require("pyarrow", "arrow")
-    kind = table_kind(table)
-    if kind == "datasets":
-        return table.data.table  # a Hugging Face dataset holds an Arrow table
-    if kind == "pandas":
-        return pa.Table.from_pandas(table, preserve_index=False)
-    return table
-
-
-def table_kind(source: object) -> str | None:
-    """``"pyarrow"``, ``"pandas"`` or ``"datasets"`` for a table of that library, else None.
-
-    Told by the type's name, so that no library is imported to ask.
-    """
-    for base in type(source).__mro__:
-        library = base.__module__.split(".")[0]
-        if _TABLE_TYPES.get(library) == base.__qualname__:
-            return library
-    return None
-
-
-_TABLE_TYPES = {"pyarrow": "Table", "pandas": "DataFrame", "datasets": "Dataset"}
-
-
-def _unknown_columns(names: list[str]) -> list[ErrorDetail]:
-    """A problem for each column an export does not hold (a typo is refused, not dropped)."""
-    known = ", ".join(COLUMNS)
-    return [
-        ErrorDetail(("column", name), f"unknown column (an export holds {known})", "column")
-        for name in names
-        if name not in COLUMNS and name != "dataset_id"
-    ]
-
-
-def _rows(
-    batches: Iterator[Any], wanted: list[str]
-) -> Iterator[tuple[int, Any, list[ErrorDetail]]]:
-    number = 0
-    for batch in batches:
-        cells = {name: batch.column(name).to_pylist() for name in wanted}
-        for index in range(batch.num_rows):
-            number += 1
-            yield (number, *_body(number, {name: cells[name][index] for name in wanted}))
-
-
-def _body(number: int, cells: dict[str, Any]) -> tuple[Any, list[ErrorDetail]]:
-    body: dict[str, Any] = {}
-    problems: list[ErrorDetail] = []
-    for name, cell in cells.items():
-        if cell is None:
-            continue
-        if not isinstance(cell, str | bytes):
-            message = f"expected JSON text, got {type(cell).__name__}"
-            problems.append(ErrorDetail(("row", number, name), message, "json"))
-            continue
-        try:
-            body[name] = orjson.loads(cell)
-        except orjson.JSONDecodeError as error:
-            message = f"not JSON: {error.msg} (at character {error.pos + 1})"
-            problems.append(ErrorDetail(("row", number, name), message, "json"))
-    return body, problems

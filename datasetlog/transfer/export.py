@@ -10,7 +10,11 @@ order:
 - **CSV** (RFC 4180, ``\\r\\n`` line ends): the header ``id, created_at,
   updated_at, inputs, messages, target, source_project_data_id``; ``inputs``,
   ``messages`` and ``target`` hold compact JSON (keys sorted), so that a
-  missing field (an empty cell) stays apart from ``{}`` or ``null``.
+  missing field (an empty cell) stays apart from ``{}`` or ``null``. A cell
+  that a spreadsheet would run as a formula (it starts with ``=``, ``+``,
+  ``-``, ``@``, a tab or a carriage return) is written with an apostrophe
+  before it, as is one that starts with an apostrophe; an import takes it off
+  again (see :mod:`datasetlog.transfer.cells`).
 - **Parquet**: the columns of :mod:`datasetlog.transfer.arrow` (the CSV's,
   with timestamps as ``timestamp[us, UTC]``), a row group per 10,000 rows,
   zstd-compressed; the same bytes for the same pyarrow version.
@@ -43,6 +47,7 @@ from datasetlog import (
     VersionRef,
 )
 from datasetlog.transfer.arrow import COLUMNS, record_batches, write_parquet
+from datasetlog.transfer.cells import inert_cell
 
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -113,8 +118,8 @@ def _csv_cell(column: str, value: Any) -> str:
     if value is None:
         return ""
     if column in _JSON_COLUMNS:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    return str(value)
+        return inert_cell(orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode())
+    return inert_cell(str(value))
 
 
 def _csv_row(cells: Any) -> bytes:
