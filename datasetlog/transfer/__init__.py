@@ -83,12 +83,12 @@ def export_dataset(
     renamed into place export first, then lock (a process killed between the
     two leaves a lock that :func:`check_lock` reports as stale), keeping the
     permissions of the files replaced. Only a regular file is replaced, never
-    a symlink or a folder.
+    a symlink, a folder or a file of the store.
 
     Raises:
         ValidationError: An unknown format, ``lock=True`` with a file object, or
-            a destination (or its lock) that is not a regular file (``loc``
-            ``("dest",)``).
+            a destination (or its lock) that is a file of the store or not a
+            regular file (``loc`` ``("dest",)``).
         NotFoundError: No such dataset or version.
         DatasetLogError: The disk failed (full, say); nothing was changed.
     """

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
@@ -35,6 +36,8 @@ from datasetlog import (
     DatasetLog,
     DatasetLogError,
     ErrorDetail,
+    SQLiteEventStore,
+    SQLiteLogSource,
     ValidationError,
     Version,
     VersionRef,
@@ -184,11 +187,12 @@ def export_file(
     destination are removed first.
 
     Raises:
-        ValidationError: A destination that is not a regular file, or a folder
-            that cannot be written.
+        ValidationError: A destination that is one of the store's files, or
+            is not a regular file, or a folder that cannot be written.
         DatasetLogError: The disk failed (full, say); nothing was changed.
     """
     targets = [(path, "the destination")] + ([(lock[0], "its lock")] if lock else [])
+    refuse_store_files(db, targets)
     for target, what in targets:
         require_replaceable(target, ("dest",), what)
     writing = path
@@ -218,6 +222,61 @@ def export_file(
     except OSError as error:
         raise file_error(writing, error, ("dest",)) from error
     return found, digest, count
+
+
+_SQLITE_FILES = {
+    "": "database file",
+    "-wal": "write-ahead log",
+    "-shm": "shared-memory index",
+    "-journal": "rollback journal",
+}
+
+
+def refuse_store_files(db: DatasetLog, targets: list[tuple[Path, str]]) -> None:
+    """Refuse to write over a file of ``db``'s SQLite store (or of its SQLite log source):
+    the database or a file SQLite keeps beside it, however the path names it (relative,
+    through a symlink or a hard link). A PostgreSQL store has no files to overwrite.
+
+    Raises:
+        ValidationError: A target is one (``loc`` ``("dest",)``).
+    """
+    owners = [("store", db.store), ("log source", db.logs)]
+    for owner, holder in owners:
+        if not isinstance(holder, SQLiteEventStore | SQLiteLogSource) or holder.path == ":memory:":
+            continue
+        names, identities = _sqlite_files(holder.path)
+        for target, what in targets:
+            found = names.get(os.path.abspath(target)) or names.get(os.path.realpath(target))
+            try:
+                seen = os.stat(target)
+            except OSError:
+                pass
+            else:
+                found = found or identities.get((seen.st_dev, seen.st_ino))
+            if found:
+                message = (
+                    f"{what} {str(target)!r} is the {owner}'s {found} ({holder.path!r}): "
+                    "writing there would destroy it; choose another path"
+                )
+                raise ValidationError([ErrorDetail(("dest",), message, "store_file")])
+
+
+def _sqlite_files(database: str) -> tuple[dict[str, str], dict[tuple[int, int], str]]:
+    """The paths of an SQLite database's files (as given and with symlinks resolved, as
+    SQLite names its -wal) and the identities of those that exist (for hard links)."""
+    names = {
+        base + suffix: what
+        for base in (os.path.abspath(database), os.path.realpath(database))
+        for suffix, what in _SQLITE_FILES.items()
+    }
+    identities = {}
+    for name, what in names.items():
+        try:
+            seen = os.stat(name)
+        except OSError:
+            continue
+        identities[(seen.st_dev, seen.st_ino)] = what
+    return names, identities
 
 
 class _Sink:
