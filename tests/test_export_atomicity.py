@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-import datasetlog.transfer.files
+import datasetlog.transfer.export
 from datasetlog import DatasetLog, DatasetLogError, ValidationError
 from datasetlog.transfer import check_lock, export_dataset, lock_path
 
@@ -118,7 +118,7 @@ def test_a_failed_background_write_back_is_not_lost(
     the export (the kernel reports such an error once: a later fsync would succeed)."""
     db, dataset, dest = exported
     before = _pair(dest)
-    monkeypatch.setattr(datasetlog.transfer.files.Flusher, "FLUSH_EVERY", 1024)
+    monkeypatch.setattr(datasetlog.transfer.export._Flusher, "FLUSH_EVERY", 1024)
     real = os.fsync
 
     def fsync(descriptor: int) -> None:
@@ -306,3 +306,37 @@ def test_two_exports_to_one_place_never_interleave_their_renames(
     b.join()
     checked = check_lock(lock_path(dest), db)
     assert checked.ok, checked.problems
+
+
+def test_the_renames_free_nothing_so_the_moment_between_them_stays_short(
+    exported: tuple[DatasetLog, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the export and the lock are renamed over the old ones, those still have a second
+    name (freeing a large file's blocks can take longer than a rename), which goes after."""
+    db, dataset, dest = exported
+    links: list[int] = []
+    real = os.replace
+
+    def replace(source: Any, target: Any, **kwargs: Any) -> None:
+        links.append(os.stat(target, dir_fd=kwargs.get("dst_dir_fd")).st_nlink)
+        real(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    export_dataset(db, dataset, dest, lock=True)
+    assert links == [2, 2]
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["qa.jsonl", "qa.jsonl.lock.json"]
+
+
+def test_without_hard_links_an_export_still_replaces_its_pair(
+    exported: tuple[DatasetLog, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system without hard links the pair is renamed over the old one all the same."""
+    db, dataset, dest = exported
+
+    def no_link(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "link", no_link)
+    assert export_dataset(db, dataset, dest, lock=True).version.number == 2
+    assert check_lock(lock_path(dest)).ok
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["qa.jsonl", "qa.jsonl.lock.json"]

@@ -26,9 +26,10 @@ import csv
 import hashlib
 import io
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal, Protocol, get_args
+from typing import IO, Any, Literal, Protocol, get_args
 
 import orjson
 
@@ -43,7 +44,7 @@ from datasetlog import (
     VersionRef,
 )
 from datasetlog.transfer.arrow import COLUMNS, record_batches, write_parquet
-from datasetlog.transfer.files import Flusher, Staging, require_replaceable
+from datasetlog.transfer.files import Staging, require_replaceable
 
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -201,7 +202,7 @@ def export_file(
             for target, _ in targets:
                 staging.remove_stale(target.name)
             export = staging.add(path.name)
-            with Flusher(export.handle) as out:
+            with _Flusher(export.handle) as out:
                 found, digest, count = write_export(
                     db,
                     dataset_id,
@@ -313,3 +314,51 @@ def file_error(path: str | Path, error: OSError, loc: tuple[str, ...]) -> Datase
     ):
         return ValidationError([ErrorDetail(loc, f"{str(path)!r}: {reason}", "path")])
     return DatasetLogError(f"cannot write or read {str(path)!r}: {reason}; nothing was changed")
+
+
+class _Flusher:
+    """A file writer that has the disk write back what it was given while more is made.
+
+    Every ``FLUSH_EVERY`` bytes, a thread fsyncs what is written so far, so
+    that the export's own work and the disk's overlap. An error of that fsync
+    (a full disk, say) is raised by the next write, or on leaving the ``with``:
+    the kernel reports it once, so it must not be lost with the thread.
+    """
+
+    FLUSH_EVERY = 8 << 20
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._since = 0
+        self._pending: threading.Thread | None = None
+        self._failure: OSError | None = None
+
+    def __enter__(self) -> _Flusher:
+        return self
+
+    def write(self, data: bytes) -> int:
+        self._raise_failure()
+        self._out.write(data)
+        self._since += len(data)
+        if self._since >= self.FLUSH_EVERY and not (self._pending and self._pending.is_alive()):
+            self._since = 0
+            self._out.flush()
+            self._pending = threading.Thread(target=self._sync, daemon=True)
+            self._pending.start()
+        return len(data)
+
+    def _sync(self) -> None:
+        try:
+            os.fsync(self._out.fileno())
+        except OSError as error:
+            self._failure = error
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def __exit__(self, *failed: object) -> None:
+        if self._pending is not None:
+            self._pending.join()
+        if failed[0] is None:
+            self._raise_failure()

@@ -9,9 +9,10 @@ holds (a killed export's), and leaves a live one's alone. :meth:`Staging.commit`
 makes every temporary durable, then renames them into place in the order they
 were added, under an ``flock`` of the folder (so two exports to one
 destination never interleave their renames) and with Ctrl-C held off until
-the last rename is done. Two renames are never one atomic step: a process
-killed between them (SIGKILL, a power cut) leaves the first file new and the
-second one old, with the second one's temporary beside them, which
+the last rename is done; the files replaced keep a second name until then,
+so the renames only change names. Two renames are never one atomic step: a
+process killed between them (SIGKILL, a power cut) leaves the first file new
+and the second one old, with the second one's temporary beside them, which
 :func:`pending_temporaries` finds.
 
 Reading: :func:`open_regular` opens a path only if it is a regular file (never
@@ -29,7 +30,7 @@ import signal
 import stat
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -221,6 +222,12 @@ class Staging:
         except FileNotFoundError:
             replaced = 0
         kept = stat.S_IMODE(replaced) if stat.S_ISREG(replaced) else new_mode
+        with _ctrl_c_held():  # made and recorded at once, so that leaving always removes it
+            staged = self._create(name, kept)
+            self._files.append(staged)
+        return staged
+
+    def _create(self, name: str, kept: int | None) -> Staged:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         while True:
             temporary = temporary_name(name)
@@ -231,22 +238,15 @@ class Staging:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 if self._names(temporary, os.fstat(descriptor)):
-                    break
+                    if kept is not None:
+                        os.fchmod(descriptor, kept)  # exactly the kept mode, whatever the umask
+                    return Staged(name, temporary, descriptor)
             except BlockingIOError:
                 pass  # another export's clean-up took it between the open and the flock
             except BaseException:
                 self._discard(temporary, descriptor)
                 raise
             os.close(descriptor)
-        try:
-            if kept is not None:
-                os.fchmod(descriptor, kept)  # exactly the kept mode, whatever the umask
-            staged = Staged(name, temporary, descriptor)
-        except BaseException:
-            self._discard(temporary, descriptor)
-            raise
-        self._files.append(staged)
-        return staged
 
     def commit(self) -> None:
         """Make every staged file durable (see :meth:`Staged.finish`), then rename each into
@@ -264,10 +264,35 @@ class Staging:
         fcntl.flock(self._folder, fcntl.LOCK_EX)  # two exports to one place: one pair at a time
         try:
             with _ctrl_c_held():
-                self._rename_all()
+                old = [self._link_old(staged.name) for staged in self._files]
+                try:
+                    self._rename_all()
+                finally:
+                    for link in old:
+                        self._unlink(link)
         finally:
             fcntl.flock(self._folder, fcntl.LOCK_UN)
         _sync_folder(self._folder)
+
+    def _link_old(self, name: str) -> str | None:
+        """A second name for the regular file ``name`` replaces, so that the renames over it
+        free nothing: freeing a large file's blocks (with a discard, on some disks) can take
+        longer than the renames, and would widen the moment between them. Where hard links
+        are not to be had, there is none."""
+        link = temporary_name(name)
+        try:
+            if stat.S_ISREG(self._lstat(name).st_mode):
+                folder = self._folder
+                os.link(name, link, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
+                return link
+        except OSError:
+            pass
+        return None
+
+    def _unlink(self, name: str | None) -> None:
+        if name is not None:
+            with suppress(FileNotFoundError):  # another export's clean-up took it
+                os.unlink(name, dir_fd=self._folder)
 
     def _rename_all(self) -> None:
         for done, staged in enumerate(self._files):
@@ -300,54 +325,6 @@ class Staging:
             os.unlink(temporary, dir_fd=self._folder)
         finally:
             os.close(descriptor)
-
-
-class Flusher:
-    """A file writer that has the disk write back what it was given while more is made.
-
-    Every ``FLUSH_EVERY`` bytes, a thread fsyncs what is written so far, so
-    that the export's own work and the disk's overlap. An error of that fsync
-    (a full disk, say) is raised by the next write, or on leaving the ``with``:
-    the kernel reports it once, so it must not be lost with the thread.
-    """
-
-    FLUSH_EVERY = 8 << 20
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self._out = out
-        self._since = 0
-        self._pending: threading.Thread | None = None
-        self._failure: OSError | None = None
-
-    def __enter__(self) -> Flusher:
-        return self
-
-    def write(self, data: bytes) -> int:
-        self._raise_failure()
-        self._out.write(data)
-        self._since += len(data)
-        if self._since >= self.FLUSH_EVERY and not (self._pending and self._pending.is_alive()):
-            self._since = 0
-            self._out.flush()
-            self._pending = threading.Thread(target=self._sync, daemon=True)
-            self._pending.start()
-        return len(data)
-
-    def _sync(self) -> None:
-        try:
-            os.fsync(self._out.fileno())
-        except OSError as error:
-            self._failure = error
-
-    def _raise_failure(self) -> None:
-        if self._failure is not None:
-            raise self._failure
-
-    def __exit__(self, *failed: object) -> None:
-        if self._pending is not None:
-            self._pending.join()
-        if failed[0] is None:
-            self._raise_failure()
 
 
 def _sync_folder(folder: int) -> None:
