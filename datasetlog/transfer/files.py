@@ -180,7 +180,8 @@ class Staging:
                 except FileNotFoundError:  # renamed into place
                     pass
                 finally:
-                    staged.handle.close()
+                    with suppress(OSError):  # what a full disk kept buffered is dropped
+                        staged.handle.close()
         finally:
             os.close(self._folder)
 
