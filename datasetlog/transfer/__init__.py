@@ -35,6 +35,7 @@ from datasetlog.transfer.export import (
     FORMATS,
     BinaryWriter,
     Format,
+    export_file,
     file_error,
     require_format,
     write_export,
@@ -46,7 +47,7 @@ from datasetlog.transfer.imports import (
     file_records,
     rewindable,
 )
-from datasetlog.transfer.locks import Lock, LockCheck, check_lock, lock_path, write_lock
+from datasetlog.transfer.locks import Lock, LockCheck, check_lock, export_with_lock, lock_path
 from datasetlog.transfer.rows import table_count, table_kind, table_rows
 
 
@@ -82,34 +83,37 @@ def export_dataset(
     ``<dest>.lock.json``. ``progress``, if given, is called with how many more
     datapoints were written, as they are (a CSV header counts one).
 
+    A path is written whole or not at all: through temporaries beside it,
+    renamed into place export first, then lock (a process killed between the
+    two leaves a lock that :func:`check_lock` reports as stale), keeping the
+    permissions of the files replaced. Only a regular file is replaced, never
+    a symlink, a folder or a file of the store.
+
     Raises:
-        ValidationError: An unknown format, or ``lock=True`` with a file object.
+        ValidationError: An unknown format, ``lock=True`` with a file object, or
+            a destination (or its lock) that is a file of the store or not a
+            regular file (``loc`` ``("dest",)``).
         NotFoundError: No such dataset or version.
+        DatasetLogError: The disk failed (full, say); nothing was changed.
     """
     fmt: Format = require_format(format, dest)
-    if lock and not isinstance(dest, str | Path):
-        raise ValidationError(
-            [ErrorDetail(("query", "lock"), "a lock needs a path to sit beside", "lock")]
+    if not isinstance(dest, str | Path):
+        if lock:
+            raise ValidationError(
+                [ErrorDetail(("query", "lock"), "a lock needs a path to sit beside", "lock")]
+            )
+        found, _, count = write_export(
+            db, dataset_id, dest, version=version, fmt=fmt, digest=False, progress=progress
         )
-    found, digest, count = write_export(
-        db, dataset_id, dest, version=version, fmt=fmt, digest=lock, progress=progress
-    )
-    if not lock or digest is None:
         return Exported(found, count)
-    path = Path(dest)  # type: ignore[arg-type]
-    made = Lock(
-        file=path.name,
-        format=fmt,
-        dataset_id=dataset_id,
-        dataset_name=db.get_dataset(dataset_id).name,
-        version=found.number,
-        version_id=found.id,
-        version_name=found.name,
-        datapoint_count=count,
-        sha256=digest,
-        chain_head=db.chain_head(dataset_id, found.number),
+    if not lock:
+        found, _, count = export_file(
+            db, dataset_id, Path(dest), version=version, fmt=fmt, progress=progress
+        )
+        return Exported(found, count)
+    found, count, digest, made = export_with_lock(
+        db, dataset_id, Path(dest), version=version, fmt=fmt, progress=progress
     )
-    write_lock(lock_path(path), made)
     return Exported(found, count, digest, made)
 
 

@@ -19,9 +19,9 @@ order:
   with timestamps as ``timestamp[us, UTC]``), a row group per 10,000 rows,
   zstd-compressed; the same bytes for the same pyarrow version.
 
-Exports are written to a temporary file beside the destination and renamed
-into place, so an interrupted export never leaves a partial file under the
-destination's name.
+An export to a path is written to a temporary file beside it and renamed
+into place with its lock (see :func:`export_file`), so an interrupted export
+never leaves a partial file under the destination's name.
 """
 
 from __future__ import annotations
@@ -30,11 +30,10 @@ import csv
 import hashlib
 import io
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal, Protocol, get_args
+from typing import IO, Any, Literal, Protocol, get_args
 
 import orjson
 
@@ -42,12 +41,15 @@ from datasetlog import (
     DatasetLog,
     DatasetLogError,
     ErrorDetail,
+    SQLiteEventStore,
+    SQLiteLogSource,
     ValidationError,
     Version,
     VersionRef,
 )
 from datasetlog.transfer.arrow import COLUMNS, record_batches, write_parquet
 from datasetlog.transfer.cells import inert_cell
+from datasetlog.transfer.files import Staging, require_replaceable
 
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -131,30 +133,26 @@ def _csv_row(cells: Any) -> bytes:
 def write_export(
     db: DatasetLog,
     dataset_id: str,
-    dest: str | Path | BinaryWriter,
+    out: BinaryWriter,
     *,
     version: VersionRef,
     fmt: Format,
     digest: bool,
     progress: Callable[[int], object] | None = None,
 ) -> tuple[Version, str | None, int]:
-    """Write an export; return the version written, the SHA-256 of its bytes (if asked:
-    hashing costs about as much as the export) and how many datapoints it holds.
-    ``progress`` is called with how many more datapoints each piece wrote."""
+    """Write an export to a binary writer; return the version written, the SHA-256 of its
+    bytes (if asked: hashing costs about as much as the export) and how many datapoints it
+    holds. ``progress`` is called with how many more datapoints each piece wrote."""
     found = db.get_version(dataset_id, version)
     hashed = hashlib.sha256() if digest else None
     advance = progress or (lambda count: None)
-
-    def write(out: BinaryWriter) -> int:
-        sink = _Sink(out, hashed)
-        if fmt == "parquet":
-            rows = 0
-            for written in write_parquet(
-                record_batches(db, dataset_id, version=found.number), sink
-            ):
-                rows += written
-                advance(written)
-            return rows
+    sink = _Sink(out, hashed)
+    if fmt == "parquet":
+        rows = 0
+        for written in write_parquet(record_batches(db, dataset_id, version=found.number), sink):
+            rows += written
+            advance(written)
+    else:
         count = 0
         for piece in export_lines(db, dataset_id, found, fmt):
             sink.write(piece)
@@ -163,16 +161,128 @@ def write_export(
             written = piece.count(b"\n") if fmt == "jsonl" else 1
             count += written
             advance(written)
-        return count - 1 if fmt == "csv" else count
-
-    if not isinstance(dest, str | Path):
-        rows = write(dest)
-    else:
-        try:
-            rows = _write_file(Path(dest), write)
-        except OSError as error:
-            raise file_error(dest, error, ("dest",)) from error
+        rows = count - 1 if fmt == "csv" else count
     return found, hashed.hexdigest() if hashed is not None else None, rows
+
+
+LockMaker = Callable[[Version, str, int], bytes]
+"""What makes an export's lock: given the version, the export's SHA-256 and its datapoint
+count, the lock's bytes."""
+
+
+def export_file(
+    db: DatasetLog,
+    dataset_id: str,
+    path: Path,
+    *,
+    version: VersionRef,
+    fmt: Format,
+    progress: Callable[[int], object] | None = None,
+    lock: tuple[Path, LockMaker] | None = None,
+) -> tuple[Version, str | None, int]:
+    """Write an export to a file, with its lock if given (where, and how to make it), whole
+    or not at all; return as :func:`write_export` does (a digest with a lock only).
+
+    The export, then the lock, is written to a temporary beside it; both are
+    made durable, then renamed into place, the export first (see
+    :class:`~datasetlog.transfer.files.Staging`). So at every instant the
+    destination holds the old export and lock, or the new export and the old
+    lock (only if the process is killed between the two renames; the lock's
+    temporary then is still there, and :func:`check_lock` says the lock is
+    stale), or the new pair. Temporaries of a killed export to the same
+    destination are removed first.
+
+    Raises:
+        ValidationError: A destination that is one of the store's files, or
+            is not a regular file, or a folder that cannot be written.
+        DatasetLogError: The disk failed (full, say); nothing was changed.
+    """
+    targets = [(path, "the destination")] + ([(lock[0], "its lock")] if lock else [])
+    refuse_store_files(db, targets)
+    for target, what in targets:
+        require_replaceable(target, ("dest",), what)
+    writing = path
+    try:
+        with Staging(path.parent) as staging:
+            for target, _ in targets:
+                staging.remove_stale(target.name)
+            export = staging.add(path.name)
+            with _Flusher(export.handle) as out:
+                found, digest, count = write_export(
+                    db,
+                    dataset_id,
+                    out,
+                    version=version,
+                    fmt=fmt,
+                    digest=bool(lock),
+                    progress=progress,
+                )
+            export.finish()
+            if lock is not None and digest is not None:
+                writing, make_lock = lock
+                content = make_lock(found, digest, count)
+                staged = staging.add(writing.name, new_mode=export.mode)
+                staged.handle.write(content)
+                staged.finish()
+            staging.commit()
+    except OSError as error:
+        raise file_error(writing, error, ("dest",)) from error
+    return found, digest, count
+
+
+_SQLITE_FILES = {
+    "": "database file",
+    "-wal": "write-ahead log",
+    "-shm": "shared-memory index",
+    "-journal": "rollback journal",
+}
+
+
+def refuse_store_files(db: DatasetLog, targets: list[tuple[Path, str]]) -> None:
+    """Refuse to write over a file of ``db``'s SQLite store (or of its SQLite log source):
+    the database or a file SQLite keeps beside it, however the path names it (relative,
+    through a symlink or a hard link). A PostgreSQL store has no files to overwrite.
+
+    Raises:
+        ValidationError: A target is one (``loc`` ``("dest",)``).
+    """
+    owners = [("store", db.store), ("log source", db.logs)]
+    for owner, holder in owners:
+        if not isinstance(holder, SQLiteEventStore | SQLiteLogSource) or holder.path == ":memory:":
+            continue
+        names, identities = _sqlite_files(holder.path)
+        for target, what in targets:
+            found = names.get(os.path.abspath(target)) or names.get(os.path.realpath(target))
+            try:
+                seen = os.stat(target)
+            except OSError:
+                pass
+            else:
+                found = found or identities.get((seen.st_dev, seen.st_ino))
+            if found:
+                message = (
+                    f"{what} {str(target)!r} is the {owner}'s {found} ({holder.path!r}): "
+                    "writing there would destroy it; choose another path"
+                )
+                raise ValidationError([ErrorDetail(("dest",), message, "store_file")])
+
+
+def _sqlite_files(database: str) -> tuple[dict[str, str], dict[tuple[int, int], str]]:
+    """The paths of an SQLite database's files (as given and with symlinks resolved, as
+    SQLite names its -wal) and the identities of those that exist (for hard links)."""
+    names = {
+        base + suffix: what
+        for base in (os.path.abspath(database), os.path.realpath(database))
+        for suffix, what in _SQLITE_FILES.items()
+    }
+    identities = {}
+    for name, what in names.items():
+        try:
+            seen = os.stat(name)
+        except OSError:
+            continue
+        identities[(seen.st_dev, seen.st_ino)] = what
+    return names, identities
 
 
 class _Sink:
@@ -211,59 +321,49 @@ def file_error(path: str | Path, error: OSError, loc: tuple[str, ...]) -> Datase
     return DatasetLogError(f"cannot write or read {str(path)!r}: {reason}; nothing was changed")
 
 
-def _umask() -> int:
-    """The process's file mode creation mask (read by setting it, then putting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_file(path: Path, write: Callable[[BinaryWriter], int]) -> int:
-    """Write to a temporary file beside ``path``, then rename it into place; return what
-    ``write`` returns."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.chmod(temporary, 0o666 & ~_umask())  # as open() would make it, not mkstemp's 0600
-        with os.fdopen(handle, "wb") as out, _Flusher(out) as flushing:
-            written = write(flushing)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return written
-
-
 class _Flusher:
     """A file writer that has the disk write back what it was given while more is made.
 
-    Every ``FLUSH_EVERY`` bytes, a thread fsyncs what is written so far, so that
-    the export's own work and the disk's overlap; leaving the ``with`` fsyncs
-    the rest, so the file is durable before it is renamed into place.
+    Every ``FLUSH_EVERY`` bytes, a thread fsyncs what is written so far, so
+    that the export's own work and the disk's overlap. An error of that fsync
+    (a full disk, say) is raised by the next write, or on leaving the ``with``:
+    the kernel reports it once, so it must not be lost with the thread.
     """
 
     FLUSH_EVERY = 8 << 20
 
-    def __init__(self, out: Any) -> None:
+    def __init__(self, out: IO[bytes]) -> None:
         self._out = out
         self._since = 0
         self._pending: threading.Thread | None = None
+        self._failure: OSError | None = None
 
     def __enter__(self) -> _Flusher:
         return self
 
     def write(self, data: bytes) -> int:
+        self._raise_failure()
         self._out.write(data)
         self._since += len(data)
         if self._since >= self.FLUSH_EVERY and not (self._pending and self._pending.is_alive()):
             self._since = 0
             self._out.flush()
-            self._pending = threading.Thread(target=os.fsync, args=(self._out.fileno(),))
+            self._pending = threading.Thread(target=self._sync, daemon=True)
             self._pending.start()
         return len(data)
+
+    def _sync(self) -> None:
+        try:
+            os.fsync(self._out.fileno())
+        except OSError as error:
+            self._failure = error
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
     def __exit__(self, *failed: object) -> None:
         if self._pending is not None:
             self._pending.join()
         if failed[0] is None:
-            self._out.flush()
-            os.fsync(self._out.fileno())
+            self._raise_failure()

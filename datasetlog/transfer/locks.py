@@ -9,20 +9,35 @@ that the version exists there with that content and that chain head.
 
 from __future__ import annotations
 
-import csv
+import errno
 import hashlib
+import os
+import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import attrs
 import orjson
 
-from datasetlog import DatasetLog, DatasetLogError, ErrorDetail, ValidationError
+from datasetlog import (
+    DatasetLog,
+    DatasetLogError,
+    ErrorDetail,
+    ValidationError,
+    Version,
+    VersionRef,
+)
 from datasetlog.transfer.arrow import MissingDependencyError, require
-from datasetlog.transfer.export import Format, require_format, write_export
+from datasetlog.transfer.export import Format, export_file, require_format, write_export
+from datasetlog.transfer.files import open_regular, pending_temporaries
 
 LOCK_SUFFIX = ".lock.json"
 LOCK_KIND = "datasetlog-lock/1"
+LOCK_LIMIT = 1 << 20
+"""The largest lock file read: a lock is well under a kilobyte, its names included."""
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_PIECE = 1 << 20
 
 
 @attrs.frozen
@@ -60,21 +75,74 @@ def lock_path(export: Path) -> Path:
     return export.with_name(export.name + LOCK_SUFFIX)
 
 
-def write_lock(path: Path, lock: Lock) -> None:
-    """Write a lock file (sorted keys, one trailing newline: the same bytes for the same lock)."""
+def lock_bytes(lock: Lock) -> bytes:
+    """A lock file's bytes (sorted keys, one trailing newline: the same bytes for the same lock)."""
     data = {"kind": LOCK_KIND, **attrs.asdict(lock)}
-    path.write_bytes(orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n")
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+
+
+def export_with_lock(
+    db: DatasetLog,
+    dataset_id: str,
+    path: Path,
+    *,
+    version: VersionRef,
+    fmt: Format,
+    progress: Callable[[int], object] | None = None,
+) -> tuple[Version, int, str, Lock]:
+    """Write an export and its lock, as a pair (see :func:`export_file`); return the
+    version, the datapoint count, the export's SHA-256 and the lock."""
+    made: list[Lock] = []
+
+    def make_lock(found: Version, digest: str, count: int) -> bytes:
+        made.append(
+            Lock(
+                file=path.name,
+                format=fmt,
+                dataset_id=dataset_id,
+                dataset_name=db.get_dataset(dataset_id).name,
+                version=found.number,
+                version_id=found.id,
+                version_name=found.name,
+                datapoint_count=count,
+                sha256=digest,
+                chain_head=db.chain_head(dataset_id, found.number),
+            )
+        )
+        return lock_bytes(made[0])
+
+    found, digest, count = export_file(
+        db,
+        dataset_id,
+        path,
+        version=version,
+        fmt=fmt,
+        progress=progress,
+        lock=(lock_path(path), make_lock),
+    )
+    assert digest is not None  # asked for with a lock
+    return found, count, digest, made[0]
 
 
 def read_lock(path: str | Path) -> Lock:
     """Read a lock file, checking every field (it may come from anywhere).
 
+    The lock must be a regular file (it may be reached through a symlink) of
+    at most ``LOCK_LIMIT`` bytes.
+
     Raises:
         ValidationError: It is not a datasetlog lock file; ``loc`` names the field.
     """
     try:
-        data = orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as error:
+        with open_regular(Path(path), follow_symlinks=True) as handle:
+            raw = handle.read(LOCK_LIMIT + 1)
+    except OSError as error:
+        raise _bad(("lock",), f"cannot read {str(path)!r}: {error.strerror or error}") from error
+    if len(raw) > LOCK_LIMIT:
+        raise _bad(("lock",), f"{str(path)!r} is over {LOCK_LIMIT} bytes: not a lock file")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
         raise _bad(("lock",), f"cannot read {str(path)!r} as JSON: {error}") from error
     if not isinstance(data, dict) or data.get("kind") != LOCK_KIND:
         raise _bad(("lock", "kind"), f"not a datasetlog lock file (expected kind {LOCK_KIND!r})")
@@ -87,9 +155,18 @@ def read_lock(path: str | Path) -> Lock:
             raise _bad(("lock", field.name), f"expected {wanted.__name__}, got {value!r}")
         fields[field.name] = value
     require_format(fields["format"])
-    if Path(fields["file"]).name != fields["file"]:
-        raise _bad(("lock", "file"), "the export must sit beside its lock (a bare file name)")
+    if not _bare_name(fields["file"]):
+        message = f"the export must sit beside its lock (a bare file name), got {fields['file']!r}"
+        raise _bad(("lock", "file"), message)
+    for name in ("sha256", "chain_head"):
+        if not _SHA256.fullmatch(fields[name]):
+            raise _bad(("lock", name), f"expected 64 hex digits, got {fields[name]!r}")
     return Lock(**fields)
+
+
+def _bare_name(name: str) -> bool:
+    """Whether ``name`` names a file in a folder, not a path nor the folder itself."""
+    return name not in ("", ".", "..") and "/" not in name and "\0" not in name
 
 
 def check_lock(manifest: str | Path, db: DatasetLog | None = None) -> LockCheck:
@@ -97,7 +174,11 @@ def check_lock(manifest: str | Path, db: DatasetLog | None = None) -> LockCheck:
 
     Offline, the export's SHA-256 and datapoint count must match the lock.
     With ``db`` the dataset must hold that version (same id and chain head),
-    and exporting it again must give the same bytes.
+    and exporting it again must give the same bytes. The export must be a
+    regular file beside the lock, never a symlink: a lock from elsewhere
+    cannot have another file, a FIFO or a device read. An export whose lock
+    does not match it while an export to that path is under way or was killed
+    (its temporaries are there) is said to be so: export again.
 
     Raises:
         ValidationError: The lock file is not one (see :func:`read_lock`).
@@ -106,7 +187,8 @@ def check_lock(manifest: str | Path, db: DatasetLog | None = None) -> LockCheck:
     problems: list[str] = []
     export = Path(manifest).with_name(lock.file)
     try:
-        digest, count = _digest_file(export, lock.format)
+        with open_regular(export, follow_symlinks=False) as handle:
+            digest, count = _digest_file(handle, lock.format)
     except OSError as error:
         problems.append(f"cannot read the export {str(export)!r}: {error.strerror or error}")
     else:
@@ -116,9 +198,25 @@ def check_lock(manifest: str | Path, db: DatasetLog | None = None) -> LockCheck:
             problems.append(
                 f"the export holds {count} datapoints, the lock says {lock.datapoint_count}"
             )
+    if problems:
+        problems += _interrupted(export, Path(manifest))
     if db is not None:
         problems += _against_store(db, lock)
     return LockCheck(lock, problems, against_store=db is not None)
+
+
+def _interrupted(export: Path, manifest: Path) -> list[str]:
+    """Why an export and its lock may not match: another export to them is under way, or
+    was killed (between its two renames, or before), leaving its temporaries."""
+    left = pending_temporaries(export.parent, export.name) + pending_temporaries(
+        manifest.parent, manifest.name
+    )
+    if not left:
+        return []
+    return [
+        f"an export to {str(export)!r} is under way or was interrupted (it left {left[0]!r}): "
+        "this lock may be stale; export again"
+    ]
 
 
 def _against_store(db: DatasetLog, lock: Lock) -> list[str]:
@@ -130,7 +228,7 @@ def _against_store(db: DatasetLog, lock: Lock) -> list[str]:
     problems = []
     if version.id != lock.version_id:
         problems.append(
-            f"version {lock.version} is {version.id} there, the lock says {lock.version_id}"
+            f"version {lock.version} is {version.id} there, the lock says {lock.version_id!r}"
         )
     if head != lock.chain_head:
         problems.append(f"the chain head there is {head}, the lock says {lock.chain_head}")
@@ -142,25 +240,61 @@ def _against_store(db: DatasetLog, lock: Lock) -> list[str]:
     return problems
 
 
-def _digest_file(path: Path, fmt: Format) -> tuple[str, int]:
-    """The SHA-256 of a file and how many datapoints it holds (lines; CSV records less the
-    header, read as CSV since a quoted cell may span lines)."""
-    digest, lines = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        for line in handle:
-            digest.update(line)
-            lines += 1
+def _digest_file(handle: IO[bytes], fmt: Format) -> tuple[str, int]:
+    """The SHA-256 of an open regular file and how many datapoints it holds (lines; CSV
+    records less the header; Parquet rows), read once, in pieces, up to the size it had
+    when opened.
+
+    Raises:
+        OSError: It cannot be read, or it grew while it was read.
+    """
+    digest, records = hashlib.sha256(), _Records(quoted=fmt == "csv")
+    left = os.fstat(handle.fileno()).st_size
+    while left > 0 and (piece := handle.read(min(_PIECE, left))):
+        digest.update(piece)
+        records.feed(piece)
+        left -= len(piece)
+    if handle.read(1):
+        raise OSError(errno.EAGAIN, "it grew while it was read; check it again")
+    count = records.total()
     if fmt == "csv":
-        with path.open(newline="", encoding="utf-8", errors="replace") as text:
-            lines = max(0, sum(1 for _ in csv.reader(text)) - 1)
+        count = max(0, count - 1)
     elif fmt == "parquet":
+        handle.seek(0)
         try:
-            lines = require("pyarrow.parquet", "arrow").ParquetFile(path).metadata.num_rows
+            count = require("pyarrow.parquet", "arrow").ParquetFile(handle).metadata.num_rows
         except MissingDependencyError:
             raise
         except Exception:  # not Parquet: its digest already tells it is not the export
-            lines = 0
-    return digest.hexdigest(), lines
+            count = 0
+    return digest.hexdigest(), count
+
+
+class _Records:
+    """Counts records in bytes fed piece by piece: lines, or with ``quoted`` CSV records
+    (RFC 4180: a newline inside double quotes is part of a cell). Unlike Python's csv
+    module, it has no limit on the size of a cell."""
+
+    def __init__(self, *, quoted: bool) -> None:
+        self._quoted = quoted
+        self._inside = False
+        self._ended = 0
+        self._last = b"\n"
+
+    def feed(self, piece: bytes) -> None:
+        self._last = piece[-1:]
+        if not self._quoted or (b'"' not in piece and not self._inside):
+            self._ended += piece.count(b"\n")
+            return
+        *lines, rest = piece.split(b"\n")
+        for line in lines:
+            self._inside ^= line.count(b'"') % 2 == 1
+            self._ended += not self._inside
+        self._inside ^= rest.count(b'"') % 2 == 1
+
+    def total(self) -> int:
+        """How many records the bytes fed hold, a last one without a newline included."""
+        return self._ended + (self._last != b"\n")
 
 
 class _Discard:
