@@ -16,8 +16,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
 from datasetlog import DatasetLog, InterruptedAfterCommit, SQLiteEventStore, to_v4
+from datasetlog.cli import cli
 from datasetlog.store.postgres import PostgresConnection, PostgresEventStore
 from datasetlog.store.sqlite import SQLiteConnection
 from datasetlog.testing import drop_schema_of, new_schema_location
@@ -295,3 +297,19 @@ def test_ctrl_c_around_the_postgres_commit_says_whether_it_landed(
             assert datapoint == db.get_datapoint(datapoint.id)
         db.create_datapoint(dataset, {})
         assert db.verify()
+
+
+def test_the_command_line_says_an_interrupted_write_landed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command whose write was interrupted after COMMIT says so and exits 130."""
+
+    def landed(self: DatasetLog, **fields: Any) -> Any:
+        raise InterruptedAfterCommit(None)
+
+    monkeypatch.setattr(DatasetLog, "create_dataset", landed)
+    done = CliRunner().invoke(
+        cli, ["--db", str(tmp_path / "s.db"), "create", "qa", "--project", "p"]
+    )
+    assert done.exit_code == 130
+    assert "interrupted after the commit: the write landed" in done.output

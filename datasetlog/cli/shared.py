@@ -15,7 +15,13 @@ from typing import Any, TypeVar
 
 import click
 
-from datasetlog import DatasetLog, DatasetLogError, NotFoundError, ValidationError
+from datasetlog import (
+    DatasetLog,
+    DatasetLogError,
+    InterruptedAfterCommit,
+    NotFoundError,
+    ValidationError,
+)
 from datasetlog.cli.output import say
 from datasetlog.ids import DATASET_PREFIX
 
@@ -56,7 +62,8 @@ def store_location(default: str = DEFAULT_DB) -> str:
 
 @contextmanager
 def reported() -> Iterator[None]:
-    """Turn a DatasetLogError into a one-line error (one per problem) and exit status 1."""
+    """Turn a DatasetLogError into a one-line error (one per problem) and exit status 1; an
+    interrupt that came after a commit says the write landed (exit status 130)."""
     try:
         yield
     except ValidationError as error:
@@ -67,6 +74,9 @@ def reported() -> Iterator[None]:
     except DatasetLogError as error:
         say(f"error: {error}", err=True)
         sys.exit(1)
+    except InterruptedAfterCommit:
+        say("interrupted after the commit: the write landed, whole", err=True)
+        sys.exit(130)  # as a shell reports a command ended by SIGINT
 
 
 def dataset_id(log: DatasetLog, given: str, project: str | None) -> str:
