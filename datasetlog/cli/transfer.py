@@ -15,6 +15,7 @@ from datasetlog.transfer import (
     datapoints_in,
     export_dataset,
     import_datapoints,
+    require_format,
 )
 
 
@@ -48,15 +49,17 @@ def export(
         raise click.UsageError("--lock needs -o FILE to write the lock beside")
     with opened() as log:
         ds = dataset_id(log, dataset, project)
-        ref = version
         if output is None:
-            made = export_dataset(log, ds, sys.stdout.buffer, version=ref, format=fmt)
+            made = export_dataset(log, ds, sys.stdout.buffer, version=version, format=fmt)
         else:
-            is_csv = (fmt or output.suffix.lower().lstrip(".")) == "csv"  # a header row
-            total = log.get_version(ds, ref).datapoint_count + is_csv
-            with progress_bar(lambda: total, f"exporting {output.name}") as advance:
+            header = require_format(fmt, output) == "csv"  # a CSV's header is a line too
+
+            def total() -> int:
+                return log.get_version(ds, version).datapoint_count + header
+
+            with progress_bar(total, f"exporting {output.name}") as advance:
                 made = export_dataset(
-                    log, ds, output, version=ref, format=fmt, lock=lock, progress=advance
+                    log, ds, output, version=version, format=fmt, lock=lock, progress=advance
                 )
     if output is not None:
         digest = f", sha256 {made.sha256}" if made.sha256 else ""

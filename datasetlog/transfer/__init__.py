@@ -270,6 +270,7 @@ __all__ = [
     "import_datapoints",
     "lock_path",
     "record_batches",
+    "require_format",
     "to_arrow",
     "to_hf",
     "to_pandas",
