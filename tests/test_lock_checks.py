@@ -22,6 +22,7 @@ import pytest
 
 from datasetlog import DatasetLog, ValidationError
 from datasetlog.transfer import check_lock, export_dataset, lock_path
+from datasetlog.transfer.locks import read_lock
 
 CHECK = """
 import json, resource, sys
@@ -192,3 +193,11 @@ def test_a_lock_left_stale_by_a_killed_export_says_so(locked: tuple[Path, Path])
     assert "SHA-256" in problems[0]
     assert "export again" in problems[-1]
     assert "interrupted" in problems[-1]
+
+
+def test_a_lock_holding_a_key_twice_is_refused(tmp_path: Path) -> None:
+    """A lock file whose JSON names a field twice is refused, not read as its last value."""
+    manifest = tmp_path / "qa.jsonl.lock.json"
+    manifest.write_text('{"kind": "datasetlog-lock/1", "file": "qa.jsonl", "file": "x.jsonl"}')
+    with pytest.raises(ValidationError, match="appears twice"):
+        read_lock(manifest)

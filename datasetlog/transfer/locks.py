@@ -29,6 +29,7 @@ from datasetlog import (
     VersionRef,
 )
 from datasetlog.transfer.arrow import MissingDependencyError, require
+from datasetlog.transfer.cells import DuplicateKeyError, json_value
 from datasetlog.transfer.export import Format, export_file, require_format, write_export
 from datasetlog.transfer.files import open_regular, pending_temporaries
 
@@ -141,8 +142,8 @@ def read_lock(path: str | Path) -> Lock:
     if len(raw) > LOCK_LIMIT:
         raise _bad(("lock",), f"{str(path)!r} is over {LOCK_LIMIT} bytes: not a lock file")
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
+        data = json_value(raw)
+    except (orjson.JSONDecodeError, DuplicateKeyError) as error:
         raise _bad(("lock",), f"cannot read {str(path)!r} as JSON: {error}") from error
     if not isinstance(data, dict) or data.get("kind") != LOCK_KIND:
         raise _bad(("lock", "kind"), f"not a datasetlog lock file (expected kind {LOCK_KIND!r})")
