@@ -37,11 +37,13 @@ def restore_version(number: int, name: str | None) -> str:
     return f"Restore version {number}{f' ({name})' if name else ''}"
 
 
-def upsert(action: str, base: int, added: int, removed: int) -> str:
-    """The message of a version an upsert (``set``, ``add`` or ``remove``) on ``base`` made."""
+def upsert(action: str, base: int, added: int, removed: int, changed: int = 0) -> str:
+    """The message of a version an upsert (``set``, ``add`` or ``remove``) on ``base`` made
+    (``changed`` counts what a keyed upsert updated, and is left out when none)."""
     return (
         f"Upsert ({action}) on version {base}: "
         f"{_counted(added, 'datapoint')} added, {removed} removed"
+        f"{f', {changed} changed' if changed else ''}"
     )
 
 

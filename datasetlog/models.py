@@ -304,10 +304,10 @@ class Revision:
 class UpsertResult:
     """What an upsert did: the version it committed (or the latest, if it changed nothing).
 
-    ``added`` and ``removed`` count datapoints; ``ignored`` counts request
-    items that changed nothing (already present, repeated, or, for
-    ``remove``, matching no datapoint). ``committed`` is False when nothing
-    was written.
+    ``added``, ``removed`` and ``changed`` count datapoints (``changed``: those
+    a keyed upsert updated in place); ``ignored`` counts request items that
+    changed nothing (already present, repeated, or, for ``remove``, matching
+    no datapoint). ``committed`` is False when nothing was written.
     """
 
     version: Version
@@ -315,6 +315,7 @@ class UpsertResult:
     removed: int
     ignored: int
     committed: bool
+    changed: int = 0
 
 
 @attrs.frozen(hash=False)

@@ -79,7 +79,11 @@ def test_nothing_to_change_commits_nothing(db: DatasetLog) -> None:
     result = db.upsert(ds, _q("a"), version_name="unused")
     assert (result.committed, result.version.number, result.ignored) == (False, 1, 1)
     assert _commits(db) == before
-    assert db.upsert(ds, []).removed == 1  # set to nothing empties the dataset
+    with pytest.raises(ValidationError, match="allow_empty") as refused:
+        db.upsert(ds, [])  # a set of nothing would empty the dataset: refused by default
+    assert [d.type for d in refused.value.details] == ["empty_set"]
+    assert _commits(db) == before
+    assert db.upsert(ds, [], allow_empty=True).removed == 1  # meant: empties the dataset
 
 
 def test_expected_version_guards_the_latest(db: DatasetLog) -> None:

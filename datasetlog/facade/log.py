@@ -116,7 +116,7 @@ class DatasetLog(
         )
         self._dataset_writes = DatasetWrites(writer)
         self._datapoint_writes = DatapointWrites(writer)
-        self._streamed_writes = StreamedWrites(writer, models.spans, models.schema)
+        self._streamed_writes = StreamedWrites(writer, models.spans, models.history, models.schema)
         self._label_writes = LabelWrites(writer)
         self._restore_writes = RestoreWrites(writer, models.history)
         self._upsert_writes = UpsertWrites(writer, models.spans, models.history)

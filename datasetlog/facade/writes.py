@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from datasetlog.errors import InterruptedAfterCommit
 from datasetlog.models import (
     Datapoint,
+    Diff,
     UpsertResult,
     Version,
 )
@@ -162,33 +163,88 @@ class DatapointWriteOperations:
         name = parse_version_name(version_name, version_description)
         self._datapoint_writes.delete(datapoint_ids, name=name)
 
+    @overload
     def upsert(
         self,
         dataset_id: str,
         datapoints: Any,
         *,
         action: str = "set",
+        key: str | None = None,
         base: VersionRef = None,
         expected_version: int | None = None,
+        dry_run: Literal[False] = False,
+        allow_empty: bool = False,
         version_name: str | None = None,
         version_description: str | None = None,
         idempotency_key: str | None = None,
-    ) -> UpsertResult:
-        """Commit ``base`` (default: the latest) with ``datapoints`` applied, matched by content.
+    ) -> UpsertResult: ...
 
-        ``action="set"``: the new version holds exactly the request's distinct
-        contents, those already there keeping their ids; ``"add"``: the base
-        and the request's contents it lacks; ``"remove"``: the base without
-        the request's contents. Content is ``inputs``, ``messages`` and
-        ``target`` as canonical JSON. With an older ``base`` the result is
-        committed on top of the latest version. Nothing to change commits
-        nothing. ``datapoints`` takes what ``create_datapoint`` takes, but log ids.
+    @overload
+    def upsert(
+        self,
+        dataset_id: str,
+        datapoints: Any,
+        *,
+        action: str = "set",
+        key: str | None = None,
+        base: VersionRef = None,
+        expected_version: int | None = None,
+        dry_run: Literal[True],
+        allow_empty: bool = False,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Diff: ...
+
+    def upsert(
+        self,
+        dataset_id: str,
+        datapoints: Any,
+        *,
+        action: str = "set",
+        key: str | None = None,
+        base: VersionRef = None,
+        expected_version: int | None = None,
+        dry_run: bool = False,
+        allow_empty: bool = False,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> UpsertResult | Diff:
+        """Commit ``base`` (default: the latest) with ``datapoints`` applied.
+
+        Without ``key`` items are matched by content. ``action="set"``: the new
+        version holds exactly the request's distinct contents, those already
+        there keeping their ids; ``"add"``: the base and the request's contents
+        it lacks; ``"remove"``: the base without the request's contents.
+        Content is ``inputs``, ``messages`` and ``target`` as canonical JSON.
+
+        With ``key`` (``"id"``, or a path such as ``"inputs.task_id"``) items
+        are matched by it instead: a match of other content is an update of
+        that datapoint (same id, same place; ``changed`` counts them), ``set``
+        keeps the base's order for what it keeps, and an unmatched item is a
+        new datapoint (with ``"id"``: an item without an id; an id the base
+        lacks is refused). A key missing from an item, or given twice in the
+        request or the base, is refused.
+
+        With an older ``base`` the result is committed on top of the latest
+        version. Nothing to change commits nothing. ``dry_run=True`` returns
+        the :class:`Diff` from the latest version to the one the upsert would
+        commit, and writes nothing. A ``set`` of no datapoints would empty the
+        dataset and is refused unless ``allow_empty=True``. ``datapoints``
+        takes what ``create_datapoint`` takes, but log ids (and, with
+        ``key="id"``, each item's ``id``).
+
+        Changed in 0.2: ``key=``, ``dry_run=`` and ``allow_empty=`` (a ``set``
+        of nothing is refused without it).
 
         Raises:
-            ValidationError: A bad datapoint, action, version name or key.
+            ValidationError: A bad datapoint, action, key, flag or version name;
+                a key missing or repeated; an empty ``set`` without ``allow_empty``.
             NotFoundError: No such dataset or base version.
             ConflictError: The latest version is not ``expected_version``, the
-                name is taken, or the key was used with another request.
+                name is taken, or the idempotency key was used with another request.
         """
         return self._upsert_writes.upsert(
             dataset_id,
@@ -198,7 +254,42 @@ class DatapointWriteOperations:
             expected_version=expected_version,
             name=parse_version_name(version_name, version_description),
             idempotency_key=idempotency_key,
+            key=key,
+            dry_run=dry_run,
+            allow_empty=allow_empty,
         )
+
+    @overload
+    def upsert_stream(
+        self,
+        dataset_id: str,
+        batches: Callable[[], Iterable[Sequence[Any]]],
+        *,
+        action: str = "set",
+        key: str | None = None,
+        expected_version: int | None = None,
+        dry_run: Literal[False] = False,
+        allow_empty: bool = False,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> UpsertResult: ...
+
+    @overload
+    def upsert_stream(
+        self,
+        dataset_id: str,
+        batches: Callable[[], Iterable[Sequence[Any]]],
+        *,
+        action: str = "set",
+        key: str | None = None,
+        expected_version: int | None = None,
+        dry_run: Literal[True],
+        allow_empty: bool = False,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> Diff: ...
 
     def upsert_stream(
         self,
@@ -206,25 +297,30 @@ class DatapointWriteOperations:
         batches: Callable[[], Iterable[Sequence[Any]]],
         *,
         action: str = "set",
+        key: str | None = None,
         expected_version: int | None = None,
+        dry_run: bool = False,
+        allow_empty: bool = False,
         version_name: str | None = None,
         version_description: str | None = None,
         progress: Callable[[int], object] | None = None,
-    ) -> UpsertResult:
+    ) -> UpsertResult | Diff:
         """:meth:`upsert` on the latest version, for any number of datapoints, as one version.
 
         ``batches()`` gives the request's datapoints as lists of bodies; it is
         called twice, and must give the same both times: first to validate
-        and plan (by 96-bit digests of each content, so memory grows by a
-        digest per base datapoint and per content asked for, not by their
-        JSON), then to add what the plan adds. Everything runs in one
-        transaction under the store's write lock. ``progress``, if given, is
-        called with each batch's size as the second reading stores it.
+        and plan (by digests of each content, or of each key with ``key=``, so
+        memory grows by a digest or two per base datapoint and per item, not
+        by their JSON), then to write. Everything runs in one transaction
+        under the store's write lock. ``progress``, if given, is called with
+        each batch's size as the second reading stores it. ``key=``,
+        ``dry_run=`` and ``allow_empty=`` are :meth:`upsert`'s.
 
         Raises:
             ValidationError: A bad datapoint, at ``("body", i, ...)`` with ``i``
-                counted across batches, a bad action, or batches that changed
-                between readings; nothing is written.
+                counted across batches, a bad action, key or flag, a key
+                missing or repeated, an empty ``set`` without ``allow_empty``,
+                or batches that changed between readings; nothing is written.
             NotFoundError: No live dataset has this id.
             ConflictError: The latest version is not ``expected_version``, or
                 the name is taken.
@@ -236,4 +332,7 @@ class DatapointWriteOperations:
             expected_version=expected_version,
             name=parse_version_name(version_name, version_description),
             progress=progress,
+            key=key,
+            dry_run=dry_run,
+            allow_empty=allow_empty,
         )

@@ -45,15 +45,19 @@ class Applied:
     dataset: DatasetRow
     version: VersionRow | None
 
-    def made_version(self) -> Version:
-        """The content version the commit made, as users see it.
+    def made_row(self) -> VersionRow:
+        """The row of the content version the commit made.
 
         Raises:
             StoreError: It made none (it was not a content commit).
         """
         if self.version is None:
             raise StoreError(f"the commit to {self.dataset.id!r} made no content version")
-        return self.version.to_version(self.dataset.id)
+        return self.version
+
+    def made_version(self) -> Version:
+        """The content version the commit made, as users see it (see :meth:`made_row`)."""
+        return self.made_row().to_version(self.dataset.id)
 
 
 def apply_commit(conn: Connection, commit: Commit, position: int, first_event: int) -> Applied:

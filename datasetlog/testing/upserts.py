@@ -26,7 +26,7 @@ import copy
 from typing import Any
 
 try:
-    from hypothesis import note
+    from hypothesis import event, note
     from hypothesis import strategies as st
     from hypothesis.stateful import precondition, rule
 except ImportError as error:
@@ -34,7 +34,7 @@ except ImportError as error:
         "datasetlog.testing.upserts needs hypothesis and pytest: pip install 'datasetlog[testing]'"
     ) from error
 
-from datasetlog import ConflictError, UpsertResult, ValidationError, to_v4
+from datasetlog import ConflictError, Diff, UpsertResult, ValidationError, to_v4
 from datasetlog.testing.navigation import NavigationMachine
 from datasetlog.testing.oracle import IDENTITY, Row, canonical, expected_content, plural
 from datasetlog.testing.strategies import datapoint_bodies, invalid_datapoint_bodies
@@ -73,6 +73,52 @@ def planned(
     return kept, fresh, len(items) - len(fresh)
 
 
+KEY_PATH = "inputs.k"
+FRESH_KEYS = ("a", "b", "c", "d", "e")
+
+
+def path_key(content: dict[str, Any]) -> Any:
+    """A row's or item's ``inputs.k``, or None."""
+    inputs = content.get("inputs")
+    return inputs.get("k") if isinstance(inputs, dict) else None
+
+
+def _provenance(row: Row) -> dict[str, Any]:
+    """What of a row's content an update keeps: the log it came from."""
+    return {k: v for k, v in row.content.items() if k == "source_project_data_id"}
+
+
+def planned_by_key(
+    action: str, by: str, head: list[Row], items: list[dict[str, Any]]
+) -> tuple[list[Row], dict[str, dict[str, Any]], list[dict[str, Any]], int]:
+    """A keyed upsert on ``head``: the rows kept (base order), the new content of those
+    updated (by id), the contents added (request order) and the items ignored."""
+
+    def item_key(item: dict[str, Any]) -> Any:
+        return item.get("id") if by == "id" else path_key(item)
+
+    def row_key(row: Row) -> Any:
+        return row.id if by == "id" else path_key(row.content)
+
+    asked = {item_key(item): item for item in items if item_key(item) is not None}
+    in_base = {row_key(row) for row in head if row_key(row) is not None}
+    if action == "remove":
+        kept = [row for row in head if row_key(row) not in asked]
+        return kept, {}, [], len(items) - (len(head) - len(kept))
+    new = [
+        expected_content(item)
+        for item in items
+        if item_key(item) is None or item_key(item) not in in_base
+    ]
+    updated = {
+        row.id: expected_content(asked[row_key(row)])
+        for row in head
+        if row_key(row) in asked and key(expected_content(asked[row_key(row)])) != key(row.content)
+    }
+    kept = head if action == "add" else [row for row in head if row_key(row) in asked]
+    return list(kept), updated, new, len(items) - len(new) - len(updated)
+
+
 class UpsertMachine(NavigationMachine):
     """The navigation machine, plus upserts of every action on every base, and streamed adds."""
 
@@ -108,23 +154,41 @@ class UpsertMachine(NavigationMachine):
         known = [{k: v for k, v in row.content.items() if k in CONTENT} for row in model.rows()]
         reused = data.draw(st.lists(st.sampled_from(known), max_size=4) if known else st.just([]))
         items = data.draw(st.permutations([*fresh, *reused, *reused[:1]]), label="items")
+        emptying = action == "set" and not items
+        allow_empty = emptying and data.draw(st.booleans(), label="allow_empty")
+        if emptying and not allow_empty and expect == "wrong":
+            expect = "none"  # one refusal at a time: the empty set's
         expected_version = {"none": None, "right": latest, "wrong": latest + 1}[expect]
         batches = [items[i : i + streamed] for i in range(0, len(items), streamed or 1)]
         note(
             f"upsert({ds!r}, {items!r}, action={action!r}, base={number}, "
-            f"expected_version={expected_version})"
+            f"expected_version={expected_version}, allow_empty={allow_empty})"
             + (f" streamed as {batches!r}" if streamed else "")
         )
 
         def call() -> UpsertResult:
             if streamed:
                 return self.db.upsert_stream(
-                    ds, lambda: iter(batches), action=action, expected_version=expected_version
+                    ds,
+                    lambda: iter(batches),
+                    action=action,
+                    expected_version=expected_version,
+                    allow_empty=allow_empty,
                 )
             return self.db.upsert(
-                ds, items, action=action, base=number, expected_version=expected_version
+                ds,
+                items,
+                action=action,
+                base=number,
+                expected_version=expected_version,
+                allow_empty=allow_empty,
             )
 
+        if emptying and not allow_empty:  # a set of nothing would empty the dataset
+            info = self.expect_unchanged(ValidationError, call)
+            assert isinstance(info.value, ValidationError)
+            assert [d.type for d in info.value.details] == ["empty_set"]
+            return
         if expect == "wrong":
             self.expect_unchanged(ConflictError, call)
             return
@@ -165,6 +229,127 @@ class UpsertMachine(NavigationMachine):
         self.model.gone_datapoints.extend(row.id for row in head if row.id not in back)
         self.model.add_version(ds, rows, message)
         assert to_v4(result.version) == to_v4(self.db.get_version(ds, "latest"))
+
+    # -- keyed sync ------------------------------------------------------------------------
+
+    @precondition(lambda self: self.model.live)
+    @rule(
+        data=st.data(),
+        action=st.sampled_from(("set", "add", "remove")),
+        by=st.sampled_from(("id", KEY_PATH)),
+        fresh=st.lists(st.sampled_from(FRESH_KEYS), max_size=3, unique=True),
+        flaw=st.sampled_from(("none", "none", "none", "missing", "repeated", "unknown")),
+        streamed=st.integers(0, 3),
+        dry_run=st.booleans(),
+    )
+    def keyed_upsert(
+        self,
+        data: st.DataObject,
+        action: str,
+        by: str,
+        fresh: list[str],
+        flaw: str,
+        streamed: int,
+        dry_run: bool,
+    ) -> None:
+        """Upsert on the latest version matched by a key (``id`` or ``inputs.k``): a match of
+        other content is an update in place, predicted from the model's rows alone."""
+        ds = data.draw(st.sampled_from(list(self.model.live)), label="dataset")
+        model = self.model.live[ds]
+        latest = len(model.versions) - 1
+        head = model.versions[-1]
+        keyed = [row for row in head if by == "id" or path_key(row.content) is not None]
+        chosen = data.draw(st.lists(st.sampled_from(keyed), max_size=4) if keyed else st.just([]))
+        items: list[dict[str, Any]] = []
+        for row in {row.id: row for row in chosen}.values():
+            content = {k: v for k, v in row.content.items() if k in CONTENT}
+            if data.draw(st.booleans(), label="edit"):
+                content["target"] = {"edited": data.draw(st.sampled_from(FRESH_KEYS))}
+            items.append({"id": row.id, **content} if by == "id" else content)
+        items += [{"inputs": {"k": k, "q": "new"}, "target": {"n": k}} for k in fresh]
+        if flaw == "missing" and by == KEY_PATH:
+            items.append({"inputs": {"q": "no key"}})
+        elif flaw == "repeated" and items and (by == KEY_PATH or "id" in items[0]):
+            items.append({**items[0], "target": {"repeated": True}})
+        elif flaw == "unknown" and by == "id":
+            unknown = data.draw(st.sampled_from([*self.model.gone_datapoints, "dp_neverexisted"]))
+            items.append({"id": unknown, "inputs": {"q": "unknown"}})
+        if action == "remove" and by == "id":
+            items = [item for item in items if "id" in item]  # nothing to remove is unnamed
+        items = data.draw(st.permutations(items), label="items")
+        base_keys = [row.id if by == "id" else path_key(row.content) for row in head]
+        held = [k for k in base_keys if k is not None]
+        asked = [item.get("id") if by == "id" else path_key(item) for item in items]
+        named = [k for k in asked if k is not None]
+        refused = (
+            len(named) != len(set(named))  # a key given twice
+            or (by == KEY_PATH and (None in asked or len(held) != len(set(held))))
+            or (by == "id" and not set(named) <= set(held))  # an id the base lacks
+        )
+        batches = [items[i : i + streamed] for i in range(0, len(items), streamed or 1)]
+        note(
+            f"upsert({ds!r}, {items!r}, action={action!r}, key={by!r}, dry_run={dry_run})"
+            + (f" streamed as {batches!r}" if streamed else "")
+        )
+
+        def call() -> Any:
+            options: dict[str, Any] = {
+                "action": action, "key": by, "dry_run": dry_run, "allow_empty": True
+            }  # fmt: skip
+            if streamed:
+                return self.db.upsert_stream(ds, lambda: iter(batches), **options)
+            return self.db.upsert(ds, items, **options)
+
+        if refused:
+            event("keyed upsert: refused")
+            self.expect_unchanged(ValidationError, call)
+            return
+        kept, updated, new, ignored = planned_by_key(action, by, head, items)
+        removed = len(head) - len(kept)
+        result = call()
+        event(f"keyed upsert: {'dry run' if dry_run else 'written'}, changed={bool(updated)}")
+        if dry_run:
+            assert isinstance(result, Diff)
+            assert result.base.number == latest
+            diffed = (result.counts.added, result.counts.removed, result.counts.changed)
+            assert diffed == (len(new), removed, len(updated))
+            assert [v.number for v in self.db.list_versions(ds)][-1] == latest  # wrote nothing
+            return
+        assert isinstance(result, UpsertResult)
+        counts = (result.added, result.removed, result.changed, result.ignored)
+        assert counts == (len(new), removed, len(updated), ignored)
+        if not (new or removed or updated):
+            assert not result.committed
+            assert result.version.number == latest
+            return
+        assert result.committed
+        read = list(self.db.iter_datapoints_v4(ds, version=result.version.number))
+        stamped = to_v4(result.version)["created_at"]
+        rows = []
+        for row, d in zip(kept, read, strict=False):
+            assert d["id"] == row.id
+            if row.id in updated:
+                content = {**updated[row.id], **_provenance(row)}
+                assert d["updated_at"] == stamped
+                assert d["created_at"] == row.created_at
+                rows.append(Row(row.id, content, row.created_at, d["updated_at"]))
+            else:
+                rows.append(row)
+        made = read[len(kept) :]
+        assert [{k: v for k, v in d.items() if k not in IDENTITY} for d in made] == new
+        rows += [
+            Row(d["id"], c, d["created_at"], d["updated_at"])
+            for d, c in zip(made, new, strict=True)
+        ]
+        changed = f", {len(updated)} changed" if updated else ""
+        message = (
+            f"Upsert ({action}) on version {latest}: "
+            f"{plural(len(new), 'datapoint')} added, {removed} removed{changed}"
+        )
+        assert result.version.message == message
+        back = {row.id for row in rows}
+        self.model.gone_datapoints.extend(row.id for row in head if row.id not in back)
+        self.model.add_version(ds, rows, message)
 
     # -- streamed adds ---------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -164,6 +164,14 @@ def _too_large(size: int, limit: int) -> ValidationError:
 Write = Callable[[WriteContext], T]
 
 
+class _RolledBack(Exception):
+    """Ends a dry run's transaction, which the store then rolls back, carrying its result."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("a dry run")
+        self.result: Any = result
+
+
 class Writer:
     """Runs writes against one store and its read models.
 
@@ -191,12 +199,14 @@ class Writer:
         self.max_retries = max_retries
         self.clock = clock
 
-    def run(self, write: Write[T], *, retry: bool = True) -> T:
+    def run(self, write: Write[T], *, retry: bool = True, dry_run: bool = False) -> T:
         """Run a write in one transaction: all of it lands, or none.
 
         A write lost to a concurrent writer is retried (``retry=False`` for one
         that streams what can be read once: it takes the write lock before it
         reads, so only a lock held past the store's timeout makes it lose).
+        With ``dry_run`` the write runs whole, read models included, and its
+        transaction is rolled back: what it returns is what it would have done.
 
         Raises:
             ConflictError: Every attempt lost its race (retrying is safe).
@@ -206,7 +216,7 @@ class Writer:
         attempts = self.max_retries + 1 if retry else 1
         for attempt in range(attempts):
             try:
-                return self._attempt(write)
+                return self._attempt(write, dry_run)
             except StreamConflictError as error:
                 if attempt == attempts - 1:
                     raise ConflictError(
@@ -215,14 +225,18 @@ class Writer:
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
         raise AssertionError("unreachable")
 
-    def _attempt(self, write: Write[T]) -> T:
+    def _attempt(self, write: Write[T], dry_run: bool) -> T:
         """One transaction of a write; an interrupt after its COMMIT still reports the result."""
         written = False
         try:
             with self.store.write() as tx:
                 context = WriteContext(tx, self.lookups, self.layering, self.clock())
                 result = write(context)
+                if dry_run:
+                    raise _RolledBack(result)
                 written = True
+        except _RolledBack as rolled_back:
+            return cast(T, rolled_back.result)
         except KeyboardInterrupt as interrupt:
             if written and tx.committed:
                 raise InterruptedAfterCommit(result) from interrupt

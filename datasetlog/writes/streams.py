@@ -14,6 +14,7 @@ import bisect
 import hashlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,9 @@ import attrs
 from datasetlog import messages as commit_messages
 from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
 from datasetlog.events import DatapointsDeleted
-from datasetlog.models import UpsertResult, Version
+from datasetlog.models import Diff, UpsertResult, Version
+from datasetlog.readmodels.history import DiffPlan, History
+from datasetlog.readmodels.layers import view_of
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.readmodels.schema import Schema
 from datasetlog.readmodels.spans import Spans
@@ -30,18 +33,23 @@ from datasetlog.requests import DatapointRequest
 from datasetlog.store.base import Connection
 from datasetlog.validation.fields import DATASET_ID, require_id
 from datasetlog.validation.requests import parse_items
+from datasetlog.writes import keyed_streams
 from datasetlog.writes.commits import VersionName, added, content_commit
+from datasetlog.writes.keyed import parse_key
+from datasetlog.writes.keyed_streams import KeyedBase
 from datasetlog.writes.loop import CommitWriter, WriteContext, Writer, collector_paused
-from datasetlog.writes.upsert import Action, held_datapoints, option_problems, request_key
+from datasetlog.writes.plans import Action, held_datapoints, request_key
+from datasetlog.writes.upsert import empty_set, nothing, option_problems
 
 
 class StreamedWrites:
     """The writes of DatasetLog whose datapoints are streamed: ``commit_datapoint_stream``
     and ``upsert_stream``."""
 
-    def __init__(self, writer: Writer, spans: Spans, schema: Schema) -> None:
+    def __init__(self, writer: Writer, spans: Spans, history: History, schema: Schema) -> None:
         self._writer = writer
         self._spans = spans
+        self._history = history
         self._schema = schema
 
     def commit(
@@ -92,19 +100,24 @@ class StreamedWrites:
         expected_version: int | None,
         name: VersionName | None,
         progress: Callable[[int], object] | None,
-    ) -> UpsertResult:
-        """Upsert every datapoint of the batches on the latest version; see ``upsert_stream``."""
+        key: str | None = None,
+        dry_run: bool = False,
+        allow_empty: bool = False,
+    ) -> UpsertResult | Diff:
+        """Upsert every datapoint of the batches on the latest version (or, dry, say what
+        that would change); see ``upsert_stream``."""
         require_id(dataset_id, DATASET_ID)
-        problems = option_problems(action, expected_version)
+        problems = option_problems(action, expected_version, dry_run, allow_empty)
         if not callable(batches):
             problems.append(
                 ErrorDetail(("batches",), "expected a callable giving the batches", "callable")
             )
         if problems:
             raise ValidationError(problems)
+        keyed = parse_key(key)
         checked: Action = action  # type: ignore[assignment]
 
-        def write(tx: WriteContext) -> UpsertResult:
+        def write(tx: WriteContext) -> UpsertResult | Diff:
             row = tx.live(dataset_id)
             if expected_version is not None and expected_version != row.version:
                 raise ConflictError(
@@ -113,24 +126,52 @@ class StreamedWrites:
             head = tx.lookups.version(tx.conn, row.key, row.version)
             if head is None:
                 raise StoreError(f"the read models lack the latest version of {row.id!r}")
-            base = _BaseKeys.read(self._spans, tx.conn, row, head)
-            planned = _plan(checked, base, batches())
-            if not (planned.added or planned.removed):
-                return UpsertResult(head.to_version(row.id), 0, 0, planned.ignored, False)
-            message = commit_messages.upsert(action, head.number, planned.added, planned.removed)
+            if keyed is None:
+                base = _BaseKeys.read(self._spans, tx.conn, row, head)
+                planned = _plan(checked, base, batches())
+                counts = (planned.items, planned.added, planned.removed, 0, planned.ignored)
+            else:
+                keyed_base = KeyedBase.read(self._spans, tx.conn, row, head, keyed)
+                by_key = keyed_streams.plan(checked, keyed, keyed_base, batches())
+                counts = (
+                    by_key.items,
+                    by_key.added,
+                    by_key.removed,
+                    by_key.changed,
+                    by_key.ignored,
+                )
+            items, added_count, removed, changed, ignored = counts
+            if not items and action == "set" and not allow_empty:
+                raise ValidationError([empty_set()])
+            if not (added_count or removed or changed):
+                if dry_run:
+                    return nothing(head, row)
+                return UpsertResult(head.to_version(row.id), 0, 0, ignored, False)
+            message = commit_messages.upsert(action, head.number, added_count, removed, changed)
             streamed = tx.open_commit(content_commit(tx, row, [], message, name=name))
-            held = held_datapoints(self._spans, tx.conn, row, head)
-            unkept = (h.id for h, keep in zip(held, planned.kept, strict=True) if not keep)
-            for gone in _batched(unkept):
-                streamed.add([DatapointsDeleted(gone)])
-            _add_planned(streamed, batches(), planned, tx.now, progress)
-            version = streamed.close().made_version()
-            if planned.added + planned.removed >= BULK:
+            if keyed is None:
+                held = held_datapoints(self._spans, tx.conn, row, head)
+                unkept = (h.id for h, keep in zip(held, planned.kept, strict=True) if not keep)
+                for gone in _batched(unkept):
+                    streamed.add([DatapointsDeleted(gone)])
+                _add_planned(streamed, batches(), planned, tx.now, progress)
+            else:
+                view = view_of(tx.conn, row, head)
+                keyed_streams.write(
+                    streamed, self._spans, self._history, tx.conn, view, keyed, checked,
+                    keyed_base, by_key, batches(), tx.now, progress,
+                )  # fmt: skip
+            applied = streamed.close()
+            if added_count + removed + changed >= BULK:
                 self._schema.refresh_statistics(tx.conn)
-            return UpsertResult(version, planned.added, planned.removed, planned.ignored, True)
+            if dry_run:
+                plan_ = DiffPlan(applied.dataset, head, applied.made_row())
+                return self._history.diff(lambda: nullcontext(tx.conn), plan_)
+            version = applied.made_version()
+            return UpsertResult(version, added_count, removed, ignored, True, changed)
 
         with collector_paused():
-            return self._writer.run(write, retry=False)
+            return self._writer.run(write, retry=False, dry_run=dry_run)
 
 
 BATCH = 10_000

@@ -1,167 +1,58 @@
 """Upsert: a version holding a base version's content with a request's datapoints set, added
-or removed, matched by content, committed on top of the latest version."""
+or removed, matched by content (or by a key: see ``keyed``), committed on top of the latest
+version; or, dry, the diff that would be."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from contextlib import nullcontext
-from typing import Any, Literal, NamedTuple, get_args
+from datetime import datetime
+from typing import Any
 
-import attrs
 import orjson
 
 from datasetlog import messages
 from datasetlog.content import content_key
-from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
+from datasetlog.errors import ConflictError, ErrorDetail, Loc, StoreError, ValidationError
 from datasetlog.events import (
+    DatapointRestored,
     DatapointsDeleted,
+    DatapointUpdated,
     Event,
     IdempotencyStamp,
 )
-from datasetlog.models import UpsertResult
+from datasetlog.models import Datapoint, Diff, DiffCounts, UpsertResult
 from datasetlog.readmodels.history import DiffPlan, History
-from datasetlog.readmodels.layers import view_of
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
 from datasetlog.readmodels.spans import Spans
 from datasetlog.reads.resolve import VersionRef, resolve_version
 from datasetlog.requests import DatapointRequest
 from datasetlog.serialization.converter import converter
 from datasetlog.serialization.decode import datapoint_from_json
-from datasetlog.store.base import Connection
 from datasetlog.validation.fields import DATASET_ID, require_id, text_problems
 from datasetlog.validation.requests import datapoint_items, parse_items
 from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use, restored
-from datasetlog.writes.loop import WriteContext, Writer, collector_paused
-
-Action = Literal["set", "add", "remove"]
-ACTIONS: tuple[str, ...] = get_args(Action)
-_BATCH = 2000
-
-
-class Held(NamedTuple):
-    """A datapoint of the base version: its id, content key and stored JSON (UTF-8)."""
-
-    id: str
-    key: bytes
-    payload: bytes
-
-
-@attrs.frozen
-class Plan:
-    """What the new version holds: base datapoints kept (in order) and requests to add."""
-
-    kept: list[Held]
-    new: list[DatapointRequest]
-    ignored: int
-
-
-def request_key(request: DatapointRequest) -> bytes:
-    """A request's content key, as :func:`~datasetlog.content.content_key` of its JSON."""
-    return content_key(converter.unstructure(request))
-
-
-_FIELDS = frozenset(("inputs", "messages", "target"))
-
-
-_PLAIN = (
-    orjson.OPT_SORT_KEYS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
+from datasetlog.writes.keyed import (
+    Key,
+    parse_key,
+    refuse_repeated_base_keys,
+    refuse_unknown_ids,
+    request_keys,
+    without_id,
 )
-
-
-def plain_key(item: object) -> bytes | None:
-    """The content key of a body item that is JSON data as it stands, else None.
-
-    Such an item equal to stored content is that content, hence valid, and
-    needs no other check. Anything else (other keys, dates, subclasses of
-    str or int, values JSON cannot hold) returns None and is validated. NaN
-    and infinities, which encode as ``null``, are caught by decoding keys
-    holding a ``null`` back; tuples, enums and UUIDs count as the JSON they
-    encode as.
-    """
-    if type(item) is not dict or not _FIELDS.issuperset(item):
-        return None
-    fields = [item.get("inputs"), item.get("messages"), item.get("target")]
-    try:
-        key = orjson.dumps(fields, option=_PLAIN)
-    except TypeError:
-        return None
-    if b"null" in key and orjson.loads(key) != fields:
-        return None
-    return key
-
-
-def stored_content(item: Any) -> bytes:
-    """How a datapoint made from this plain item stores its content: its stored JSON after
-    its timestamps (``,"inputs":...}``, or ``}`` when it holds nothing)."""
-    fields = {
-        name: item[name] for name in ("inputs", "messages", "target") if item.get(name) is not None
-    }
-    return b"," + orjson.dumps(fields)[1:] if fields else b"}"
-
-
-def plan(
-    action: Action,
-    base: list[Held],
-    keys: list[bytes],
-    requests: list[DatapointRequest | None],
-) -> Plan:
-    """Apply ``action`` to the base's datapoints, matching the request's items by content.
-
-    ``requests[i]`` is the validated item, or None where it matched the base
-    (such an item is never added).
-    """
-    in_base = {held.key for held in base}
-    if action == "remove":
-        asked = set(keys)
-        kept = [held for held in base if held.key not in asked]
-        return Plan(kept, [], sum(1 for key in dict.fromkeys(keys) if key not in in_base))
-    new: dict[bytes, DatapointRequest] = {}
-    for key, request in zip(keys, requests, strict=True):
-        if request is not None and key not in in_base and key not in new:
-            new[key] = request
-    if action == "add":
-        return Plan(base, list(new.values()), len(keys) - len(new))
-    asked = set(keys)
-    kept, seen = [], set()
-    for held in base:  # set: the first datapoint of each asked content stays
-        if held.key in asked and held.key not in seen:
-            kept.append(held)
-            seen.add(held.key)
-    return Plan(kept, list(new.values()), len(keys) - len(new))
-
-
-def held_datapoints(
-    spans: Spans,
-    conn: Connection,
-    row: DatasetRow,
-    version: VersionRow,
-    known: dict[bytes, bytes] | None = None,
-) -> Iterator[Held]:
-    """A version's datapoints, in order, read on the write's own connection.
-
-    A datapoint whose stored content is byte for byte a request item's (in
-    ``known``, by :func:`stored_content`) takes that item's key undecoded;
-    the others are decoded and keyed.
-    """
-    start, loads, known = 0, orjson.loads, known or {}
-    view = view_of(conn, row, version)
-    while True:
-        rows = spans.rows(conn, view, start, _BATCH, as_bytes=True)
-        for _, payload in rows:
-            end = payload.find(b'"', payload.find(b'"updated_at":"') + 14)
-            key = known.get(payload[end + 1 :])
-            if key is not None and payload.startswith(b'{"id":"'):
-                yield Held(payload[7 : payload.index(b'"', 7)].decode(), key, payload)
-            else:
-                data = loads(payload)
-                yield Held(data["id"], content_key(data), payload)
-        if len(rows) < _BATCH:
-            return
-        start = rows[-1][0] + 1
+from datasetlog.writes.loop import WriteContext, Writer, collector_paused
+from datasetlog.writes.plans import (
+    ACTIONS,
+    Action,
+    Held,
+    Plan,
+    held_datapoints,
+    plain_key,
+    plan,
+    plan_keyed,
+    request_key,
+    stored_content,
+)
 
 
 class UpsertWrites:
@@ -182,11 +73,16 @@ class UpsertWrites:
         expected_version: int | None,
         name: VersionName | None,
         idempotency_key: str | None,
-    ) -> UpsertResult:
-        """Commit the base with the request applied; see ``DatasetLog.upsert``."""
-        items, single = _parse(datapoints, action, expected_version)
+        key: str | None = None,
+        dry_run: bool = False,
+        allow_empty: bool = False,
+    ) -> UpsertResult | Diff:
+        """Commit the base with the request applied (or, dry, say what that would change);
+        see ``DatasetLog.upsert``."""
+        items, single = _parse(datapoints, action, expected_version, dry_run, allow_empty)
         require_id(dataset_id, DATASET_ID)
-        stamp = _stamp(idempotency_key, items, single, action, base, expected_version, name)
+        keyed = parse_key(key)
+        stamp = _stamp(idempotency_key, items, single, action, base, expected_version, name, key)
         checked_action: Action = action  # type: ignore[assignment]
         plain = [plain_key(item) for item in items]
         known = {
@@ -195,32 +91,41 @@ class UpsertWrites:
             if key is not None
         }
 
-        def write(tx: WriteContext) -> UpsertResult:
+        def write(tx: WriteContext) -> UpsertResult | Diff:
             row = tx.live(dataset_id)
             head = _version(tx, row, row.version)
             found = resolve_version(tx.lookups, tx.conn, row, base, loc=("query", "base"))
             held = list(held_datapoints(self._spans, tx.conn, row, found, known))
-            keys, requests = _match(items, single, plain, {h.key for h in held})
+            if keyed is None:
+                keys, requests = _match(items, single, plain, {h.key for h in held})
+                made = plan(checked_action, held, keys, requests)
+            else:
+                made = _keyed_plan(keyed, checked_action, items, single, held)
             first = earlier_use(tx, row, stamp) if stamp is not None else None
             if first is not None:
-                return UpsertResult(first.to_version(row.id), 0, 0, len(items), False)
+                result = UpsertResult(first.to_version(row.id), 0, 0, len(items), False)
+                return nothing(head, row) if dry_run else result
             if expected_version is not None and expected_version != row.version:
                 raise ConflictError(
                     f"dataset {row.id!r} is at version {row.version}, not {expected_version}"
                 )
-            made = plan(checked_action, held, keys, requests)
             events = self._events(tx, row, found, head, held, made)
-            added = len(made.new)
+            added, changed = len(made.new), len(made.updated)
             removed = len(held) - len(made.kept)
             if not events:
-                return UpsertResult(head.to_version(row.id), 0, 0, made.ignored, False)
-            message = messages.upsert(action, found.number, added, removed)
+                unchanged = UpsertResult(head.to_version(row.id), 0, 0, made.ignored, False)
+                return nothing(head, row) if dry_run else unchanged
+            message = messages.upsert(action, found.number, added, removed, changed)
             commit = content_commit(tx, row, events, message, name=name, idempotency=stamp)
-            version = tx.commit(commit).made_version()
-            return UpsertResult(version, added, removed, made.ignored, True)
+            applied = tx.commit(commit)
+            if dry_run:
+                plan_ = DiffPlan(applied.dataset, head, applied.made_row())
+                return self._history.diff(lambda: nullcontext(tx.conn), plan_)
+            version = applied.made_version()
+            return UpsertResult(version, added, removed, made.ignored, True, changed)
 
         with collector_paused():
-            return self._writer.run(write)
+            return self._writer.run(write, dry_run=dry_run)
 
     def _events(
         self,
@@ -234,6 +139,8 @@ class UpsertWrites:
         """The events that turn the latest version into the planned one."""
         kept = {h.id: h for h in made.kept}
         undone: list[Event] = []
+        deleted_since: set[str] = set()
+        already: set[str] = set()  # updated since the base to what the request asks
         if base.number == head.number:
             gone = [h.id for h in held if h.id not in kept]
         else:  # the base is older: also undo, for what is kept, what changed since
@@ -242,18 +149,85 @@ class UpsertWrites:
             differ: set[str] = set()
             gone = []
             for change in changes:
-                differ.add(change.datapoint_id)
-                if change.after is not None and change.datapoint_id not in kept:
-                    gone.append(change.datapoint_id)  # in the latest, not planned
-                elif change.datapoint_id in kept:  # planned with the base's content
-                    before = datapoint_from_json(row.id, kept[change.datapoint_id].payload)
+                datapoint_id = change.datapoint_id
+                differ.add(datapoint_id)
+                if change.after is not None and datapoint_id not in kept:
+                    gone.append(datapoint_id)  # in the latest, not planned
+                elif datapoint_id in made.updated:  # planned with the request's content
+                    if change.after is None:
+                        deleted_since.add(datapoint_id)
+                    elif content_key(converter.unstructure(change.after)) == request_key(
+                        made.updated[datapoint_id]
+                    ):
+                        already.add(datapoint_id)
+                elif datapoint_id in kept:  # planned with the base's content
+                    before = datapoint_from_json(row.id, kept[datapoint_id].payload)
                     undone.append(restored(before))
             gone += [h.id for h in held if h.id not in kept and h.id not in differ]
         events: list[Event] = [*undone]
+        for held_id, request in made.updated.items():
+            if held_id not in already:
+                old = datapoint_from_json(row.id, kept[held_id].payload)
+                kind = DatapointRestored if held_id in deleted_since else DatapointUpdated
+                events.append(restated(kind, old, request, tx.now))
         if gone:
             events.append(DatapointsDeleted(gone))
         events += added(made.new, tx.now)
         return events
+
+
+def restated(
+    kind: type[DatapointUpdated | DatapointRestored],
+    old: Datapoint,
+    request: DatapointRequest,
+    now: datetime,
+) -> DatapointUpdated | DatapointRestored:
+    """The event giving a datapoint a request's content now, keeping its id and creation."""
+    return kind(
+        id=old.id,
+        created_at=old.created_at,
+        updated_at=now,
+        inputs=request.inputs,
+        messages=request.messages,
+        target=request.target,
+        source_project_data_id=old.source_project_data_id,
+    )
+
+
+def nothing(head: VersionRow, row: DatasetRow) -> Diff:
+    """The diff of a dry run that would change nothing."""
+    version = head.to_version(row.id)
+    return Diff(version, version, [], [], [], DiffCounts(0, 0, 0))
+
+
+def _keyed_plan(
+    key: Key, action: Action, items: list[object], single: bool, held: list[Held]
+) -> Plan:
+    """The plan of a keyed upsert: items matched to the base by ``key``.
+
+    Raises:
+        ValidationError: A bad item, a key missing, repeated, or (``key="id"``)
+            naming no base datapoint; a key the base holds twice.
+    """
+    locs: list[Loc] = [("body",) if single else ("body", i) for i in range(len(items))]
+    keys = request_keys(key, items, locs, new_allowed=action != "remove")
+    requests = parse_items([(i, without_id(item)) for i, item in enumerate(items)], single=single)
+    if key.by_id:
+        base_keys: list[bytes | None] = [orjson.dumps(h.id) for h in held]
+        in_base = set(base_keys)
+        refuse_unknown_ids(
+            (loc, orjson.loads(k))
+            for loc, k in zip(locs, keys, strict=True)
+            if k and k not in in_base
+        )
+    else:
+        base_keys = [key.of(orjson.loads(h.payload)) for h in held]
+        holders: dict[bytes, list[str]] = {}
+        for h, k in zip(held, base_keys, strict=True):
+            if k is not None:
+                holders.setdefault(k, []).append(h.id)
+        refuse_repeated_base_keys(key, {k: ids for k, ids in holders.items() if len(ids) > 1})
+    return plan_keyed(action, held, base_keys, keys, requests)
 
 
 def _version(tx: WriteContext, row: DatasetRow, number: int) -> VersionRow:
@@ -263,9 +237,15 @@ def _version(tx: WriteContext, row: DatasetRow, number: int) -> VersionRow:
     return found
 
 
-def option_problems(action: object, expected_version: object) -> list[ErrorDetail]:
-    """What is wrong with an upsert's action and expected version (nothing, usually)."""
-    problems: list[ErrorDetail] = []
+def option_problems(
+    action: object, expected_version: object, dry_run: object = False, allow_empty: object = False
+) -> list[ErrorDetail]:
+    """What is wrong with an upsert's action, expected version and flags (nothing, usually)."""
+    problems: list[ErrorDetail] = [
+        ErrorDetail(("query", name), "expected True or False", "bool_type")
+        for name, value in (("dry_run", dry_run), ("allow_empty", allow_empty))
+        if type(value) is not bool
+    ]
     if action not in ACTIONS:
         problems.append(
             ErrorDetail(("body", "action"), f"expected one of {', '.join(ACTIONS)}", "action")
@@ -277,22 +257,36 @@ def option_problems(action: object, expected_version: object) -> list[ErrorDetai
     return problems
 
 
-def _parse(datapoints: Any, action: str, expected_version: object) -> tuple[list[object], bool]:
+def _parse(
+    datapoints: Any, action: str, expected_version: object, dry_run: object, allow_empty: object
+) -> tuple[list[object], bool]:
     """The request's items, unchecked, with the other arguments checked (all problems at once).
 
     Raises:
-        ValidationError: A bad action or expected version, or a body of another shape.
+        ValidationError: A bad action, expected version or flag, a body of
+            another shape, or a ``set`` of nothing without ``allow_empty``.
     """
-    problems = option_problems(action, expected_version)
+    problems = option_problems(action, expected_version, dry_run, allow_empty)
     items: list[object] = []
     single = False
     try:
         items, single = datapoint_items(datapoints)
     except ValidationError as error:
         problems.extend(error.details)
+    if not problems and not items and action == "set" and not allow_empty:
+        problems.append(empty_set())
     if problems:
         raise ValidationError(problems)
     return items, single
+
+
+def empty_set() -> ErrorDetail:
+    """The refusal of a ``set`` from nothing, which would empty the dataset."""
+    return ErrorDetail(
+        ("body",),
+        "a set of no datapoints would empty the dataset; pass allow_empty=True to mean it",
+        "empty_set",
+    )
 
 
 def _match(
@@ -325,6 +319,7 @@ def _stamp(
     base: VersionRef,
     expected_version: int | None,
     name: VersionName | None,
+    matched_by: str | None,
 ) -> IdempotencyStamp | None:
     """The idempotency stamp of a request (None without a key).
 
@@ -346,6 +341,7 @@ def _stamp(
         "base": [type(base).__name__, str(base)],
         "expected_version": expected_version,
         "version_name": converter.unstructure(name),
+        **({"key": matched_by} if matched_by is not None else {}),
     }
     digest = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return IdempotencyStamp(key, digest)
