@@ -81,6 +81,7 @@ class DatapointWriteOperations:
             name=parse_version_name(version_name, version_description),
         )
 
+    @overload
     def commit_datapoint_stream(
         self,
         dataset_id: str,
@@ -90,7 +91,46 @@ class DatapointWriteOperations:
         version_name: str | None = None,
         version_description: str | None = None,
         progress: Callable[[int], object] | None = None,
-    ) -> Version:
+        dry_run: Literal[False] = False,
+    ) -> Version: ...
+
+    @overload
+    def commit_datapoint_stream(
+        self,
+        dataset_id: str,
+        batches: Iterable[Sequence[Any]],
+        *,
+        count: int,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+        dry_run: Literal[True],
+    ) -> Diff: ...
+
+    @overload
+    def commit_datapoint_stream(
+        self,
+        dataset_id: str,
+        batches: Iterable[Sequence[Any]],
+        *,
+        count: int,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+        dry_run: bool = False,
+    ) -> Version | Diff: ...
+
+    def commit_datapoint_stream(
+        self,
+        dataset_id: str,
+        batches: Iterable[Sequence[Any]],
+        *,
+        count: int,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+        dry_run: bool = False,
+    ) -> Version | Diff:
         """Add any number of datapoints as one committed version, in constant memory.
 
         ``batches`` yields non-empty lists of datapoint bodies (plain v4 JSON
@@ -101,6 +141,8 @@ class DatapointWriteOperations:
         ("Add N datapoints").
         ``progress``, if given, is called with each batch's size once it is
         stored. The store's write lock is held until the last batch is in.
+        ``dry_run=True`` returns the :class:`Diff` it would make (every
+        datapoint added) and writes nothing.
 
         Raises:
             ValidationError: A bad datapoint, at ``("body", i, ...)`` with ``i``
@@ -115,6 +157,7 @@ class DatapointWriteOperations:
             count=count,
             name=parse_version_name(version_name, version_description),
             progress=progress,
+            dry_run=dry_run,
         )
 
     def update_datapoint(
@@ -196,6 +239,23 @@ class DatapointWriteOperations:
         version_description: str | None = None,
         idempotency_key: str | None = None,
     ) -> Diff: ...
+
+    @overload
+    def upsert(
+        self,
+        dataset_id: str,
+        datapoints: Any,
+        *,
+        action: str = "set",
+        key: str | None = None,
+        base: VersionRef = None,
+        expected_version: int | None = None,
+        dry_run: bool = False,
+        allow_empty: bool = False,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> UpsertResult | Diff: ...
 
     def upsert(
         self,
@@ -290,6 +350,22 @@ class DatapointWriteOperations:
         version_description: str | None = None,
         progress: Callable[[int], object] | None = None,
     ) -> Diff: ...
+
+    @overload
+    def upsert_stream(
+        self,
+        dataset_id: str,
+        batches: Callable[[], Iterable[Sequence[Any]]],
+        *,
+        action: str = "set",
+        key: str | None = None,
+        expected_version: int | None = None,
+        dry_run: bool = False,
+        allow_empty: bool = False,
+        version_name: str | None = None,
+        version_description: str | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> UpsertResult | Diff: ...
 
     def upsert_stream(
         self,

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, overload
 
 import attrs
 
-from datasetlog import DatasetLog, ErrorDetail, ValidationError, Version, VersionRef
+from datasetlog import DatasetLog, Diff, ErrorDetail, ValidationError, Version, VersionRef
 from datasetlog.transfer.arrow import (
     COLUMNS,
     MissingDependencyError,
@@ -119,13 +119,66 @@ def export_dataset(
 
 @attrs.frozen
 class Imported:
-    """What an import did: the version it committed (or the latest, if nothing changed)."""
+    """What an import did: the version it committed (or the latest, if nothing changed);
+    ``changed`` counts what a keyed import updated in place."""
 
     version: Version
     added: int
     removed: int
     ignored: int
     committed: bool
+    changed: int = 0
+
+
+@overload
+def import_datapoints(
+    db: DatasetLog,
+    dataset_id: str,
+    source: str | Path | IO[bytes] | Any,
+    *,
+    format: str | None = None,
+    action: str | None = None,
+    key: str | None = None,
+    dry_run: Literal[False] = False,
+    allow_empty: bool = False,
+    version_name: str | None = None,
+    version_description: str | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> Imported: ...
+
+
+@overload
+def import_datapoints(
+    db: DatasetLog,
+    dataset_id: str,
+    source: str | Path | IO[bytes] | Any,
+    *,
+    format: str | None = None,
+    action: str | None = None,
+    key: str | None = None,
+    dry_run: Literal[True],
+    allow_empty: bool = False,
+    version_name: str | None = None,
+    version_description: str | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> Diff: ...
+
+
+@overload
+def import_datapoints(
+    db: DatasetLog,
+    dataset_id: str,
+    source: str | Path | IO[bytes] | Any,
+    *,
+    format: str | None = None,
+    action: str | None = None,
+    key: str | None = None,
+    dry_run: bool = False,
+    allow_empty: bool = False,
+    version_name: str | None = None,
+    version_description: str | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> Imported | Diff: ...
 
 
 def import_datapoints(
@@ -135,10 +188,13 @@ def import_datapoints(
     *,
     format: str | None = None,
     action: str | None = None,
+    key: str | None = None,
+    dry_run: bool = False,
+    allow_empty: bool = False,
     version_name: str | None = None,
     version_description: str | None = None,
     progress: Callable[[int], object] | None = None,
-) -> Imported:
+) -> Imported | Diff:
     """Commit the datapoints of a JSONL, CSV or Parquet file (as exports write them), or of
     a table (a pyarrow Table, pandas DataFrame or Hugging Face dataset with the columns of
     :func:`to_arrow`), as one version.
@@ -151,6 +207,11 @@ def import_datapoints(
     ``target`` are read from each line.
     ``progress``, if given, is called with how many more datapoints were stored.
     ``format`` defaults as for :func:`export_dataset`; a table needs none.
+    ``key=`` (with an action) matches lines to datapoints by a key, updating in
+    place (see :meth:`DatasetLog.upsert`); ``key="id"`` reads each line's
+    ``id``. ``dry_run=True`` returns the :class:`~datasetlog.Diff` the import
+    would make and writes nothing. A ``set`` from a source holding no
+    datapoint is refused unless ``allow_empty=True``.
 
     JSON is read strictly (no object may hold a key twice), and a datapoint's
     text is at most :data:`~datasetlog.transfer.cells.MAX_LINE` bytes (64 MiB);
@@ -165,12 +226,10 @@ def import_datapoints(
         NotFoundError: No such dataset.
         DatasetLogError: Standard input could not be copied to a temporary file.
     """
+    options = _ImportOptions(action, key, dry_run, allow_empty, version_name, version_description)
     if table_kind(source) is not None:
-        batches = Batches(lambda: table_rows(source), "row")
-        count = table_count(source)
-        return _imported(
-            db, dataset_id, batches, count, action, version_name, version_description, progress
-        )
+        batches = Batches(lambda: table_rows(source, with_id=key == "id"), "row")
+        return _imported(db, dataset_id, batches, table_count(source), options, progress)
     fmt: Format = require_format(format, source)
     with ExitStack() as stack:
         if isinstance(source, str | Path):
@@ -181,11 +240,10 @@ def import_datapoints(
                 raise file_error(path, error, ("source",)) from error
         readable = rewindable(source, stack)
         unit = "row" if fmt == "parquet" else "line"
-        batches = Batches(file_records(readable, fmt), unit, unchanged=Unchanged(readable))
+        records = file_records(readable, fmt, with_id=key == "id")
+        batches = Batches(records, unit, unchanged=Unchanged(readable))
         count = count_datapoints(readable, fmt) if action is None else 0
-        return _imported(
-            db, dataset_id, batches, count, action, version_name, version_description, progress
-        )
+        return _imported(db, dataset_id, batches, count, options, progress)
 
 
 def datapoints_in(source: str | Path, *, format: str | None = None) -> int:
@@ -203,32 +261,67 @@ def datapoints_in(source: str | Path, *, format: str | None = None) -> int:
         raise file_error(source, error, ("source",)) from error
 
 
+@attrs.frozen
+class _ImportOptions:
+    """What an import was asked to do besides reading its source."""
+
+    action: str | None
+    key: str | None
+    dry_run: bool
+    allow_empty: bool
+    version_name: str | None
+    version_description: str | None
+
+    def problems(self) -> list[ErrorDetail]:
+        """What is wrong with the options taken together (each alone is checked where used)."""
+        if self.key is not None and self.action is None:
+            message = "a key matches lines to datapoints: give action set, add or remove"
+            return [ErrorDetail(("query", "key"), message, "key")]
+        return []
+
+
 def _imported(
     db: DatasetLog,
     dataset_id: str,
     batches: Batches,
     count: int,
-    action: str | None,
-    version_name: str | None,
-    version_description: str | None,
+    options: _ImportOptions,
     progress: Callable[[int], object] | None,
-) -> Imported:
+) -> Imported | Diff:
+    if problems := options.problems():
+        raise ValidationError(problems)
     try:
-        if action is None:
-            return _added(
-                db, dataset_id, batches, count, version_name, version_description, progress
-            )
+        if options.action is None:
+            return _added(db, dataset_id, batches, count, options, progress)
         result = db.upsert_stream(
             dataset_id,
             lambda: batches,
-            action=action,
-            version_name=version_name,
-            version_description=version_description,
+            action=options.action,
+            key=options.key,
+            dry_run=options.dry_run,
+            allow_empty=options.allow_empty,
+            version_name=options.version_name,
+            version_description=options.version_description,
             progress=progress,
         )
     except ValidationError as error:
+        if [d.type for d in error.details] == ["empty_set"]:
+            message = (
+                "it holds no datapoint, and a set from it would empty the dataset; "
+                "pass allow_empty=True to mean it"
+            )
+            raise ValidationError([ErrorDetail(("source",), message, "empty_set")]) from error
         raise batches.at_lines(error) from error
-    return Imported(result.version, result.added, result.removed, result.ignored, result.committed)
+    if isinstance(result, Diff):
+        return result
+    return Imported(
+        result.version,
+        result.added,
+        result.removed,
+        result.ignored,
+        result.committed,
+        result.changed,
+    )
 
 
 def _added(
@@ -236,10 +329,9 @@ def _added(
     dataset_id: str,
     batches: Batches,
     count: int,
-    version_name: str | None,
-    version_description: str | None,
+    options: _ImportOptions,
     progress: Callable[[int], object] | None,
-) -> Imported:
+) -> Imported | Diff:
     if count == 0:
         for _ in batches:  # a file that could not be counted: reading it names its problem
             break
@@ -248,10 +340,13 @@ def _added(
         dataset_id,
         batches,
         count=count,
-        version_name=version_name,
-        version_description=version_description,
+        dry_run=options.dry_run,
+        version_name=options.version_name,
+        version_description=options.version_description,
         progress=progress,
     )
+    if isinstance(version, Diff):
+        return version
     return Imported(version, count, 0, 0, True)
 
 

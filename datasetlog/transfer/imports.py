@@ -153,14 +153,15 @@ Records = Iterator[Record]
 """Each datapoint of a source: its line (row) number, body, problems and size in bytes."""
 
 
-def file_records(source: IO[bytes], fmt: Format) -> Callable[[], Records]:
-    """A file's records, read from where it is now each time they are asked for."""
+def file_records(source: IO[bytes], fmt: Format, *, with_id: bool = False) -> Callable[[], Records]:
+    """A file's records, read from where it is now each time they are asked for (with each
+    datapoint's ``id``, for a sync keyed by id)."""
     start = source.tell()
     readers = {"jsonl": _jsonl, "csv": _csv, "parquet": parquet_rows}
 
     def records() -> Records:
         source.seek(start)
-        return readers[fmt](source)
+        return readers[fmt](source, with_id=with_id)
 
     return records
 
@@ -272,8 +273,8 @@ def _capped_lines(source: IO[bytes]) -> Iterator[bytes]:
     return iter(lambda: source.readline(MAX_LINE + 1), b"")
 
 
-def _jsonl(source: IO[bytes]) -> Records:
-    content = CONTENT
+def _jsonl(source: IO[bytes], *, with_id: bool = False) -> Records:
+    content = (*CONTENT, "id") if with_id else CONTENT
     for number, raw in enumerate(_capped_lines(source), start=1):
         if len(raw) > MAX_LINE:
             message = f"longer than {MAX_LINE:,} bytes"
@@ -333,12 +334,12 @@ def _csv_reader(text: io.TextIOWrapper) -> Any:
     return csv.reader(text)
 
 
-def _csv(source: IO[bytes]) -> Records:
+def _csv(source: IO[bytes], *, with_id: bool = False) -> Records:
     with _text(source) as text:
-        yield from _csv_records(_csv_reader(text))
+        yield from _csv_records(_csv_reader(text), with_id)
 
 
-def _csv_records(reader: Any) -> Records:
+def _csv_records(reader: Any, with_id: bool) -> Records:
     try:
         header = next(reader, None)
     except (csv.Error, UnicodeDecodeError) as error:
@@ -365,15 +366,20 @@ def _csv_records(reader: Any) -> Records:
             problem = ErrorDetail(("line", line), message, "cells")
             yield line, None, [problem], sum(map(len, row))
             continue
-        yield (line, *_csv_body(line, header, row))
+        yield (line, *_csv_body(line, header, row, with_id))
 
 
-def _csv_body(line: int, header: list[str], row: list[str]) -> tuple[Any, list[ErrorDetail], int]:
+def _csv_body(
+    line: int, header: list[str], row: list[str], with_id: bool
+) -> tuple[Any, list[ErrorDetail], int]:
     """A CSV record's datapoint body, its problems and its size (characters of content)."""
     body: dict[str, Any] = {}
     problems: list[ErrorDetail] = []
     size = 0
     for column, cell in zip(header, row, strict=True):
+        if with_id and column == "id" and cell:
+            body["id"] = cell_text(cell)
+            continue
         if column not in _CSV_CONTENT or cell == "":  # an empty cell: the field is unset
             continue
         size += len(cell)

@@ -35,7 +35,7 @@ DECODE_BYTES = 8 << 20
 """Bytes of cells turned into Python strings at a time."""
 
 
-def parquet_rows(source: IO[bytes]) -> Iterator[Record]:
+def parquet_rows(source: IO[bytes], *, with_id: bool = False) -> Iterator[Record]:
     """Each row of a Parquet file as a datapoint record (rows numbered from 1)."""
     pq = require("pyarrow.parquet", "arrow")
     start = source.tell()
@@ -47,7 +47,7 @@ def parquet_rows(source: IO[bytes]) -> Iterator[Record]:
     if problems := column_problems(names):
         yield 0, None, problems, 0
         return
-    wanted = [name for name in CONTENT if name in names]
+    wanted = _wanted(names, with_id)
     source.seek(start)
     parquet = pq.ParquetFile(source, read_dictionary=wanted)  # only names it holds
     metadata = parquet.metadata
@@ -74,7 +74,7 @@ def table_count(table: Any) -> int:
     return int(table.num_rows if table_kind(table) == "pyarrow" else len(table))
 
 
-def table_rows(table: Any) -> Iterator[Record]:
+def table_rows(table: Any, *, with_id: bool = False) -> Iterator[Record]:
     """Each row of a pyarrow Table, pandas DataFrame or Hugging Face dataset with the columns
     of :func:`~datasetlog.transfer.arrow.to_arrow`, as :func:`parquet_rows` gives a file's."""
     kind = table_kind(table)
@@ -82,7 +82,7 @@ def table_rows(table: Any) -> Iterator[Record]:
     if problems := column_problems(names):
         yield 0, None, problems, 0
         return
-    wanted = [name for name in CONTENT if name in names]
+    wanted = _wanted(names, with_id)
     if kind == "pandas":
         yield from _frame_rows(table, wanted)
         return
@@ -234,11 +234,21 @@ def _not_text(row: int, name: str, kind: str) -> ErrorDetail:
     return ErrorDetail(("row", row, name), f"expected JSON text, got {kind}", "json")
 
 
+def _wanted(names: list[str], with_id: bool) -> list[str]:
+    """The columns read: the content ones a source holds, and its ``id`` if asked for."""
+    return [name for name in CONTENT if name in names] + (
+        ["id"] if with_id and "id" in names else []
+    )
+
+
 def _body(number: int, names: list[str], cells: list[Any]) -> tuple[Any, list[ErrorDetail]]:
     body: dict[str, Any] = {}
     problems: list[ErrorDetail] = []
     for name, cell in zip(names, cells, strict=True):
         if cell is None:
+            continue
+        if name == "id":  # text as it stands, not JSON
+            body[name] = cell
             continue
         try:
             body[name] = json_value(cell)

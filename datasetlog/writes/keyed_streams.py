@@ -169,11 +169,12 @@ class _Item:
 
 def _items(
     key: Key, base: KeyedBase, batch: Sequence[Any], offset: int, *, new_allowed: bool
-) -> list[_Item]:
-    """One batch's items, validated and matched to the base.
+) -> tuple[list[_Item], list[ErrorDetail]]:
+    """One batch's items, validated and matched to the base, and the problems of their keys
+    (a missing key, an id the base lacks).
 
     Raises:
-        ValidationError: A bad item, a missing key, or an id the base lacks.
+        ValidationError: A batch that is no list, or an item that is no datapoint.
     """
     if isinstance(batch, str | bytes) or not isinstance(batch, Sequence) or not batch:
         problem = ErrorDetail(("body",), "expected batches that are non-empty lists", "batch")
@@ -197,10 +198,11 @@ def _items(
         digest = content_digest(request_key(request))
         changes = ordinal is not None and base.contents[ordinal] != digest
         made.append(_Item(line, found, request, ordinal, changes))
-    if problems:
-        raise ValidationError(problems)
-    refuse_unknown_ids(unknown)
-    return made
+    try:
+        refuse_unknown_ids(unknown)
+    except ValidationError as error:
+        problems.extend(error.details)
+    return made, problems
 
 
 def plan(action: Action, key: Key, base: KeyedBase, batches: Iterable[Sequence[Any]]) -> KeyedPlan:
@@ -210,9 +212,15 @@ def plan(action: Action, key: Key, base: KeyedBase, batches: Iterable[Sequence[A
         ValidationError: A bad item, a missing, repeated or unknown key.
     """
     seen: list[int] = []  # digest << 32 | line, for keys given twice
+    problems: list[ErrorDetail] = []
     items = added_count = changed = 0
     for batch in batches:
-        for item in _items(key, base, batch, items, new_allowed=action != "remove"):
+        try:
+            batch_items, found = _items(key, base, batch, items, new_allowed=action != "remove")
+        except ValidationError as error:  # the batch's content: with what came before
+            raise ValidationError([*problems, *error.details]) from error
+        problems += found
+        for item in batch_items:
             if item.key is not None:
                 seen.append(key_digest(item.key) << _ORDINAL | item.line)
             if item.ordinal is None:
@@ -221,7 +229,9 @@ def plan(action: Action, key: Key, base: KeyedBase, batches: Iterable[Sequence[A
                 base.asked[item.ordinal] = 1
                 changed += item.changes
         items += len(batch)
-    _refuse_repeated_items(seen, key)
+    problems += _repeated_items(seen, key)
+    if problems:
+        raise ValidationError(problems)
     kept = base.kept(action)
     removed = sum(base.live) - sum(kept)
     if action == "remove":
@@ -229,9 +239,10 @@ def plan(action: Action, key: Key, base: KeyedBase, batches: Iterable[Sequence[A
     return KeyedPlan(kept, items, added_count, removed, changed, items - added_count - changed)
 
 
-def _refuse_repeated_items(seen: list[int], key: Key) -> None:
+def _repeated_items(seen: list[int], key: Key) -> list[ErrorDetail]:
+    """The problems of keys given twice, from ``digest << 32 | line`` of each keyed item."""
     seen.sort()
-    problems = [
+    return [
         ErrorDetail(
             ("body", entry & _ORDINALS),
             f"{key.spec} is given twice (also at body.{before & _ORDINALS})",
@@ -240,8 +251,6 @@ def _refuse_repeated_items(seen: list[int], key: Key) -> None:
         for before, entry in pairwise(seen)
         if before >> _ORDINAL == entry >> _ORDINAL
     ]
-    if problems:
-        raise ValidationError(problems)
 
 
 def write(
@@ -274,7 +283,9 @@ def write(
         streamed.add([DatapointsDeleted(gone)])
     items = added_count = changed = 0
     for batch in batches:
-        batch_items = _items(key, base, batch, items, new_allowed=action != "remove")
+        batch_items, problems = _items(key, base, batch, items, new_allowed=action != "remove")
+        if problems:  # the first reading found none: the batches changed since
+            raise ValidationError(problems)
         items += len(batch_items)
         if action != "remove":
             updates = [item for item in batch_items if item.ordinal is not None and item.changes]

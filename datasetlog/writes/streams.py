@@ -24,6 +24,7 @@ from datasetlog import messages as commit_messages
 from datasetlog.errors import ConflictError, ErrorDetail, StoreError, ValidationError
 from datasetlog.events import DatapointsDeleted
 from datasetlog.models import Diff, UpsertResult, Version
+from datasetlog.readmodels.apply import Applied
 from datasetlog.readmodels.history import DiffPlan, History
 from datasetlog.readmodels.layers import view_of
 from datasetlog.readmodels.rows import DatasetRow, VersionRow
@@ -60,15 +61,20 @@ class StreamedWrites:
         count: int,
         name: VersionName | None,
         progress: Callable[[int], object] | None,
-    ) -> Version:
-        """Add every datapoint of ``batches`` as one version; see ``commit_datapoint_stream``."""
+        dry_run: bool = False,
+    ) -> Version | Diff:
+        """Add every datapoint of ``batches`` as one version (or, dry, say what that would
+        add); see ``commit_datapoint_stream``."""
         require_id(dataset_id, DATASET_ID)
+        problems = option_problems("add", None, dry_run)
         if type(count) is not int or count < 1:
-            raise ValidationError(
-                [ErrorDetail(("count",), f"expected a count >= 1, got {count!r}", "count")]
+            problems.append(
+                ErrorDetail(("count",), f"expected a count >= 1, got {count!r}", "count")
             )
+        if problems:
+            raise ValidationError(problems)
 
-        def write(tx: WriteContext) -> Version:
+        def write(tx: WriteContext) -> Version | Diff:
             row = tx.live(dataset_id)
             message = commit_messages.add_datapoints(count)
             streamed = tx.open_commit(content_commit(tx, row, [], message, name=name))
@@ -83,13 +89,23 @@ class StreamedWrites:
                     progress(len(requests))
             if seen != count:
                 raise _miscounted(count, str(seen))
-            version = streamed.close().made_version()
+            applied = streamed.close()
             if count >= BULK:
                 self._schema.refresh_statistics(tx.conn)
-            return version
+            if dry_run:
+                return self._diff(tx, row, applied)
+            return applied.made_version()
 
         with collector_paused():
-            return self._writer.run(write, retry=False)
+            return self._writer.run(write, retry=False, dry_run=dry_run)
+
+    def _diff(self, tx: WriteContext, before: DatasetRow, applied: Applied) -> Diff:
+        """What a commit of this transaction changed, from the version before it."""
+        head = tx.lookups.version(tx.conn, before.key, before.version)
+        if head is None:
+            raise StoreError(f"the read models lack the latest version of {before.id!r}")
+        plan_ = DiffPlan(applied.dataset, head, applied.made_row())
+        return self._history.diff(lambda: nullcontext(tx.conn), plan_)
 
     def upsert(
         self,
@@ -165,8 +181,7 @@ class StreamedWrites:
             if added_count + removed + changed >= BULK:
                 self._schema.refresh_statistics(tx.conn)
             if dry_run:
-                plan_ = DiffPlan(applied.dataset, head, applied.made_row())
-                return self._history.diff(lambda: nullcontext(tx.conn), plan_)
+                return self._diff(tx, row, applied)
             version = applied.made_version()
             return UpsertResult(version, added_count, removed, ignored, True, changed)
 
