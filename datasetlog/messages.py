@@ -27,6 +27,11 @@ def update_datapoint(datapoint_id: str) -> str:
     return f"Update datapoint {datapoint_id}"
 
 
+def update_datapoints(count: int) -> str:
+    """The message of a version that replaces the content of ``count`` datapoints."""
+    return f"Update {_counted(count, 'datapoint')}"
+
+
 def delete_datapoints(count: int) -> str:
     """The message of a version that deletes ``count`` datapoints."""
     return f"Delete {_counted(count, 'datapoint')}"

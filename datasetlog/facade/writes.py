@@ -187,6 +187,29 @@ class DatapointWriteOperations:
             name=parse_version_name(version_name, version_description),
         )
 
+    def update_datapoints(
+        self,
+        updates: Sequence[Mapping[str, Any]],
+        *,
+        version_name: str | None = None,
+        version_description: str | None = None,
+    ) -> list[Datapoint]:
+        """Replace fields of many datapoints: one new version of each dataset they belong to.
+
+        Each update is ``{"id": ..., "inputs": ..., "messages": ..., "target":
+        ...}`` with at least one of the three, replaced as
+        :meth:`update_datapoint` replaces them. Returns the datapoints as
+        updated, in the order given. Added in 0.2.
+
+        Raises:
+            ValidationError: Every problem of the updates (``loc`` ``("body", i, ...)``).
+            NotFoundError: An id names no datapoint of a live dataset; nothing is written.
+            ConflictError: The version name is taken.
+        """
+        return self._datapoint_writes.update_many(
+            updates, name=parse_version_name(version_name, version_description)
+        )
+
     def delete_datapoints(
         self,
         datapoint_ids: Sequence[str],

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 import orjson
 
 from datasetlog import messages as commit_messages
@@ -28,7 +29,13 @@ from datasetlog.serialization.decode import (
     stored_datapoint,
 )
 from datasetlog.sources.base import LogSource
-from datasetlog.validation.fields import DATASET_ID, require_id, require_ids, text_problems
+from datasetlog.validation.fields import (
+    DATASET_ID,
+    id_problems,
+    require_id,
+    require_ids,
+    text_problems,
+)
 from datasetlog.validation.requests import parse_create_request, parse_datapoint_fields
 from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use
 from datasetlog.writes.loop import WriteContext, Writer, collector_paused
@@ -118,28 +125,49 @@ class DatapointWrites:
             raise ValidationError(
                 [ErrorDetail(("body",), "give inputs, messages or target", "missing")]
             )
-        change = parse_datapoint_fields(fields, ("body",))
+        change = _Update(datapoint_id, frozenset(fields), parse_datapoint_fields(fields, ("body",)))
+        [made] = self._writer.run(lambda tx: self._updated(tx, [change], name, single=True))
+        return made
 
-        def write(tx: WriteContext) -> Datapoint:
-            found = tx.datapoint(datapoint_id)
+    def update_many(self, items: object, *, name: VersionName | None) -> list[Datapoint]:
+        """Replace fields of many datapoints, one version per dataset; see
+        ``DatasetLog.update_datapoints``."""
+        changes = _parse_updates(items)
+        return self._writer.run(lambda tx: self._updated(tx, changes, name, single=False))
+
+    @staticmethod
+    def _updated(
+        tx: WriteContext, changes: list[_Update], name: VersionName | None, *, single: bool
+    ) -> list[Datapoint]:
+        """Commit the updates, one commit per dataset; the datapoints as updated, in order."""
+        by_dataset: dict[str, list[DatapointUpdated]] = {}
+        made = []
+        for change in changes:
+            found = tx.datapoint(change.datapoint_id)
             if found is None:
-                raise NotFoundError(f"no datapoint {datapoint_id!r}")
+                raise NotFoundError(f"no datapoint {change.datapoint_id!r}")
             row = tx.live(found.dataset_id)
-            old = stored_datapoint(row.id, datapoint_id, found.payload)
+            old = stored_datapoint(row.id, change.datapoint_id, found.payload)
+            given, content = change.fields, change.content
             event = DatapointUpdated(
                 id=old.id,
                 created_at=old.created_at,
                 updated_at=tx.now,
-                inputs=change.inputs if "inputs" in fields else old.inputs,
-                messages=change.messages if "messages" in fields else old.messages,
-                target=change.target if "target" in fields else old.target,
+                inputs=content.inputs if "inputs" in given else old.inputs,
+                messages=content.messages if "messages" in given else old.messages,
+                target=content.target if "target" in given else old.target,
                 source_project_data_id=old.source_project_data_id,
             )
-            message = commit_messages.update_datapoint(datapoint_id)
-            tx.commit(content_commit(tx, row, [event], message, name=name))
-            return datapoint_from_record(row.id, event)
-
-        return self._writer.run(write)
+            by_dataset.setdefault(row.id, []).append(event)
+            made.append(datapoint_from_record(row.id, event))
+        for dataset_id, events in by_dataset.items():
+            if single:
+                message = commit_messages.update_datapoint(events[0].id)
+            else:
+                message = commit_messages.update_datapoints(len(events))
+            row = tx.live(dataset_id)
+            tx.commit(content_commit(tx, row, list(events), message, name=name))
+        return made
 
     def delete(self, datapoint_ids: Sequence[str], *, name: VersionName | None) -> None:
         """Delete datapoints, one version per dataset; see ``DatasetLog.delete_datapoints``."""
@@ -194,3 +222,59 @@ def _from_logs(logs: LogSource | None, log_ids: list[str]) -> list[Content]:
         request = parse_datapoint_fields(content, ("body", "log_ids", i))
         contents.append((request, log_id))
     return contents
+
+
+@attrs.frozen
+class _Update:
+    """One datapoint's update: its id, the fields given and their checked content."""
+
+    datapoint_id: str
+    fields: frozenset[str]
+    content: DatapointRequest
+
+
+_UPDATABLE = frozenset(("inputs", "messages", "target"))
+
+
+def _parse_updates(items: object) -> list[_Update]:
+    """The checked items of ``update_datapoints``: ``{"id": ..., <fields to replace>}`` each.
+
+    Raises:
+        ValidationError: Every problem: not a non-empty list, an item that is no
+            object, a bad or repeated id, no field or an unknown one, a bad value.
+    """
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence) or not items:
+        raise ValidationError(
+            [ErrorDetail(("body",), "expected a non-empty list of updates", "list_type")]
+        )
+    problems: list[ErrorDetail] = []
+    updates: list[_Update] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        loc = ("body", index)
+        if not isinstance(item, Mapping):
+            problems.append(ErrorDetail(loc, "expected an object with an id", "dict_type"))
+            continue
+        found = id_problems(item.get("id"), (*loc, "id"))
+        if not found and item["id"] in seen:
+            found = [ErrorDetail((*loc, "id"), f"{item['id']!r} given twice", "duplicate")]
+        problems += found
+        fields = {k: v for k, v in item.items() if k != "id" and v is not None}
+        problems += [
+            ErrorDetail((*loc, k), "not a field an update replaces", "extra_forbidden")
+            for k in fields
+            if k not in _UPDATABLE
+        ]
+        if not fields:
+            problems.append(ErrorDetail(loc, "give inputs, messages or target", "missing"))
+        try:
+            content = parse_datapoint_fields({k: fields[k] for k in fields if k in _UPDATABLE}, loc)
+        except ValidationError as error:
+            problems += error.details
+            continue
+        if not found:
+            seen.add(item["id"])
+            updates.append(_Update(item["id"], frozenset(fields), content))
+    if problems:
+        raise ValidationError(problems)
+    return updates
