@@ -12,7 +12,8 @@
 - T3: ``import_datapoints`` of a 1M-line JSONL file of ~500-byte datapoints
   as one version, in a fresh process: its peak RSS (goal <= 300 MB) and rate;
   then ``action="set"`` of the same file onto that version (nothing to
-  commit), and of the file with 1% of its lines changed.
+  commit), of the file with 1% of its lines changed, and (``key=
+  "inputs.task_id"``) of the first file again: 1% updated in place.
 - T4: ``to_arrow`` of the 100k version vs building the same table from
   ``iter_datapoints_v4`` dicts in Python (``pyarrow.Table.from_pylist``).
   Goal: faster (< 1.0x its time).
@@ -131,12 +132,15 @@ def big_import_rows(table: Table, backend: Backend, n: int, folder: Path) -> Non
     location = store.location
     ds = store.db.create_dataset(project_id="bench", name="big").id
     store.close()
-    for label, file, action, expect in (
-        ("add every line", path, None, (n, 0, True)),
-        ("set, the same file onto it", path, "set", (0, 0, False)),
-        ("set, 1% of lines changed", changed, "set", (n // 100, n // 100, True)),
+    for label, file, action, key, expect in (
+        ("add every line", path, None, None, (n, 0, 0, True)),
+        ("set, the same file onto it", path, "set", None, (0, 0, 0, False)),
+        ("set, 1% of lines changed", changed, "set", None, (n // 100, n // 100, 0, True)),
+        ("keyed set (inputs.task_id), 1% changed", path, "set", KEY, (0, 0, n // 100, True)),
     ):
-        spec = json.dumps({"store": location, "dataset": ds, "file": str(file), "action": action})
+        spec = json.dumps(
+            {"store": location, "dataset": ds, "file": str(file), "action": action, "key": key}
+        )
         done = subprocess.run(
             [sys.executable, "-c", _PROBE, spec],
             cwd=REPO_ROOT,
@@ -146,7 +150,8 @@ def big_import_rows(table: Table, backend: Backend, n: int, folder: Path) -> Non
             timeout=1800,
         )
         found = json.loads(done.stdout.strip().splitlines()[-1])
-        assert (found["added"], found["removed"], found["committed"]) == expect, found
+        counts = (found["added"], found["removed"], found["changed"], found["committed"])
+        assert counts == expect, found
         peak = found["peak_rss_mb"]
         table.add(
             "T3",
@@ -161,6 +166,8 @@ def big_import_rows(table: Table, backend: Backend, n: int, folder: Path) -> Non
 
 
 PEAK_RSS_MB = 300
+KEY = "inputs.task_id"
+"""The key of T3's keyed sync: every line holds one, and the changed file keeps them."""
 _PROBE = "from benchmarks.transfer import import_probe_main; import_probe_main()"
 _PAD = "lorem ipsum dolor sit amet " * 6
 
@@ -171,6 +178,7 @@ def _write_big_file(path: Path, n: int, changed: Path) -> None:
     with path.open("wb") as out, changed.open("wb") as other:
         for start in range(0, n, 10_000):
             for number, body in enumerate(make_bodies(53, start, min(10_000, n - start)), start):
+                body["inputs"]["task_id"] = f"T/{number}"
                 body["inputs"]["notes"] = f"{number} {_PAD}"
                 out.write(orjson.dumps(body) + b"\n")
                 if number % 100 == 0:
@@ -190,7 +198,9 @@ def import_probe_main() -> None:
     reset = reset_peak_rss()
     before_kib = status_kib("VmRSS") or 0
     start = time.perf_counter()
-    done = import_datapoints(db, spec["dataset"], spec["file"], action=spec["action"])
+    done = import_datapoints(
+        db, spec["dataset"], spec["file"], action=spec["action"], key=spec.get("key")
+    )
     elapsed = time.perf_counter() - start
     peak_kib = (status_kib("VmHWM") if reset else None) or resource.getrusage(
         resource.RUSAGE_SELF
@@ -198,6 +208,7 @@ def import_probe_main() -> None:
     result = {
         "added": done.added,
         "removed": done.removed,
+        "changed": done.changed,
         "committed": done.committed,
         "seconds": elapsed,
         "peak_rss_mb": peak_kib * 1024 / 1e6,

@@ -1,4 +1,6 @@
-"""U1: ``upsert(action="set")`` of N datapoints onto N, 1% differing, vs ``create_datapoint`` of N.
+"""U1, U2: ``upsert(action="set")`` of N datapoints onto N, 1% differing, vs
+``create_datapoint`` of N; U1 matched by content, U2 by key (``inputs.task_id``, the 1%
+updated in place).
 
 Two requests of N datapoint bodies, A and B, differ in 1% of their items. A
 dataset holding A is upserted with B, then A, then B...: each call keeps 99%
@@ -26,6 +28,8 @@ from benchmarks._tables import Table, fmt_bytes, fmt_count, fmt_timing, ratio_ce
 from benchmarks._timing import interleaved
 
 U1_GOAL = 0.5
+U2_GOAL = 0.5
+KEY = "inputs.task_id"
 U1_BYTES_GOAL = 0.05
 """An upsert changing 1% (as many deletes as adds) may grow the store by 5% of a full create."""
 DIFFER = 0.01
@@ -39,6 +43,52 @@ def requests(n: int) -> tuple[list[Body], list[Body]]:
     for i in range(0, n, step):
         second[i] = make_bodies(14, i, 1)[0]
     return first, second
+
+
+def keyed_requests(n: int) -> tuple[list[Body], list[Body]]:
+    """Two requests of ``n`` keyed bodies whose targets differ in 1% of their items."""
+    first = make_bodies(15, 0, n)
+    for number, body in enumerate(first):
+        body["inputs"]["task_id"] = f"T/{number}"
+    second = list(first)
+    for i in range(0, n, round(1 / DIFFER)):
+        second[i] = {**first[i], "target": {"answer": f"edited {i}", "score": 1.0}}
+    return first, second
+
+
+def u2_row(table: Table, backend: Backend, n: int, rounds: int) -> None:
+    """U2's row of one backend: a keyed set updating 1% in place vs a create."""
+    first, second = keyed_requests(n)
+    store = backend.new_store("upserts-keyed/datasetlog")
+    db = store.db
+    synced = db.create_dataset(project_id="bench", name="synced").id
+    db.create_datapoint(synced, first)
+    backend.after_build(store.location)
+    turn = iter(range(10**9))
+    made = iter(range(10**9))
+
+    def upsert() -> None:
+        result = db.upsert(synced, second if next(turn) % 2 == 0 else first, key=KEY)
+        assert (result.added, result.removed) == (0, 0)
+        assert result.changed == len(range(0, n, round(1 / DIFFER)))
+
+    def create() -> None:
+        fresh = db.create_dataset(project_id="bench", name=f"fresh-{next(made)}").id
+        db.create_datapoint(fresh, first)
+
+    created, upserted = interleaved([create, upsert], repeat=rounds)
+    ratio, cell = ratio_cells(upserted, created)
+    table.add(
+        "U2",
+        f"{fmt_count(n)}, {DIFFER:.0%} changed, key {KEY}",
+        backend.name,
+        fmt_timing(created),
+        fmt_timing(upserted),
+        cell,
+        f"<= {U2_GOAL}x",
+        verdict(ratio <= U2_GOAL),
+    )
+    store.close()
 
 
 def u1_rows(tables: dict[str, Table], backend: Backend, n: int, rounds: int) -> None:
@@ -105,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = pick(args.repeat, quick=args.quick, default=5, small=2)
     with workdir() as tmp, open_backends(args, tmp) as backends:
         print_header(
-            "upserts", f"U1 at N={fmt_count(n)}, {rounds} paired rounds", backends.describe()
+            "upserts", f"U1, U2 at N={fmt_count(n)}, {rounds} paired rounds", backends.describe()
         )
         tables = {
             "U1": Table(
@@ -113,6 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{DIFFER:.0%} differing, vs create_datapoint of {fmt_count(n)}",
                 floor="create_datapoint",
                 ours="upsert set",
+                extras=[],
+                backend=True,
+            ),
+            "U2": Table(
+                f"U2 upsert(action='set', key={KEY!r}) of {fmt_count(n)} onto {fmt_count(n)}, "
+                f"{DIFFER:.0%} updated in place, vs create_datapoint of {fmt_count(n)}",
+                floor="create_datapoint",
+                ours="keyed set",
                 extras=[],
                 backend=True,
             ),
@@ -126,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         for backend in backends.chosen:
             u1_rows(tables, backend, n, rounds)
+            u2_row(tables["U2"], backend, n, rounds)
         tables["U1"].note(
             "the synced dataset alternates between two requests that differ in 1% of items: "
             "each upsert keeps 99% and deletes and adds 1%."

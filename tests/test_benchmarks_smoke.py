@@ -32,7 +32,7 @@ SCRIPTS = [
     ("writes", ("P5", "P6", "P7")),
     ("large", ("P1", "P2", "P8")),
     ("history", ("H1", "H2", "H3", "H4", "H5")),
-    ("upserts", ("U1", "U1 bytes")),
+    ("upserts", ("U1", "U2", "U1 bytes")),
     ("forks", ("F1", "F2", "F3")),
     ("transfer", ("T1", "T2", "T3", "T4")),
     ("verify", ("V1", "V2", "V3")),

@@ -94,11 +94,12 @@ def request_keys(
     keys: list[bytes | None] = []
     problems: list[ErrorDetail] = []
     first: dict[bytes, Loc] = {}
+    by_id, of = key.by_id, key.of
     for item, loc in zip(items, locs, strict=True):
-        found = key.of(item) if isinstance(item, dict) else None
-        if found is None and not (key.by_id and new_allowed):
+        found = of(item) if isinstance(item, dict) else None
+        if found is None and not (by_id and new_allowed):
             problems.append(ErrorDetail(loc, f"the item holds no {key.spec}", "missing_key"))
-        elif found is not None and key.by_id and not isinstance(orjson.loads(found), str):
+        elif found is not None and by_id and not isinstance(orjson.loads(found), str):
             problems.append(ErrorDetail((*loc, ID), "expected a datapoint id", "string_type"))
         elif found is not None and found in first:
             shown = ".".join(map(str, first[found]))

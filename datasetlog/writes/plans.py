@@ -159,12 +159,13 @@ def plan_keyed(
     base: list[Held],
     base_keys: list[bytes | None],
     keys: list[bytes | None],
-    requests: list[DatapointRequest],
+    requests: list[DatapointRequest | None],
 ) -> Plan:
     """Apply ``action`` to the base, matching items to datapoints by key (see ``keyed``).
 
     ``base_keys[i]`` is base datapoint ``i``'s key and ``keys[j]`` item ``j``'s
-    (None: a new datapoint); both hold no key twice. A matched datapoint of
+    (None: a new datapoint); both hold no key twice. ``requests[j]`` is the
+    item's content, None where it equals its match's. A matched datapoint of
     other content is updated in place; one of the same content is kept (the
     item is ignored). ``set`` keeps the matched, in base order, and adds the
     rest; ``add`` keeps the whole base; ``remove`` drops the matched.
@@ -174,16 +175,19 @@ def plan_keyed(
     if action == "remove":
         kept = [held for held, k in zip(base, base_keys, strict=True) if k not in asked]
         return Plan(kept, [], len(requests) - (len(base) - len(kept)))
-    new = [request for k, request in zip(keys, requests, strict=True) if k not in by_key]
+    new = [
+        request
+        for k, request in zip(keys, requests, strict=True)
+        if request is not None and k not in by_key
+    ]
     updated = {
         by_key[k].id: request
         for k, request in asked.items()
-        if k in by_key and request_key(request) != by_key[k].key
+        if k in by_key and request is not None and request_key(request) != by_key[k].key
     }
     if action == "add":
         kept = base
     else:
-        kept = [
-            held for held, k in zip(base, base_keys, strict=True) if k is not None and k in asked
-        ]
+        pairs = zip(base, base_keys, strict=True)
+        kept = [held for held, k in pairs if k is not None and k in asked]
     return Plan(kept, new, len(requests) - len(new) - len(updated), updated)

@@ -84,10 +84,11 @@ class UpsertWrites:
         keyed = parse_key(key)
         stamp = _stamp(idempotency_key, items, single, action, base, expected_version, name, key)
         checked_action: Action = action  # type: ignore[assignment]
-        plain = [plain_key(item) for item in items]
+        contents = [without_id(item) for item in items] if keyed else items
+        plain = [plain_key(item) for item in contents]
         known = {
             stored_content(item): key
-            for item, key in zip(items, plain, strict=True)
+            for item, key in zip(contents, plain, strict=True)
             if key is not None
         }
 
@@ -100,7 +101,7 @@ class UpsertWrites:
                 keys, requests = _match(items, single, plain, {h.key for h in held})
                 made = plan(checked_action, held, keys, requests)
             else:
-                made = _keyed_plan(keyed, checked_action, items, single, held)
+                made = _keyed_plan(keyed, checked_action, items, contents, plain, single, held)
             first = earlier_use(tx, row, stamp) if stamp is not None else None
             if first is not None:
                 result = UpsertResult(first.to_version(row.id), 0, 0, len(items), False)
@@ -201,9 +202,20 @@ def nothing(head: VersionRow, row: DatasetRow) -> Diff:
 
 
 def _keyed_plan(
-    key: Key, action: Action, items: list[object], single: bool, held: list[Held]
+    key: Key,
+    action: Action,
+    items: list[object],
+    contents: list[object],
+    plain: list[bytes | None],
+    single: bool,
+    held: list[Held],
 ) -> Plan:
     """The plan of a keyed upsert: items matched to the base by ``key``.
+
+    ``contents[i]`` is item ``i`` without its id and ``plain[i]`` its content
+    key if it is plain JSON (see :func:`~datasetlog.writes.plans.plain_key`):
+    an item whose content is its match's, byte for byte, is that content,
+    hence valid, and is neither checked again nor decoded.
 
     Raises:
         ValidationError: A bad item, a key missing, repeated, or (``key="id"``)
@@ -211,22 +223,31 @@ def _keyed_plan(
     """
     locs: list[Loc] = [("body",) if single else ("body", i) for i in range(len(items))]
     keys = request_keys(key, items, locs, new_allowed=action != "remove")
-    requests = parse_items([(i, without_id(item)) for i, item in enumerate(items)], single=single)
     if key.by_id:
         base_keys: list[bytes | None] = [orjson.dumps(h.id) for h in held]
         in_base = set(base_keys)
-        refuse_unknown_ids(
-            (loc, orjson.loads(k))
-            for loc, k in zip(locs, keys, strict=True)
-            if k and k not in in_base
-        )
-    else:
-        base_keys = [key.of(orjson.loads(h.payload)) for h in held]
+        pairs = zip(locs, keys, strict=True)
+        refuse_unknown_ids((loc, orjson.loads(k)) for loc, k in pairs if k and k not in in_base)
+    else:  # a base datapoint of an item's content holds that item's key
+        of_content = {c: k for c, k in zip(plain, keys, strict=True) if c is not None}
+        base_keys = [
+            of_content[h.key] if h.key in of_content else key.of(orjson.loads(h.payload))
+            for h in held
+        ]
         holders: dict[bytes, list[str]] = {}
         for h, k in zip(held, base_keys, strict=True):
             if k is not None:
                 holders.setdefault(k, []).append(h.id)
         refuse_repeated_base_keys(key, {k: ids for k, ids in holders.items() if len(ids) > 1})
+    by_key = {k: h for h, k in zip(held, base_keys, strict=True) if k is not None}
+    checked: list[tuple[int, object]] = []
+    for index, (k, content_key_) in enumerate(zip(keys, plain, strict=True)):
+        match = by_key.get(k) if k is not None else None
+        if match is None or content_key_ != match.key:
+            checked.append((index, contents[index]))
+    requests: list[DatapointRequest | None] = [None] * len(items)
+    for (index, _), request in zip(checked, parse_items(checked, single=single), strict=True):
+        requests[index] = request
     return plan_keyed(action, held, base_keys, keys, requests)
 
 
