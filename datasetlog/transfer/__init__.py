@@ -14,6 +14,7 @@ Added in 0.2.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -96,6 +97,7 @@ def export_dataset(
         NotFoundError: No such dataset or version.
         DatasetLogError: The disk failed (full, say); nothing was changed.
     """
+    _require_file(dest, ("dest",), writing=True)
     fmt: Format = require_format(format, dest)
     if not isinstance(dest, str | Path):
         if lock:
@@ -230,6 +232,7 @@ def import_datapoints(
     if table_kind(source) is not None:
         batches = Batches(lambda: table_rows(source, with_id=key == "id"), "row")
         return _imported(db, dataset_id, batches, table_count(source), options, progress)
+    _require_file(source, ("source",), writing=False)
     fmt: Format = require_format(format, source)
     with ExitStack() as stack:
         if isinstance(source, str | Path):
@@ -244,6 +247,28 @@ def import_datapoints(
         batches = Batches(records, unit, unchanged=Unchanged(readable))
         count = count_datapoints(readable, fmt) if action is None else 0
         return _imported(db, dataset_id, batches, count, options, progress)
+
+
+def _require_file(value: object, loc: tuple[str, ...], *, writing: bool) -> None:
+    """Refuse what is neither a path nor a binary file object (a text file, say).
+
+    Raises:
+        ValidationError: At ``loc``, saying what to give instead.
+    """
+    if isinstance(value, str | Path):
+        return
+    method = "write" if writing else "read"
+    if isinstance(value, io.TextIOBase):
+        mode = "wb" if writing else "rb"
+        message = f"a text file was given: open it in binary mode ({mode!r}), or give its path"
+    elif not callable(getattr(value, method, None)):
+        kind = type(value).__name__
+        message = f"expected a path or a binary file object, got {kind}"
+        if not writing:
+            message += " (or a pyarrow Table, pandas DataFrame or Hugging Face Dataset)"
+    else:
+        return
+    raise ValidationError([ErrorDetail(loc, message, "file")])
 
 
 def datapoints_in(source: str | Path, *, format: str | None = None) -> int:

@@ -182,8 +182,12 @@ def check_lock(manifest: str | Path, db: DatasetLog | None = None) -> LockCheck:
     (its temporaries are there) is said to be so: export again.
 
     Raises:
-        ValidationError: The lock file is not one (see :func:`read_lock`).
+        ValidationError: The lock file is not one (see :func:`read_lock`), or
+            ``manifest`` is not a path.
     """
+    if not isinstance(manifest, str | Path):
+        kind = type(manifest).__name__
+        raise _bad(("lock",), f"expected the path of a lock file, got {kind}")
     lock = read_lock(manifest)
     problems: list[str] = []
     export = Path(manifest).with_name(lock.file)
