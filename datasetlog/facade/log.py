@@ -67,7 +67,8 @@ class DatasetLog(
         clock: Returns the current time (aware, UTC); for tests.
 
     Raises:
-        ValidationError: An option is of the wrong type or value (``loc`` names it).
+        ValidationError: An option is of the wrong type or value (``loc`` names it),
+            or ``store`` is an empty or blank string.
         StoreError: The store cannot be opened (see :func:`~datasetlog.open_store`).
     """
 
@@ -84,6 +85,11 @@ class DatasetLog(
         if type(max_retries) is not int or not 0 <= max_retries <= 100:
             raise ValidationError(
                 [ErrorDetail(("max_retries",), "expected an integer from 0 to 100", "max_retries")]
+            )
+        if isinstance(store, str) and not store.removeprefix("sqlite:///").strip():
+            # SQLite would open "" as a private temporary database, and "  " as a file.
+            raise ValidationError(
+                [ErrorDetail(("store",), "expected a path, a URL or a store, got nothing", "store")]
             )
         if isinstance(store, str | Path):
             self.store: SQLStore = open_store(store, durability=durability)
