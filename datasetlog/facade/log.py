@@ -56,6 +56,12 @@ class DatasetLog(
     Every content change appends one commit: a new version ``n + 1`` with an
     automatic commit message. Any committed version can be read back exactly.
 
+    One object may be shared by threads: any number of them may read and write
+    through it at once, each on a connection of its own (an in-memory store's
+    one connection is taken in turn), and every read sees whole committed
+    versions. Close it once every thread is done with it. It is not fork-safe:
+    each process opens its own, after any fork.
+
     Args:
         store: An event store, or where to open one: a file path,
             ``"sqlite:///path"``, ``":memory:"`` or ``"postgresql://…"``.
