@@ -114,6 +114,7 @@ def test_errors_name_datasets_as_they_were_typed(store: tuple[Path, str, list[st
         (("import", "qa", "{tmp}/empty.jsonl"), "error: FILE: it holds no datapoint\n"),
         (("update", "{dp}", "--inputs", '{"q": 3}'), "error: --inputs at q: expected a string"),
         (("delete", "{dp}", "{dp}"), "error: '{dp}' given twice\n"),
+        (("create", "x", "--project", "pr\x1b"), "error: --project: must not hold"),
     ],
     ids=lambda value: " ".join(value[:1]) if isinstance(value, tuple) else "",
 )

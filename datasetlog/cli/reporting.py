@@ -40,6 +40,7 @@ LIBRARY_NAMES = {
     "dest": "output",
     "source": "file",
     "lock": "lockfile",
+    "project_id": "project",
 }
 """The command-line parameter a library parameter is, where the command has none of the
 library's name. Every other name (``on_conflict``, ``version``, ``into``, ``tag``,

@@ -62,6 +62,9 @@ class DatasetLog(
     versions. Close it once every thread is done with it. It is not fork-safe:
     each process opens its own, after any fork.
 
+    Changed in 0.2: an empty or blank ``store`` string is refused (it opened a
+    private temporary database, or a file named by spaces).
+
     Args:
         store: An event store, or where to open one: a file path,
             ``"sqlite:///path"``, ``":memory:"`` or ``"postgresql://…"``.
