@@ -155,9 +155,9 @@ def test_a_merge_refused_for_conflicts_says_the_options_and_names_each_conflict(
     assert lines[1:] == [f"! {datapoints[0]}  fork  (source changed, target changed)"]
 
 
-@pytest.mark.parametrize(("lines", "total"), [(5, "5"), (2_000, "2,000")])
+@pytest.mark.parametrize("lines", [5, 2_000])
 def test_a_file_in_the_wrong_format_is_one_short_error(
-    store: tuple[Path, str, list[str]], tmp_path: Path, lines: int, total: str
+    store: tuple[Path, str, list[str]], tmp_path: Path, lines: int
 ) -> None:
     """A file that is not JSON Lines at all gives its first 3 problems and a count of the
     rest, however long it is, not one line per line of the file."""
@@ -167,4 +167,4 @@ def test_a_file_in_the_wrong_format_is_one_short_error(
     failed = invoke("import", "qa", str(bad), db=path, code=1)
     said = failed.stderr.splitlines()
     assert [line.split(":")[1] for line in said[:3]] == [" line.1", " line.2", " line.3"]
-    assert said[3:] == [f"error: and {lines - 3:,} more problem(s), {total} in all"]
+    assert said[3:] == [f"error: and {lines - 3:,} more problem(s)"]

@@ -102,9 +102,8 @@ def _report_validation(error: ValidationError) -> None:
     for detail in listed[:SHOWN_PROBLEMS]:
         say(_problem(detail), err=True)
     more = len(listed) - SHOWN_PROBLEMS + error.omitted
-    if more > 0:
-        total = len(listed) + error.omitted
-        say(f"error: and {more:,} more problem(s), {total:,} in all", err=True)
+    if more > 0:  # found before reading stopped: an import stops within a batch of lines
+        say(f"error: and {more:,} more problem(s)", err=True)
 
 
 def _report_conflicts(error: MergeConflictError) -> None:
