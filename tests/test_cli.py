@@ -161,11 +161,11 @@ def test_export_writes_a_lock_that_check_lock_confirms(
         (("show", "nope"), 1, "the store has no dataset named 'nope'"),
         (("show", "qa", "--project", "other"), 1, "no dataset named 'qa'"),
         (("show", "evts_missing"), 1, "error: no dataset"),
-        (("tag", "{ds}", "latest", "1"), 1, "error: body.tag:"),
+        (("tag", "{ds}", "latest", "1"), 1, "error: TAG:"),
         (("diff", "{ds}", "0"), 2, "Missing argument"),
         (("export", "{ds}", "--format", "xml"), 2, "Invalid value"),
         (("export", "{ds}", "--lock"), 2, "--lock needs -o"),
-        (("merge", "{ds}", "{ds}"), 1, "error: query.into:"),
+        (("merge", "{ds}", "{ds}"), 1, "error: INTO:"),
         (("show", "{ds}", "--version", "9"), 1, "error:"),
         (("frobnicate",), 2, "No such command"),
     ],
@@ -309,7 +309,7 @@ def test_files_that_cannot_be_written_or_read_are_one_clear_line(
     path, dataset = filled
     before = path.read_bytes()
     for args, message in (
-        (("export", dataset, "-o", str(tmp_path / "no" / "x.jsonl")), "error: dest: "),
+        (("export", dataset, "-o", str(tmp_path / "no" / "x.jsonl")), "error: --output: "),
         (("export", dataset, "-o", str(tmp_path / "x.csv.gz")), "cannot tell the format"),
         (("import", dataset, str(tmp_path)), "Invalid value"),
     ):

@@ -270,10 +270,11 @@ def commands(group: click.Group = cli, prefix: str = "") -> dict[str, click.Comm
 
 
 def spellings(param: click.Parameter) -> list[str]:
-    """What an entry must write for a parameter: an argument's metavar, or every flag of
-    an option, and each value of a choice."""
+    """What an entry must write for a parameter: each word of an argument's metavar
+    (``DATASET|DATAPOINT_ID...`` is two), or every flag of an option, and each value of a
+    choice."""
     written = (
-        [param.human_readable_name]
+        re.findall(r"[\w-]+", param.human_readable_name)
         if isinstance(param, click.Argument)
         else [*param.opts, *param.secondary_opts]
     )

@@ -155,7 +155,9 @@ def test_the_cli_refuses_to_export_onto_its_store(tmp_path: Path) -> None:
     )
     assert failed.returncode == 1, failed.stderr
     [line] = failed.stderr.splitlines()
-    assert line.startswith("error: dest: the destination 'store.db' is the store's database file")
+    assert line.startswith(
+        "error: --output: the destination 'store.db' is the store's database file"
+    )
     with DatasetLog(tmp_path / "store.db") as db:
         assert [v.datapoint_count for v in db.list_versions(dataset)] == [0, 1]
         assert db.verify()

@@ -1,10 +1,10 @@
 """The ``datasetlog`` command: a thin shell over :class:`~datasetlog.DatasetLog`.
 
 Every command opens the store named by ``--db PATH`` or ``--url URL`` (or
-``DATASETLOG_URL``; default ``./datasetlog.db``), makes one library call and
-prints its result: aligned tables for people, ``--json`` for programs. Every
-string it prints is escaped where it could act on a terminal (see
-:mod:`datasetlog.cli.output`).
+``DATASETLOG_URL``; default ``./datasetlog.db``; only ``create`` makes a new
+one), makes one library call and prints its result: aligned tables for people,
+``--json`` for programs. Every string it prints is escaped where it could act
+on a terminal (see :mod:`datasetlog.cli.output`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import click
 
 from datasetlog import __version__
-from datasetlog.cli import admin, datasets, transfer, versions
+from datasetlog.cli import admin, datapoints, datasets, transfer, versions
 from datasetlog.cli.output import ASCII_OPTION, EscapingGroup
 from datasetlog.cli.shared import DEFAULT_DB
 
@@ -32,6 +32,8 @@ COMMANDS = (
     versions.untag,
     versions.name,
     versions.restore,
+    datapoints.update,
+    datapoints.history,
     transfer.export,
     transfer.import_command,
     transfer.check_lock_command,

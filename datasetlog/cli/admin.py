@@ -8,7 +8,8 @@ import click
 
 from datasetlog.cli.demo import demo as run_demo
 from datasetlog.cli.output import json_value, progress_bar, say
-from datasetlog.cli.shared import opened, reported, store_location
+from datasetlog.cli.reporting import reported
+from datasetlog.cli.shared import opened, store_location
 
 
 @click.command("verify")

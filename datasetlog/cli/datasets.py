@@ -1,11 +1,12 @@
-"""Commands on datasets: list, create, rename, delete, fork, merge."""
+"""Commands on datasets: list, create, rename, delete (a dataset, or datapoints), fork, merge."""
 
 from __future__ import annotations
 
 import click
 
 from datasetlog.cli.output import json_lines, json_value, say, table
-from datasetlog.cli.shared import dataset_id, json_option, opened, project_option
+from datasetlog.cli.review import Path, conflict_lines, entry_lines, print_lines, show_option
+from datasetlog.cli.shared import dataset_id, json_option, names_datapoint, opened, project_option
 
 
 @click.command("datasets")
@@ -33,10 +34,10 @@ def datasets(project: str | None, as_json: bool) -> None:
 @click.option("--description", help="What it holds.")
 @json_option
 def create(name: str, project: str, description: str | None, as_json: bool) -> None:
-    """Create an empty dataset; print its id."""
-    with opened() as log:
+    """Create an empty dataset (and the store, if it does not exist); print its id."""
+    with opened(create=True) as log:
         made = log.create_dataset(project_id=project, name=name, description=description)
-    json_value(made) if as_json else say(made.id)
+    json_value(made, committed=True) if as_json else say(made.id)
 
 
 @click.command("rename")
@@ -50,12 +51,21 @@ def rename(dataset: str, new_name: str, project: str | None) -> None:
 
 
 @click.command("delete")
-@click.argument("dataset")
+@click.argument("targets", nargs=-1, required=True, metavar="DATASET|DATAPOINT_ID...")
 @project_option
-def delete(dataset: str, project: str | None) -> None:
-    """Delete a dataset (its history stays in the log)."""
+@json_option
+def delete(targets: tuple[str, ...], project: str | None, as_json: bool) -> None:
+    """Delete a dataset (its history stays in the log), or datapoints by id (one new version
+    of each dataset they are in)."""
     with opened() as log:
-        log.delete_dataset(dataset_id(log, dataset, project))
+        if len(targets) == 1 and not names_datapoint(log, targets[0], project):
+            deleted = [dataset_id(log, targets[0], project)]
+            log.delete_dataset(deleted[0])
+        else:
+            deleted = list(targets)
+            log.delete_datapoints(deleted)
+    if as_json:
+        json_value({"deleted": deleted}, committed=True)
 
 
 @click.command("fork")
@@ -74,7 +84,7 @@ def fork(
     """Fork a version of a dataset as a new dataset NAME; print its id."""
     with opened() as log:
         made = log.fork(dataset_id(log, dataset, project), name=name, version=version)
-    json_value(made) if as_json else say(made.id)
+    json_value(made, committed=True) if as_json else say(made.id)
 
 
 @click.command("merge")
@@ -88,6 +98,7 @@ def fork(
     show_default=True,
     help="What to do with a datapoint both sides changed.",
 )
+@show_option
 @project_option
 @json_option
 def merge(
@@ -95,10 +106,12 @@ def merge(
     into: str,
     dry_run: bool,
     on_conflict: str,
+    show: Path | None,
     project: str | None,
     as_json: bool,
 ) -> None:
-    """Merge what SOURCE changed since the merge base into INTO (a fork and its source)."""
+    """Merge what SOURCE changed since the merge base into INTO (a fork and its source);
+    with --dry-run, every entry it would apply and every conflict, named."""
     with opened() as log:
         result = log.merge(
             dataset_id(log, source, project),
@@ -110,8 +123,18 @@ def merge(
         json_value(result)
         return
     counts = result.counts
-    done = "committed version" if result.committed else "nothing committed; latest version"
-    say(
-        f"{done} {result.version.number}: {counts.added} added, {counts.removed} removed, "
-        f"{counts.changed} changed, {len(result.conflicts)} conflict(s)"
+    summary = (
+        f"{counts.added} added, {counts.removed} removed, {counts.changed} changed, "
+        f"{len(result.conflicts)} conflict(s)"
     )
+    if result.committed:
+        say(f"committed version {result.version.number}: {summary}")
+    elif dry_run and (counts.added or counts.removed or counts.changed):
+        say(f"would commit: {summary}")
+        labels = (f"version {result.version.number}", "the merge")
+        print_lines(
+            entry_lines(result.added, result.removed, result.changed, show=show, labels=labels)
+        )
+    else:
+        say(f"nothing to commit (latest version {result.version.number}): {summary}")
+    print_lines(conflict_lines(result.conflicts, show=show))

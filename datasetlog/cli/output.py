@@ -88,9 +88,13 @@ def table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> None:
         click.echo(line.format(*row).rstrip())
 
 
-def json_text(value: object) -> str:
-    """``value`` as v4 JSON on one line, with unprintable characters as JSON escapes."""
-    return _escaped(orjson.dumps(to_v4(value)).decode(), _json_escape)
+def json_text(value: object, **extra: object) -> str:
+    """``value`` as v4 JSON on one line, with unprintable characters as JSON escapes; an
+    object gets the ``extra`` keys too (a write's ``committed``)."""
+    data = to_v4(value)
+    if extra:
+        data = {**data, **to_v4(extra)}
+    return _escaped(orjson.dumps(data).decode(), _json_escape)
 
 
 def json_lines(values: Sequence[object]) -> None:
@@ -99,9 +103,9 @@ def json_lines(values: Sequence[object]) -> None:
         click.echo(json_text(value))
 
 
-def json_value(value: object) -> None:
-    """Print one value as v4 JSON."""
-    click.echo(json_text(value))
+def json_value(value: object, **extra: object) -> None:
+    """Print one value as v4 JSON (an object with the ``extra`` keys too)."""
+    click.echo(json_text(value, **extra))
 
 
 @contextmanager

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from datasetlog.cli.output import progress_bar, say
-from datasetlog.cli.shared import dataset_id, opened, project_option, reported
+from datasetlog.cli.reporting import reported
+from datasetlog.cli.shared import dataset_id, opened, project_option
 from datasetlog.transfer import (
     FORMATS,
     check_lock,
@@ -31,8 +32,8 @@ from datasetlog.transfer import (
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The file written (default: standard output).",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="The file written (default, or -: standard output).",
 )
 @click.option("--lock", is_flag=True, help="Write a lock file beside the output.")
 @project_option
@@ -45,6 +46,8 @@ def export(
     project: str | None,
 ) -> None:
     """Write a version as JSON Lines, CSV or Parquet: the same bytes for the same version."""
+    if output is not None and str(output) == "-":
+        output = None  # standard output, as without -o
     if lock and output is None:
         raise click.UsageError("--lock needs -o FILE to write the lock beside")
     with opened() as log:

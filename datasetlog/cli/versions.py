@@ -7,9 +7,11 @@ import itertools
 import click
 import orjson
 
-from datasetlog import to_v4
+from datasetlog import Diff, to_v4
+from datasetlog.cli.datapoints import show_datapoint
 from datasetlog.cli.output import json_lines, json_value, say, table
-from datasetlog.cli.shared import dataset_id, json_option, opened, project_option
+from datasetlog.cli.review import Path, entry_lines, print_lines, show_option
+from datasetlog.cli.shared import dataset_id, json_option, names_datapoint, opened, project_option
 
 
 @click.command("versions")
@@ -44,7 +46,7 @@ def versions(dataset: str, project: str | None, as_json: bool) -> None:
 
 
 @click.command("show")
-@click.argument("dataset")
+@click.argument("dataset", metavar="DATASET|DATAPOINT_ID")
 @click.option("--version", "version", help="A number, dsv_ id, name, tag or 'latest'.")
 @click.option(
     "--limit",
@@ -62,8 +64,12 @@ def show(
     project: str | None,
     as_json: bool,
 ) -> None:
-    """Show a version of a dataset and its datapoints (JSON Lines with --json)."""
+    """Show a version of a dataset and its datapoints (JSON Lines with --json), or one
+    datapoint (a dp_ id) as it stands in the latest version or in --version."""
     with opened() as log:
+        if names_datapoint(log, dataset, project):
+            show_datapoint(log.get_datapoint(dataset, version=version), as_json=as_json)
+            return
         ds = dataset_id(log, dataset, project)
         found = log.get_version(ds, version)
         if as_json:
@@ -95,6 +101,7 @@ def _short(value: object, width: int = 40) -> str:
 @click.argument("base")
 @click.argument("target")
 @click.option("--stat", is_flag=True, help="Only count what was added, removed and changed.")
+@show_option
 @project_option
 @json_option
 def diff(
@@ -102,10 +109,12 @@ def diff(
     base: str,
     target: str,
     stat: bool,
+    show: Path | None,
     project: str | None,
     as_json: bool,
 ) -> None:
-    """What changed from version BASE to version TARGET (any references)."""
+    """What changed from version BASE to version TARGET (any references): each datapoint
+    added or removed with a hint of its content, each changed value old -> new."""
     with opened() as log:
         found = log.diff(dataset_id(log, dataset, project), base, target)
     counts = found.counts
@@ -116,16 +125,14 @@ def diff(
         f"version {found.base.number} -> {found.target.number}: {counts.added} added, "
         f"{counts.removed} removed, {counts.changed} changed"
     )
-    if stat:
-        return
-    for datapoint in found.added:
-        say(f"+ {datapoint.id}")
-    for datapoint in found.removed:
-        say(f"- {datapoint.id}")
-    for change in found.changed:
-        for field in change.fields:
-            path = ".".join(map(str, field.path))
-            say(f"~ {change.datapoint_id} {path}: {field.old!r} -> {field.new!r}")
+    if not stat:
+        _review(found, show)
+
+
+def _review(found: Diff, show: Path | None) -> None:
+    """Print a diff's entries, each changed value under its datapoint."""
+    labels = (f"version {found.base.number}", f"version {found.target.number}")
+    print_lines(entry_lines(found.added, found.removed, found.changed, show=show, labels=labels))
 
 
 @click.command("tag")
@@ -173,28 +180,41 @@ def name(
 @click.argument("dataset")
 @click.argument("version")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@show_option
 @project_option
 @json_option
 def restore(
     dataset: str,
     version: str,
     dry_run: bool,
+    show: Path | None,
     project: str | None,
     as_json: bool,
 ) -> None:
-    """Commit a new version with the content of VERSION."""
+    """Commit a new version with the content of VERSION (nothing, if the latest has it)."""
     with opened() as log:
         ds = dataset_id(log, dataset, project)
         if dry_run:
             planned = log.restore(ds, version, dry_run=True)
             if as_json:
-                json_value(planned.counts)
-                return
-            counts = planned.counts
-            say(
-                f"would commit: {counts.added} added, {counts.removed} removed, "
-                f"{counts.changed} changed"
-            )
+                json_value(planned.counts, committed=False)
+            elif planned:
+                counts = planned.counts
+                say(
+                    f"would commit: {counts.added} added, {counts.removed} removed, "
+                    f"{counts.changed} changed"
+                )
+                _review(planned, show)
+            else:
+                say(f"nothing to commit: version {planned.base.number} holds that content")
             return
+        latest = log.get_version(ds).number
         made = log.restore(ds, version)
-    json_value(made) if as_json else say(f"version {made.number}: {made.message}")
+    # A restore to the content the latest version holds commits nothing and returns it.
+    committed = made.number != latest
+    if as_json:
+        json_value(made, committed=committed)
+    elif committed:
+        say(f"version {made.number}: {made.message}")
+    else:
+        say(f"nothing to commit: version {made.number} holds that content")

@@ -56,6 +56,15 @@ class DatasetLog(
     Every content change appends one commit: a new version ``n + 1`` with an
     automatic commit message. Any committed version can be read back exactly.
 
+    One object may be shared by threads: any number of them may read and write
+    through it at once, each on a connection of its own (an in-memory store's
+    one connection is taken in turn), and every read sees whole committed
+    versions. Close it once every thread is done with it. It is not fork-safe:
+    each process opens its own, after any fork.
+
+    Changed in 0.2: an empty or blank ``store`` string is refused (it opened a
+    private temporary database, or a file named by spaces).
+
     Args:
         store: An event store, or where to open one: a file path,
             ``"sqlite:///path"``, ``":memory:"`` or ``"postgresql://…"``.
@@ -67,7 +76,8 @@ class DatasetLog(
         clock: Returns the current time (aware, UTC); for tests.
 
     Raises:
-        ValidationError: An option is of the wrong type or value (``loc`` names it).
+        ValidationError: An option is of the wrong type or value (``loc`` names it),
+            or ``store`` is an empty or blank string.
         StoreError: The store cannot be opened (see :func:`~datasetlog.open_store`).
     """
 
@@ -84,6 +94,11 @@ class DatasetLog(
         if type(max_retries) is not int or not 0 <= max_retries <= 100:
             raise ValidationError(
                 [ErrorDetail(("max_retries",), "expected an integer from 0 to 100", "max_retries")]
+            )
+        if isinstance(store, str) and not store.removeprefix("sqlite:///").strip():
+            # SQLite would open "" as a private temporary database, and "  " as a file.
+            raise ValidationError(
+                [ErrorDetail(("store",), "expected a path, a URL or a store, got nothing", "store")]
             )
         if isinstance(store, str | Path):
             self.store: SQLStore = open_store(store, durability=durability)
