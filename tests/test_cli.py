@@ -57,6 +57,17 @@ def test_help_lists_the_demo_command() -> None:
     assert "demo" in result.stdout
 
 
+def test_a_bare_command_prints_its_help_as_help() -> None:
+    """`datasetlog` with no command prints the usual help, line breaks and all."""
+    result = subprocess.run(
+        [sys.executable, "-m", "datasetlog"], capture_output=True, text=True, check=False
+    )
+    shown = result.stdout + result.stderr
+    assert "Usage: datasetlog" in shown
+    assert "\\n" not in shown
+    assert "\n  demo " in shown
+
+
 def run(
     *args: str, db: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -120,13 +120,23 @@ def progress_bar(total: Callable[[], int | None], label: str) -> Iterator[Callab
         yield bar.update
 
 
+_OWN_HELP: tuple[type[Exception], ...] = tuple(
+    kind
+    for kind in (getattr(click.exceptions, "NoArgsIsHelpError", None),)
+    if isinstance(kind, type) and issubclass(kind, Exception)
+)
+"""Errors whose message is the command's own help (click 8.2+ raises one for a bare group):
+text of ours, with line breaks to keep."""
+
+
 @contextmanager
 def _escaped_click_errors() -> Iterator[None]:
     try:
         yield
     except click.ClickException as error:  # click prints it; its message may quote argv
-        # Escaped where click keeps it (typed Final, but only ever read back to be printed).
-        vars(error)["message"] = printable(error.message)
+        if not isinstance(error, _OWN_HELP):
+            # Escaped where click keeps it (typed Final, but only ever read back to be printed).
+            vars(error)["message"] = printable(error.message)
         raise
 
 
