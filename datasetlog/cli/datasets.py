@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from datasetlog.cli.output import json_lines, json_value, say, table
-from datasetlog.cli.review import Path, conflict_lines, entry_lines, print_lines, show_option
+from datasetlog.cli.review import FieldPath, conflict_lines, entry_lines, print_lines, show_option
 from datasetlog.cli.shared import dataset_id, json_option, names_datapoint, opened, project_option
 
 
@@ -106,7 +106,7 @@ def merge(
     into: str,
     dry_run: bool,
     on_conflict: str,
-    show: Path | None,
+    show: FieldPath | None,
     project: str | None,
     as_json: bool,
 ) -> None:

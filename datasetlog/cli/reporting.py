@@ -11,6 +11,7 @@ in the wrong format is a short error, not one line per line of the file.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,12 +84,25 @@ def _parameter(name: str) -> str | None:
     return None if param is None else param.human_readable_name
 
 
+_KEYWORD = re.compile(r"\b([a-z][a-z_]*)=(True|'[^']*')")
+"""A keyword argument a library message suggests, such as ``allow_empty=True``."""
+
+
 def _as_typed(message: str) -> str:
-    """A message with each dataset id the user gave by name put back as that name."""
+    """A message with each dataset id the user gave by name put back as that name, and each
+    keyword argument it suggests spelled as the command's option (``--allow-empty``)."""
     context = click.get_current_context(silent=True)
     for dataset_id, given in (context.meta.get(_TYPED, {}) if context else {}).items():
         message = message.replace(repr(dataset_id), repr(given))
-    return message
+    return _KEYWORD.sub(_option_of, message)
+
+
+def _option_of(suggested: re.Match[str]) -> str:
+    option = _parameter(suggested.group(1))
+    if option is None or not option.startswith("-"):
+        return suggested.group(0)
+    value = suggested.group(2)
+    return option if value == "True" else f"{option} {value.strip(chr(39))}"
 
 
 def _problem(detail: ErrorDetail) -> str:

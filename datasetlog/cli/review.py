@@ -29,11 +29,13 @@ LINE_DIFF_AFTER = 60
 FIELDS = ("id", "inputs", "messages", "target", "source_project_data_id")
 """The fields of a datapoint a ``--show`` path may start with."""
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _parse_path(context: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+def _parse_path(
+    context: click.Context, param: click.Parameter, value: str | None
+) -> FieldPath | None:
     if value is None:
         return None
     parts = value.split(".")
@@ -56,7 +58,7 @@ def show_option(command: F) -> F:
     )(command)
 
 
-def _at(value: Any, path: Path) -> Any:
+def _at(value: Any, path: FieldPath) -> Any:
     for part in path:
         found = isinstance(value, dict) and isinstance(part, str) and part in value
         if not (found or (isinstance(value, list) and isinstance(part, int) and part < len(value))):
@@ -69,7 +71,7 @@ def _first_string(values: Iterable[Any]) -> str | None:
     return next((value for value in values if isinstance(value, str) and value), None)
 
 
-def hint(datapoint: Datapoint | None, show: Path | None = None) -> str:
+def hint(datapoint: Datapoint | None, show: FieldPath | None = None) -> str:
     """A short, one-line hint of a datapoint's content (empty when there is none)."""
     if datapoint is None:
         return ""
@@ -116,7 +118,7 @@ def entry_lines(
     removed: Sequence[Datapoint],
     changed: Sequence[Change],
     *,
-    show: Path | None,
+    show: FieldPath | None,
     labels: tuple[str, str],
 ) -> Iterator[str]:
     """The lines of a diff's entries: ``+`` added, ``-`` removed, ``~`` changed with each
@@ -138,7 +140,7 @@ def _did(base: Datapoint | None, side: Datapoint | None) -> str:
 
 
 def conflict_lines(
-    conflicts: Sequence[MergeConflict], *, show: Path | None = None, limit: int | None = None
+    conflicts: Sequence[MergeConflict], *, show: FieldPath | None = None, limit: int | None = None
 ) -> Iterator[str]:
     """A line naming each conflict (``!``): its datapoint, its hint, what each side did; past
     ``limit`` of them, a line counting the rest."""

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
-from datasetlog.cli.output import progress_bar, say
+from datasetlog import Diff
+from datasetlog.cli.output import json_value, progress_bar, say
 from datasetlog.cli.reporting import reported
-from datasetlog.cli.shared import dataset_id, opened, project_option
+from datasetlog.cli.review import FieldPath, entry_lines, print_lines, show_option
+from datasetlog.cli.shared import dataset_id, json_option, opened, project_option
 from datasetlog.transfer import (
     FORMATS,
     check_lock,
@@ -88,15 +90,34 @@ def export(
     type=click.Choice(["add", "set", "remove"]),
     help="Upsert with this action (default: add every line, as create_datapoint does).",
 )
+@click.option(
+    "--key",
+    metavar="id|FIELD.PATH",
+    help="With --action: match lines to datapoints by their id, or by a value such as "
+    "inputs.task_id, and update matches in place (default: match by content).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Let --action set from a file of no datapoint empty the dataset (refused otherwise).",
+)
 @click.option("--version-name", help="A name for the version committed.")
+@show_option
 @project_option
+@json_option
 def import_command(
     dataset: str,
     file: Path,
     fmt: str | None,
     action: str | None,
+    key: str | None,
+    dry_run: bool,
+    allow_empty: bool,
     version_name: str | None,
+    show: FieldPath | None,
     project: str | None,
+    as_json: bool,
 ) -> None:
     """Commit the datapoints of a JSONL, CSV or Parquet FILE (as export writes them; - for
     standard input) as one version, whatever its size."""
@@ -105,7 +126,8 @@ def import_command(
     with (
         opened() as log,
         progress_bar(
-            lambda: None if piped else datapoints_in(file, format=fmt), f"importing {file.name}"
+            lambda: None if piped or dry_run else datapoints_in(file, format=fmt),
+            f"importing {file.name}",
         ) as advance,
     ):
         done = import_datapoints(
@@ -114,11 +136,35 @@ def import_command(
             source,
             format=fmt,
             action=action,
+            key=key,
+            dry_run=dry_run,
+            allow_empty=allow_empty,
             version_name=version_name,
             progress=advance,
         )
+    if isinstance(done, Diff):
+        counts = done.counts
+        if as_json:
+            json_value(counts, committed=False)
+        elif done:
+            say(
+                f"would commit: {counts.added} added, {counts.removed} removed, "
+                f"{counts.changed} changed"
+            )
+            labels = (f"version {done.base.number}", "the file")
+            print_lines(
+                entry_lines(done.added, done.removed, done.changed, show=show, labels=labels)
+            )
+        else:
+            say(f"nothing to commit: version {done.base.number} holds that content")
+        return
+    if as_json:
+        json_value(done.version, committed=done.committed, added=done.added,
+                   removed=done.removed, changed=done.changed, ignored=done.ignored)  # fmt: skip
+        return
     what = f"version {done.version.number}" if done.committed else "nothing to commit"
-    say(f"{what}: {done.added} added, {done.removed} removed, {done.ignored} ignored")
+    changed = f", {done.changed} changed" if done.changed else ""
+    say(f"{what}: {done.added} added, {done.removed} removed{changed}, {done.ignored} ignored")
 
 
 @click.command("check-lock")

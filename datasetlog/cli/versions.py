@@ -10,7 +10,7 @@ import orjson
 from datasetlog import Diff, to_v4
 from datasetlog.cli.datapoints import show_datapoint
 from datasetlog.cli.output import json_lines, json_value, say, table
-from datasetlog.cli.review import Path, entry_lines, print_lines, show_option
+from datasetlog.cli.review import FieldPath, entry_lines, print_lines, show_option
 from datasetlog.cli.shared import dataset_id, json_option, names_datapoint, opened, project_option
 
 
@@ -109,7 +109,7 @@ def diff(
     base: str,
     target: str,
     stat: bool,
-    show: Path | None,
+    show: FieldPath | None,
     project: str | None,
     as_json: bool,
 ) -> None:
@@ -129,7 +129,7 @@ def diff(
         _review(found, show)
 
 
-def _review(found: Diff, show: Path | None) -> None:
+def _review(found: Diff, show: FieldPath | None) -> None:
     """Print a diff's entries, each changed value under its datapoint."""
     labels = (f"version {found.base.number}", f"version {found.target.number}")
     print_lines(entry_lines(found.added, found.removed, found.changed, show=show, labels=labels))
@@ -187,7 +187,7 @@ def restore(
     dataset: str,
     version: str,
     dry_run: bool,
-    show: Path | None,
+    show: FieldPath | None,
     project: str | None,
     as_json: bool,
 ) -> None:

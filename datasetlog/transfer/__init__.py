@@ -300,7 +300,7 @@ class _ImportOptions:
     def problems(self) -> list[ErrorDetail]:
         """What is wrong with the options taken together (each alone is checked where used)."""
         if self.key is not None and self.action is None:
-            message = "a key matches lines to datapoints: give action set, add or remove"
+            message = "a key matches lines to datapoints: give an action (set, add or remove)"
             return [ErrorDetail(("query", "key"), message, "key")]
         return []
 
