@@ -42,7 +42,7 @@ def _refused(db: DatasetLog, source: object, **options: object) -> ValidationErr
     """Import ``source`` into a new dataset: the ValidationError it raises (nothing written)."""
     ds = db.create_dataset(project_id="pr", name=f"n{len(db.list_datasets('pr'))}").id
     with pytest.raises(ValidationError) as refused:
-        import_datapoints(db, ds, source, **options)  # type: ignore[arg-type]
+        import_datapoints(db, ds, source, **options)  # type: ignore[call-overload]
     assert db.get_version(ds).number == 0
     return refused.value
 

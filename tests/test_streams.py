@@ -100,7 +100,7 @@ def test_a_streamed_upsert_refuses_what_upsert_refuses(db: DatasetLog) -> None:
     with pytest.raises(ConflictError):
         db.upsert_stream(ds, lambda: [_bodies(0, 2)], expected_version=0)
     with pytest.raises(ValidationError) as bad:
-        db.upsert_stream(ds, [_bodies(0, 2)], action="replace")  # type: ignore[arg-type]
+        db.upsert_stream(ds, [_bodies(0, 2)], action="replace")  # type: ignore[call-overload]
     assert [d.loc for d in bad.value.details] == [("body", "action"), ("batches",)]
     with pytest.raises(ValidationError) as bad:
         db.upsert_stream(ds, lambda: [_bodies(0, 2), [{"inputs": []}]], action="add")

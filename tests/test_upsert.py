@@ -114,7 +114,7 @@ def test_bad_arguments_and_items_are_named(db: DatasetLog) -> None:
     ds = db.create_dataset(project_id="pr", name="qa").id
     db.upsert(ds, [{"target": {"a": [None]}}])
     with pytest.raises(ValidationError) as raised:
-        db.upsert(ds, [{"inputs": {"q": 1}}], action="replace", expected_version="1")  # type: ignore[arg-type]
+        db.upsert(ds, [{"inputs": {"q": 1}}], action="replace", expected_version="1")  # type: ignore[call-overload]
     assert [d.loc for d in raised.value.details] == [
         ("body", "action"),
         ("body", "expected_version"),

@@ -169,7 +169,7 @@ class ForkMachine(BaseMachine):
         latest = self.db.get_version(ds).number
         base = data.draw(st.integers(0, latest), label="base")
         before = {_key(converter.unstructure(d)) for d in self.db.iter_datapoints(ds, version=base)}
-        self.db.upsert(ds, bodies, action=action, base=base)
+        self.db.upsert(ds, bodies, action=action, base=base, allow_empty=True)
         asked = {_key(body) for body in bodies}
         now = {_key(converter.unstructure(d)) for d in self.db.iter_datapoints(ds)}
         expected = {"set": asked, "add": before | asked, "remove": before - asked}[action]
