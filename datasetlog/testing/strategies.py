@@ -51,6 +51,7 @@ _UNKNOWN_KEYS = ("input", "inputs_", "output", "outputs", "label", "id", "metada
 _BAD_ROLES = ("bot", "User", "USER", "human", "function", "", " user")
 _LONE_SURROGATES = ("\ud800", "\udfff", "a\udc00b")
 _NOT_JSON: tuple[object, ...] = ((1, 2), b"bytes", frozenset({1}), 1j)
+_WIDE_INTEGERS = (2**64, -(2**63) - 1, 10**30, -(10**40))  # past what JSON readers keep
 
 
 @functools.cache
@@ -229,11 +230,13 @@ def _insert(draw: st.DrawFn, items: st.SearchStrategy[JSON], bad: Bad) -> Bad:
 
 def _bad_json(draw: st.DrawFn) -> Bad:
     """A value that is not plain finite JSON, nested up to three levels deep."""
-    kind = draw(st.sampled_from(("float", "type", "surrogate", "surrogate key")))
+    kind = draw(st.sampled_from(("float", "integer", "type", "surrogate", "surrogate key")))
     value: JSON
     loc: Loc = ()
     if kind == "float":
         value = draw(st.sampled_from((float("nan"), float("inf"), float("-inf"))))
+    elif kind == "integer":
+        value = draw(st.sampled_from(_WIDE_INTEGERS))
     elif kind == "type":
         value = draw(st.sampled_from(_NOT_JSON))
     elif kind == "surrogate":

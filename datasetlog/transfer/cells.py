@@ -14,6 +14,16 @@ prove that every key was kept. Only text whose counts differ (a duplicate,
 or a rare escape such as ``\\\\u003a``) is parsed again, slowly, to name the
 key.
 
+**Every value as it was written.** orjson reads an integer outside 64 bits
+as the nearest float, silently, and cannot hold some JSON at all (a lone
+surrogate escape such as ``"\\ud800"``, a number such as ``1e400`` past
+a double). Such text is read again by Python's own reader, which keeps
+each of these as written, so that the write's validation refuses it as it
+refuses the same value given to ``create_datapoint`` (``int_range``,
+``string_unicode``, ``finite_number``) rather than storing another value or
+calling the text not JSON. Only text that holds a run of 19 digits (where
+an integer past 64 bits must) or that orjson refused is read twice.
+
 **CSV cells a spreadsheet leaves alone.** A spreadsheet runs a cell that
 starts with ``=``, ``+``, ``-`` or ``@`` (some also a tab or a carriage
 return) as a formula. An export writes such a cell with an apostrophe before
@@ -27,8 +37,9 @@ Datapoint content never changes (its JSON starts with ``{`` or ``[``); a
 from __future__ import annotations
 
 import json
+import re
 from contextlib import suppress
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -49,23 +60,76 @@ _loads, _dumps = orjson.loads, orjson.dumps
 
 
 def json_value(text: bytes | str) -> Any:
-    """The JSON value that ``text`` holds, every key of it kept.
+    """The JSON value that ``text`` holds, every key and number of it as written.
 
     Raises:
         orjson.JSONDecodeError: It is not one JSON value.
         DuplicateKeyError: An object in it holds a key twice.
     """
-    value = _loads(text)
+    try:
+        value = _loads(text)
+    except orjson.JSONDecodeError as error:
+        return _as_written(text, error)
     if type(value) is dict or type(value) is list:  # on the hot path: each step counts
         raw = text if type(text) is bytes else text.encode()  # type: ignore[union-attr]
         try:
             written = _dumps(value)
         except orjson.JSONEncodeError:  # nested past what orjson writes: look the slow way
-            _refuse_duplicates(raw)
-            return value
+            return _as_written(raw, None)
         if not (raw.startswith(written) and not raw[len(written) :].strip()):
-            _check_by_colons(raw, written)  # not as orjson writes it (as exports are)
+            # Not as orjson writes it (as exports are): an integer may have become a float.
+            if _LONG_DIGITS.search(raw):
+                return _as_written(raw, None)
+            _check_by_colons(raw, written)
+    elif type(value) is float and _LONG_DIGITS.search(
+        text if type(text) is bytes else text.encode()  # type: ignore[union-attr]
+    ):
+        return _as_written(text, None)
     return value
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+"""Where an integer orjson cannot hold may be: it has at least 19 digits (2**63 has 19)."""
+
+
+class _NotJSON(ValueError):
+    """A constant Python's reader takes and JSON has not (``NaN``, ``Infinity``)."""
+
+
+def _not_a_constant(name: str) -> NoReturn:
+    raise _NotJSON(name)
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKeyError(key)
+            seen.add(key)
+    return value
+
+
+def _as_written(text: bytes | str, refused: orjson.JSONDecodeError | None) -> Any:
+    """``text`` read by Python's reader, which keeps every integer and escape as written.
+
+    Raises:
+        orjson.JSONDecodeError: ``refused``, if that reader refuses the text too
+            (or, reading text orjson took, it is nested past Python's stack).
+        DuplicateKeyError: An object in it holds a key twice.
+    """
+    try:
+        decoded = text.decode() if type(text) is bytes else text
+        return json.loads(decoded, object_pairs_hook=_unique, parse_constant=_not_a_constant)
+    except DuplicateKeyError:
+        raise
+    except (ValueError, RecursionError):  # UnicodeDecodeError, json's and ours
+        if refused is not None:
+            raise refused from None
+    # Text orjson read but Python cannot (nested past its stack): deep enough to be refused
+    # in any field, so orjson's value stands.
+    return _loads(text)
 
 
 def _check_by_colons(raw: bytes, written: bytes) -> None:
@@ -79,16 +143,8 @@ def _check_by_colons(raw: bytes, written: bytes) -> None:
 
 def _refuse_duplicates(text: bytes) -> None:
     """Parse ``text`` again key by key; raise on the first key an object holds twice."""
-
-    def unique(pairs: list[tuple[str, Any]]) -> None:
-        seen = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise DuplicateKeyError(key)
-            seen.add(key)
-
     with suppress(RecursionError):  # nested past Python's stack: refused in any field anyway
-        json.loads(text, object_pairs_hook=unique)
+        json.loads(text, object_pairs_hook=_unique)
 
 
 def not_json(error: orjson.JSONDecodeError) -> str:

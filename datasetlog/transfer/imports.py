@@ -12,7 +12,11 @@ its header as line 1) and, for CSV, names the column. Parquet files give the
 same three columns as JSON text (see :mod:`datasetlog.transfer.arrow`), and
 their problems are at ``("row", n, column)``. Reading stops at the end of
 the batch holding the first bad line, and the error lists the first
-``ValidationError.MAX_DETAILS`` problems read and counts the others.
+``ValidationError.MAX_DETAILS`` problems read and counts the others. Every
+datapoint read is checked by the validation every write uses, so a file
+is refused exactly where ``create_datapoint`` would refuse its values, with
+the same error types. A UTF-8 byte-order mark where a JSONL or CSV file
+starts (as some editors and spreadsheets write) is skipped.
 
 A file is read twice: once to count its datapoints (the version's message
 states the count; an upsert validates and plans), then in batches as they
@@ -27,6 +31,7 @@ anything is committed (two more readings, at about 3 GB/s).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -269,8 +274,13 @@ class _Problems:
 
 
 def _capped_lines(source: IO[bytes]) -> Iterator[bytes]:
-    """A binary file's lines, each cut at ``MAX_LINE + 1`` bytes (so a longer one shows)."""
-    return iter(lambda: source.readline(MAX_LINE + 1), b"")
+    """A binary file's lines from where it is, each cut at ``MAX_LINE + 1`` bytes (so a
+    longer one shows), a UTF-8 byte-order mark where they start skipped."""
+    lines = iter(lambda: source.readline(MAX_LINE + 1), b"")
+    first = next(lines, None)
+    if first is not None:
+        yield first.removeprefix(codecs.BOM_UTF8)
+        yield from lines
 
 
 def _jsonl(source: IO[bytes], *, with_id: bool = False) -> Records:
@@ -313,10 +323,11 @@ def _unknown(loc: tuple[Any, ...]) -> ErrorDetail:
 
 
 class _text:
-    """A UTF-8 text view of a binary file, detached (the file left open) when done."""
+    """A UTF-8 text view of a binary file from where it is (a byte-order mark there
+    skipped), detached (the file left open) when done."""
 
     def __init__(self, source: IO[bytes]) -> None:
-        self._wrapper = io.TextIOWrapper(source, encoding="utf-8", newline="")
+        self._wrapper = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
 
     def __enter__(self) -> io.TextIOWrapper:
         return self._wrapper

@@ -259,16 +259,16 @@ def _parse_updates(items: object) -> list[_Update]:
         if not found and item["id"] in seen:
             found = [ErrorDetail((*loc, "id"), f"{item['id']!r} given twice", "duplicate")]
         problems += found
-        fields = {k: v for k, v in item.items() if k != "id" and v is not None}
-        problems += [
-            ErrorDetail((*loc, k), "not a field an update replaces", "extra_forbidden")
-            for k in fields
-            if k not in _UPDATABLE
+        unknown = [key for key in item if key != "id" and key not in _UPDATABLE]
+        problems += [  # whatever its value: a typo given as None is still a typo
+            ErrorDetail((*loc, key), "not a field an update replaces", "extra_forbidden")
+            for key in unknown
         ]
-        if not fields:
+        fields = {key: item[key] for key in _UPDATABLE if item.get(key) is not None}
+        if not fields and not unknown:
             problems.append(ErrorDetail(loc, "give inputs, messages or target", "missing"))
         try:
-            content = parse_datapoint_fields({k: fields[k] for k in fields if k in _UPDATABLE}, loc)
+            content = parse_datapoint_fields(fields, loc)
         except ValidationError as error:
             problems += error.details
             continue
