@@ -17,7 +17,7 @@ PROBLEMS = [
         "inputs": {"task_id": f"HumanEval/{i}", "prompt": f"def f{i}(x):\n"},
         "target": {"test": f"assert f{i}(1) == {i}", "entry_point": f"f{i}"},
     }
-    for i in range(12)
+    for i in range(164)  # as many as HumanEval holds
 ]
 
 
@@ -46,7 +46,7 @@ def test_an_edited_export_synced_by_key_keeps_every_identity(
     for record in records[:5]:
         record["target"] = {**record["target"], "test": record["target"]["test"] + " # fixed"}
     del records[7:9]
-    records.append({"inputs": {"task_id": "HumanEval/99", "prompt": "def g():\n"}})
+    records.append({"inputs": {"task_id": "HumanEval/164", "prompt": "def g():\n"}})
 
     preview = import_datapoints(
         db, ds, _jsonl(records), format="jsonl", action="set", key=key, dry_run=True
@@ -56,11 +56,11 @@ def test_an_edited_export_synced_by_key_keeps_every_identity(
     assert [v.number for v in db.list_versions(ds)] == [0, 1]  # the dry run wrote nothing
 
     done = import_datapoints(db, ds, _jsonl(records), format="jsonl", action="set", key=key)
-    assert (done.added, done.removed, done.changed, done.ignored) == (1, 2, 5, 5)
+    assert (done.added, done.removed, done.changed, done.ignored) == (1, 2, 5, len(PROBLEMS) - 7)
     diff = db.diff(ds, 1, 2)
     assert [c.datapoint_id for c in diff.changed] == [d.id for d in original[:5]]
     assert [d.id for d in diff.removed] == [d.id for d in original[7:9]]
-    assert [d.inputs for d in diff.added] == [{"task_id": "HumanEval/99", "prompt": "def g():\n"}]
+    assert [d.inputs for d in diff.added] == [{"task_id": "HumanEval/164", "prompt": "def g():\n"}]
     now = list(db.iter_datapoints(ds))
     kept = [d for i, d in enumerate(original) if i not in (7, 8)]
     assert [d.id for d in now[:-1]] == [d.id for d in kept]  # same places
