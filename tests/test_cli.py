@@ -237,7 +237,7 @@ def test_import_commits_a_file_and_names_a_bad_line(
     before = path.read_bytes()
     failed = run("import", copy, str(bad), db=path, check=False)
     assert failed.returncode == 1
-    assert failed.stderr.startswith("error: line.2.inputs.q:")
+    assert failed.stderr.startswith("error: line 2, inputs.q:")
     assert path.read_bytes() == before
 
 
@@ -332,7 +332,7 @@ def test_files_that_cannot_be_written_or_read_are_one_clear_line(
     bad.write_text('inputs\r\n"{""q"": ""a""}"\r\n{nope\r\n')
     failed = run("import", dataset, str(bad), db=path, check=False)
     [line] = failed.stderr.splitlines()  # one line, no traceback after it
-    assert line.startswith("error: line.3.inputs: not JSON: ")
+    assert line.startswith("error: line 3, inputs: not JSON: ")
     assert line.endswith("(at character 2)")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if "x." in p.name] == []  # no export begun

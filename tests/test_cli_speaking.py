@@ -166,5 +166,5 @@ def test_a_file_in_the_wrong_format_is_one_short_error(
     bad.write_text("".join(f"note {n}\n" for n in range(lines)))
     failed = invoke("import", "qa", str(bad), db=path, code=1)
     said = failed.stderr.splitlines()
-    assert [line.split(":")[1] for line in said[:3]] == [" line.1", " line.2", " line.3"]
+    assert [line.split(":")[1] for line in said[:3]] == [" line 1", " line 2", " line 3"]
     assert said[3:] == [f"error: and {lines - 3:,} more problem(s)"]

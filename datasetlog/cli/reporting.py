@@ -34,6 +34,9 @@ SHOWN_PROBLEMS = 3
 HTTP_LOCATIONS = frozenset({"path", "query", "body"})
 """The first element of a v4 ``loc`` that says where in an HTTP request a value was."""
 
+FILE_PLACES = frozenset({"line", "row"})
+"""The first element of an import's ``loc``: a line of JSONL or CSV, a row of Parquet."""
+
 LIBRARY_NAMES = {
     "dataset_id": "dataset",
     "source_id": "source",
@@ -66,6 +69,9 @@ def spelled(loc: tuple[str | int, ...]) -> str:
     if not parts or all(isinstance(part, int) for part in parts):
         return ""  # the request as a whole, or an item of an argument list: the message says
     head, rest = parts[0], ".".join(map(str, parts[1:]))
+    if head in FILE_PLACES and len(parts) > 1 and isinstance(parts[1], int):
+        within = ".".join(map(str, parts[2:]))  # a column, then a path into its value
+        return f"{head} {parts[1]}, {within}" if within else f"{head} {parts[1]}"
     param = _parameter(str(head))
     if param is None:
         return ".".join(map(str, parts))
