@@ -306,3 +306,32 @@ def test_a_file_left_alone_imports_with_every_check(store: DatasetLog, tmp_path:
     path.write_bytes(_numbered("line", 12_000))
     assert import_datapoints(store, ds, path).added == 12_000
     assert import_datapoints(store, ds, path, action="set").committed is False
+
+
+def _parquet_bytes() -> bytes:
+    out = io.BytesIO()
+    pq.write_table(pa.table({"inputs": ['{"q": "a"}']}), out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("head", "named"),
+    [
+        (_parquet_bytes(), "a Parquet file"),
+        (b"\x1f\x8b\x08\x00" + bytes(200), "gzip-compressed"),
+        (b"PK\x03\x04" + bytes(200), "a ZIP archive"),
+        (b"SQLite format 3\x00" + bytes(200), "an SQLite database"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_file_of_another_format_is_one_error_naming_it(
+    db: DatasetLog, head: bytes, named: str, fmt: str
+) -> None:
+    """A binary file read as JSONL or CSV is one problem at the source that names what the
+    file is, not one "not JSON" per line; read as Parquet, a Parquet file imports."""
+    refused = _refused(db, io.BytesIO(head), format=fmt)
+    assert [(d.loc, d.type) for d in refused.details] == [(("source",), "format")]
+    assert f"not {fmt.upper()}: this is {named}" in refused.details[0].msg
+    if named == "a Parquet file":
+        ds = db.create_dataset(project_id="pr", name="as-parquet").id
+        assert import_datapoints(db, ds, io.BytesIO(head), format="parquet").added == 1

@@ -46,6 +46,7 @@ from datasetlog.transfer.imports import (
     Unchanged,
     count_datapoints,
     file_records,
+    refuse_other_formats,
     rewindable,
 )
 from datasetlog.transfer.locks import Lock, LockCheck, check_lock, export_with_lock, lock_path
@@ -242,6 +243,7 @@ def import_datapoints(
             except OSError as error:
                 raise file_error(path, error, ("source",)) from error
         readable = rewindable(source, stack)
+        refuse_other_formats(readable, fmt)
         unit = "row" if fmt == "parquet" else "line"
         records = file_records(readable, fmt, with_id=key == "id")
         batches = Batches(records, unit, unchanged=Unchanged(readable))

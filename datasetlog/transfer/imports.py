@@ -83,6 +83,33 @@ def rewindable(source: IO[bytes], stack: ExitStack) -> IO[bytes]:
     return spool
 
 
+_OTHER_FORMATS = (
+    (b"PAR1", "a Parquet file (it starts with PAR1): give format='parquet'"),
+    (b"\x1f\x8b", "gzip-compressed: decompress it first"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook, say): save or extract it as CSV or JSONL"),
+    (b"SQLite format 3\x00", "an SQLite database: export a dataset from it first"),
+)
+"""How a file of another format begins, and what to do with it."""
+
+
+def refuse_other_formats(source: IO[bytes], fmt: Format) -> None:
+    """Refuse a file read as JSONL or CSV that begins as a binary format does, in one
+    error rather than one per line (it is read from where it is, and left there).
+
+    Raises:
+        ValidationError: At ``("source",)``, naming the format and what to do.
+    """
+    if fmt == "parquet":
+        return
+    start = source.tell()
+    head = source.read(16)
+    source.seek(start)
+    for magic, what in _OTHER_FORMATS:
+        if head.startswith(magic):
+            message = f"not {fmt.upper()}: this is {what}"
+            raise ValidationError([ErrorDetail(("source",), message, "format")])
+
+
 class Unchanged:
     """A check that a file still holds what it held when this was made, from where it was.
 
