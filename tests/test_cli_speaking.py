@@ -168,3 +168,18 @@ def test_a_file_in_the_wrong_format_is_one_short_error(
     said = failed.stderr.splitlines()
     assert [line.split(":")[1] for line in said[:3]] == [" line 1", " line 2", " line 3"]
     assert said[3:] == [f"error: and {lines - 3:,} more problem(s)"]
+
+
+def test_a_name_that_begins_as_an_id_does_finds_its_dataset(
+    store: tuple[Path, str, list[str]],
+) -> None:
+    """A dataset named ``evts_...`` is found by its name once no dataset has it as its id;
+    an id is found as an id, and neither is "no dataset has the id or name"."""
+    path, ds, _ = store
+    with DatasetLog(path) as db:
+        db.create_dataset(project_id="pr", name="evts_lookalike")
+    assert invoke("versions", "evts_lookalike", "--json", db=path).stdout.count('"number"') == 1
+    assert "0 datapoints, Create dataset" in invoke("show", "evts_lookalike", db=path).stdout
+    assert invoke("versions", ds, "--json", db=path).stdout.count('"number"') == 2
+    failed = invoke("versions", "evts_nothing", db=path, code=1)
+    assert failed.stderr == "error: no dataset has the id or name 'evts_nothing'\n"

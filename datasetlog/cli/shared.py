@@ -86,11 +86,17 @@ def require_store(location: str) -> None:
 
 
 def dataset_id(log: DatasetLog, given: str, project: str | None) -> str:
-    """A dataset argument as an id: an ``evts_`` id as it is, else a name, looked up in
-    ``project`` if given, else in every project (where it must name one dataset)."""
+    """A dataset argument as an id: the id of a dataset, else a name, looked up in
+    ``project`` if given, else in every project (where it must name one dataset); a name
+    that begins ``evts_`` as ids do is found once no dataset has it as its id."""
     if given.startswith(DATASET_PREFIX):
-        return given
+        try:
+            return log.get_dataset(given).id
+        except NotFoundError:
+            pass
     found = [d for d in log.list_datasets(project) if d.name == given]
+    if not found and given.startswith(DATASET_PREFIX):
+        raise NotFoundError(f"no dataset has the id or name {given!r}")
     if not found:
         where = f"project {project!r}" if project else "the store"
         raise NotFoundError(f"{where} has no dataset named {given!r}")
