@@ -13,12 +13,13 @@ differ).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import orjson
 
 from datasetlog.errors import ErrorDetail, Loc, ValidationError
+from datasetlog.writes.plans import plain_stored
 
 ID = "id"
 CONTENT_FIELDS = ("inputs", "messages", "target")
@@ -81,25 +82,52 @@ def _bad_key(message: str) -> ValidationError:
     return ValidationError([ErrorDetail(("query", "key"), message, "key")])
 
 
+class KeyedItems(NamedTuple):
+    """A keyed request's items read once: each one's key (None for an item that
+    ``key="id"`` makes new) and its content as it would be stored, where it is
+    JSON data as it stands (see :func:`~datasetlog.writes.plans.plain_stored`)."""
+
+    keys: list[bytes | None]
+    stored: list[bytes | None]
+
+
 def request_keys(
     key: Key, items: Sequence[Any], locs: Sequence[Loc], *, new_allowed: bool = True
-) -> list[bytes | None]:
-    """Each item's key, in order (None for an item that ``key="id"`` makes new).
+) -> KeyedItems:
+    """Each item's key and stored content, in order.
 
     Raises:
         ValidationError: An item lacks the key (a path key, or an id where no
             new datapoint may be made), or two items hold one key; the
             problems name every such item.
     """
-    keys: list[bytes | None] = []
+    of = key.of
+    keys = [of(item) if isinstance(item, dict) else None for item in items]
+    if key.by_id:
+        stored = [plain_stored(without_id(item)) for item in items]
+    else:
+        stored = [plain_stored(item) for item in items]
+    missing = keys.count(None)
+    if (
+        (missing and not (key.by_id and new_allowed))
+        or len(set(keys)) - (1 if missing else 0) != len(keys) - missing
+        or (key.by_id and not all(k.startswith(b'"') for k in keys if k is not None))
+    ):
+        raise ValidationError(_key_problems(key, keys, locs, new_allowed))
+    return KeyedItems(keys, stored)
+
+
+def _key_problems(
+    key: Key, keys: list[bytes | None], locs: Sequence[Loc], new_allowed: bool
+) -> list[ErrorDetail]:
+    """What is wrong with a request's keys: every item missing one, of another type
+    (``key="id"``) or repeating an earlier item's."""
     problems: list[ErrorDetail] = []
     first: dict[bytes, Loc] = {}
-    by_id, of = key.by_id, key.of
-    for item, loc in zip(items, locs, strict=True):
-        found = of(item) if isinstance(item, dict) else None
-        if found is None and not (by_id and new_allowed):
+    for found, loc in zip(keys, locs, strict=True):
+        if found is None and not (key.by_id and new_allowed):
             problems.append(ErrorDetail(loc, f"the item holds no {key.spec}", "missing_key"))
-        elif found is not None and by_id and not isinstance(orjson.loads(found), str):
+        elif found is not None and key.by_id and not found.startswith(b'"'):
             problems.append(ErrorDetail((*loc, ID), "expected a datapoint id", "string_type"))
         elif found is not None and found in first:
             shown = ".".join(map(str, first[found]))
@@ -107,10 +135,7 @@ def request_keys(
             problems.append(ErrorDetail(loc, message, "duplicate_key"))
         elif found is not None:
             first[found] = loc
-        keys.append(found)
-    if problems:
-        raise ValidationError(problems)
-    return keys
+    return problems
 
 
 def refuse_repeated_base_keys(key: Key, repeated: dict[bytes, list[str]]) -> None:

@@ -28,11 +28,20 @@ _BATCH = 2000
 
 
 class Held(NamedTuple):
-    """A datapoint of the base version: its id, content key and stored JSON (UTF-8)."""
+    """A datapoint of the base version: its id, content key and stored JSON (UTF-8).
+
+    The content key is None where it was left unread: a keyed upsert compares
+    stored bytes first and reads only the keys it must (see :func:`content_key_of`).
+    """
 
     id: str
-    key: bytes
+    key: bytes | None
     payload: bytes
+
+
+def content_key_of(held: Held) -> bytes:
+    """A base datapoint's content key, read from its stored JSON if it was left unread."""
+    return held.key if held.key is not None else content_key(orjson.loads(held.payload))
 
 
 @attrs.frozen
@@ -93,6 +102,35 @@ def stored_content(item: Any) -> bytes:
     return b"," + orjson.dumps(fields)[1:] if fields else b"}"
 
 
+_STORED = _PLAIN & ~orjson.OPT_SORT_KEYS
+
+
+def plain_stored(item: object) -> bytes | None:
+    """:func:`stored_content` of a body item that is JSON data as it stands, else None.
+
+    The same items are plain as for :func:`plain_key`: one whose stored form
+    is a base datapoint's, byte for byte, holds that content, hence is valid.
+    """
+    if type(item) is not dict or not _FIELDS.issuperset(item):
+        return None
+    fields = {
+        name: item[name] for name in ("inputs", "messages", "target") if item.get(name) is not None
+    }
+    try:
+        encoded = orjson.dumps(fields, option=_STORED)
+    except TypeError:
+        return None
+    if b"null" in encoded and orjson.loads(encoded) != fields:
+        return None
+    return b"," + encoded[1:] if fields else b"}"
+
+
+def stored_part(payload: bytes) -> bytes:
+    """A stored datapoint's content as stored: its JSON after its timestamps (as
+    :func:`stored_content`)."""
+    return payload[payload.find(b'"', payload.find(b'"updated_at":"') + 14) + 1 :]
+
+
 def plan(
     action: Action,
     base: list[Held],
@@ -137,18 +175,35 @@ def held_datapoints(
     ``known``, by :func:`stored_content`) takes that item's key undecoded;
     the others are decoded and keyed.
     """
-    start, loads, known = 0, orjson.loads, known or {}
-    view = view_of(conn, row, version)
+    loads, known = orjson.loads, known or {}
+    for payload in _payloads(spans, conn, row, version):
+        key = known.get(stored_part(payload))
+        if key is not None and payload.startswith(b'{"id":"'):
+            yield Held(payload[7 : payload.index(b'"', 7)].decode(), key, payload)
+        else:
+            data = loads(payload)
+            yield Held(data["id"], content_key(data), payload)
+
+
+def unread_datapoints(
+    spans: Spans, conn: Connection, row: DatasetRow, version: VersionRow
+) -> Iterator[Held]:
+    """A version's datapoints, in order, with their content keys left unread (None)."""
+    for payload in _payloads(spans, conn, row, version):
+        if payload.startswith(b'{"id":"'):
+            yield Held(payload[7 : payload.index(b'"', 7)].decode(), None, payload)
+        else:
+            yield Held(orjson.loads(payload)["id"], None, payload)
+
+
+def _payloads(
+    spans: Spans, conn: Connection, row: DatasetRow, version: VersionRow
+) -> Iterator[bytes]:
+    start, view = 0, view_of(conn, row, version)
     while True:
         rows = spans.rows(conn, view, start, _BATCH, as_bytes=True)
         for _, payload in rows:
-            end = payload.find(b'"', payload.find(b'"updated_at":"') + 14)
-            key = known.get(payload[end + 1 :])
-            if key is not None and payload.startswith(b'{"id":"'):
-                yield Held(payload[7 : payload.index(b'"', 7)].decode(), key, payload)
-            else:
-                data = loads(payload)
-                yield Held(data["id"], content_key(data), payload)
+            yield payload
         if len(rows) < _BATCH:
             return
         start = rows[-1][0] + 1
@@ -183,7 +238,7 @@ def plan_keyed(
     updated = {
         by_key[k].id: request
         for k, request in asked.items()
-        if k in by_key and request is not None and request_key(request) != by_key[k].key
+        if k in by_key and request is not None and request_key(request) != content_key_of(by_key[k])
     }
     if action == "add":
         kept = base

@@ -39,7 +39,7 @@ from datasetlog.writes.commits import VersionName, added, content_commit
 from datasetlog.writes.keyed import parse_key
 from datasetlog.writes.keyed_streams import KeyedBase
 from datasetlog.writes.loop import CommitWriter, WriteContext, Writer, collector_paused
-from datasetlog.writes.plans import Action, held_datapoints, request_key
+from datasetlog.writes.plans import Action, content_key_of, held_datapoints, request_key
 from datasetlog.writes.upsert import empty_set, nothing, option_problems
 
 
@@ -265,7 +265,7 @@ class _BaseKeys:
     ) -> _BaseKeys:
         packed = array("Q")  # no object per entry while the base is decoded
         for place, held in enumerate(held_datapoints(spans, conn, row, version)):
-            digest = _digest(held.key)
+            digest = _digest(content_key_of(held))
             packed.append(digest >> 32)
             packed.append(((digest & _LOW) << _PLACE) | place)
         entries = [high << 64 | low for high, low in zip(packed[::2], packed[1::2], strict=True)]

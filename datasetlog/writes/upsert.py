@@ -34,6 +34,7 @@ from datasetlog.validation.requests import datapoint_items, parse_items
 from datasetlog.writes.commits import VersionName, added, content_commit, earlier_use, restored
 from datasetlog.writes.keyed import (
     Key,
+    KeyedItems,
     parse_key,
     refuse_repeated_base_keys,
     refuse_unknown_ids,
@@ -46,12 +47,15 @@ from datasetlog.writes.plans import (
     Action,
     Held,
     Plan,
+    content_key_of,
     held_datapoints,
     plain_key,
     plan,
     plan_keyed,
     request_key,
     stored_content,
+    stored_part,
+    unread_datapoints,
 )
 
 
@@ -84,24 +88,28 @@ class UpsertWrites:
         keyed = parse_key(key)
         stamp = _stamp(idempotency_key, items, single, action, base, expected_version, name, key)
         checked_action: Action = action  # type: ignore[assignment]
-        contents = [without_id(item) for item in items] if keyed else items
-        plain = [plain_key(item) for item in contents]
-        known = {
-            stored_content(item): key
-            for item, key in zip(contents, plain, strict=True)
-            if key is not None
-        }
+        if keyed is None:
+            plain = [plain_key(item) for item in items]
+            known = {
+                stored_content(item): key
+                for item, key in zip(items, plain, strict=True)
+                if key is not None
+            }
+        else:
+            locs = _locs(items, single)
+            read = request_keys(keyed, items, locs, new_allowed=action != "remove")
 
         def write(tx: WriteContext) -> UpsertResult | Diff:
             row = tx.live(dataset_id)
             head = _version(tx, row, row.version)
             found = resolve_version(tx.lookups, tx.conn, row, base, loc=("query", "base"))
-            held = list(held_datapoints(self._spans, tx.conn, row, found, known))
             if keyed is None:
-                keys, requests = _match(items, single, plain, {h.key for h in held})
+                held = list(held_datapoints(self._spans, tx.conn, row, found, known))
+                keys, requests = _match(items, single, plain, {content_key_of(h) for h in held})
                 made = plan(checked_action, held, keys, requests)
             else:
-                made = _keyed_plan(keyed, checked_action, items, contents, plain, single, held)
+                held = list(unread_datapoints(self._spans, tx.conn, row, found))
+                made = _keyed_plan(keyed, checked_action, items, single, locs, read, held)
             first = earlier_use(tx, row, stamp) if stamp is not None else None
             if first is not None:
                 result = UpsertResult(first.to_version(row.id), 0, 0, len(items), False)
@@ -205,50 +213,53 @@ def _keyed_plan(
     key: Key,
     action: Action,
     items: list[object],
-    contents: list[object],
-    plain: list[bytes | None],
     single: bool,
+    locs: list[Loc],
+    read: KeyedItems,
     held: list[Held],
 ) -> Plan:
     """The plan of a keyed upsert: items matched to the base by ``key``.
 
-    ``contents[i]`` is item ``i`` without its id and ``plain[i]`` its content
-    key if it is plain JSON (see :func:`~datasetlog.writes.plans.plain_key`):
-    an item whose content is its match's, byte for byte, is that content,
-    hence valid, and is neither checked again nor decoded.
+    An item whose stored form is its match's, byte for byte, holds that
+    content, hence is valid, and is neither checked again nor decoded; so is
+    a base datapoint of such an item's content, which holds that item's key.
 
     Raises:
-        ValidationError: A bad item, a key missing, repeated, or (``key="id"``)
-            naming no base datapoint; a key the base holds twice.
+        ValidationError: A bad item, (``key="id"``) an id naming no base
+            datapoint, or a key the base holds twice.
     """
-    locs: list[Loc] = [("body",) if single else ("body", i) for i in range(len(items))]
-    keys = request_keys(key, items, locs, new_allowed=action != "remove")
+    keys, stored = read
+    tails = [stored_part(h.payload) for h in held]
     if key.by_id:
         base_keys: list[bytes | None] = [orjson.dumps(h.id) for h in held]
         in_base = set(base_keys)
         pairs = zip(locs, keys, strict=True)
         refuse_unknown_ids((loc, orjson.loads(k)) for loc, k in pairs if k and k not in in_base)
     else:  # a base datapoint of an item's content holds that item's key
-        of_content = {c: k for c, k in zip(plain, keys, strict=True) if c is not None}
+        of_content = {s: k for s, k in zip(stored, keys, strict=True) if s is not None}
         base_keys = [
-            of_content[h.key] if h.key in of_content else key.of(orjson.loads(h.payload))
-            for h in held
+            of_content[tail] if tail in of_content else key.of(orjson.loads(h.payload))
+            for h, tail in zip(held, tails, strict=True)
         ]
         holders: dict[bytes, list[str]] = {}
         for h, k in zip(held, base_keys, strict=True):
             if k is not None:
                 holders.setdefault(k, []).append(h.id)
         refuse_repeated_base_keys(key, {k: ids for k, ids in holders.items() if len(ids) > 1})
-    by_key = {k: h for h, k in zip(held, base_keys, strict=True) if k is not None}
+    by_key = {k: place for place, k in enumerate(base_keys) if k is not None}
     checked: list[tuple[int, object]] = []
-    for index, (k, content_key_) in enumerate(zip(keys, plain, strict=True)):
-        match = by_key.get(k) if k is not None else None
-        if match is None or content_key_ != match.key:
-            checked.append((index, contents[index]))
+    for index, (k, form) in enumerate(zip(keys, stored, strict=True)):
+        place = by_key.get(k) if k is not None else None
+        if place is None or form is None or form != tails[place]:
+            checked.append((index, without_id(items[index]) if key.by_id else items[index]))
     requests: list[DatapointRequest | None] = [None] * len(items)
     for (index, _), request in zip(checked, parse_items(checked, single=single), strict=True):
         requests[index] = request
     return plan_keyed(action, held, base_keys, keys, requests)
+
+
+def _locs(items: list[object], single: bool) -> list[Loc]:
+    return [("body",) if single else ("body", i) for i in range(len(items))]
 
 
 def _version(tx: WriteContext, row: DatasetRow, number: int) -> VersionRow:
