@@ -106,7 +106,8 @@ def test_missing_and_repeated_keys_are_refused_naming_the_items(
     ds = db.create_dataset(project_id="pr", name="qa").id
     db.create_datapoint(ds, PROBLEMS[:3])
     before = _state(db, ds)
-    items = [PROBLEMS[0], {"inputs": {"prompt": "no task id"}}, PROBLEMS[1], PROBLEMS[0]]
+    new = PROBLEMS[5]
+    items = [PROBLEMS[0], {"inputs": {"prompt": "no task id"}}, PROBLEMS[1], PROBLEMS[0], new, new]
 
     def call() -> Any:
         if streamed:
@@ -116,8 +117,13 @@ def test_missing_and_repeated_keys_are_refused_naming_the_items(
     with pytest.raises(ValidationError) as refused:
         call()
     found = {(d.loc, d.type) for d in refused.value.details}
-    assert (("body", 1), "missing_key") in found
-    assert (("body", 3), "duplicate_key") in found
+    assert found == {
+        (("body", 1), "missing_key"),
+        (("body", 3), "duplicate_key"),  # a key the base holds
+        (("body", 5), "duplicate_key"),  # a new one
+    }
+    twice = {d.loc: d.msg for d in refused.value.details if d.type == "duplicate_key"}
+    assert "also at body.0" in twice[("body", 3)] and "also at body.4" in twice[("body", 5)]
     assert _state(db, ds) == before
 
 

@@ -1,9 +1,11 @@
 """A keyed upsert of any size, on the latest version, in bounded memory.
 
-The base is held as one 128-bit int per datapoint (a 96-bit digest of its
-key above its 32-bit ordinal, sorted, looked up by bisection) and a 64-bit
-digest of its content by ordinal; the request as one int per item while it
-is read the first time, to find keys given twice. The batches are read
+The base is held as one 128-bit entry per datapoint (a 96-bit digest of its
+key above its 32-bit ordinal, sorted, in two arrays of 64-bit halves, looked
+up by bisection) and a 64-bit
+digest of its content by ordinal; the request, while it is read the first
+time, as the line matched to each ordinal and one int per new item's key, to
+find keys given twice. The batches are read
 twice: first to validate them and plan, then to write. An update's old
 datapoint (for its id and creation time) is read back at its ordinal, a
 batch of them at a time, so nothing of the base's JSON is held.
@@ -46,6 +48,7 @@ from datasetlog.writes.upsert import restated
 
 _ORDINAL = 32
 _ORDINALS = (1 << _ORDINAL) - 1
+_LOW = (1 << 64) - 1
 _PAGE = 2000
 DELETED_PER_EVENT = 10_000
 """Datapoint ids per deletion event."""
@@ -72,10 +75,14 @@ class KeyedBase:
 
     def __init__(self, entries: list[int], contents: array[int], live: bytearray) -> None:
         entries.sort()
-        self.entries = entries
+        self.high = array("Q", (entry >> 64 for entry in entries))
+        """The top 64 bits of each sorted entry's digest, for bisection."""
+        self.low = array("Q", (entry & _LOW for entry in entries))
+        """The rest of each sorted entry: its digest's last 32 bits above its ordinal."""
         self.contents = contents
         self.live = live
-        self.asked = bytearray(len(live))
+        self.asked = array("Q", bytes(8 * len(live)))
+        """At each ordinal, 1 + the line of the item matched to it (0: none yet)."""
 
     @classmethod
     def read(
@@ -103,8 +110,9 @@ class KeyedBase:
     def refuse_repeats(self, spans: Spans, conn: Connection, view: View, key: Key) -> None:
         """Refuse a key digest that more than one datapoint holds, naming them."""
         repeated: set[int] = set()
-        for before, after in pairwise(self.entries):
-            if before >> _ORDINAL == after >> _ORDINAL:
+        for at in range(1, len(self.high)):
+            before, after = self.low[at - 1], self.low[at]
+            if self.high[at - 1] == self.high[at] and before >> _ORDINAL == after >> _ORDINAL:
                 repeated.update((before & _ORDINALS, after & _ORDINALS))
         if not repeated:
             return
@@ -118,18 +126,22 @@ class KeyedBase:
 
     def find(self, digest: int) -> int | None:
         """The ordinal of the datapoint whose key has this digest, or None."""
-        at = bisect.bisect_left(self.entries, digest << _ORDINAL)
-        if at < len(self.entries) and self.entries[at] >> _ORDINAL == digest:
-            return self.entries[at] & _ORDINALS
+        high, rest = digest >> _ORDINAL, digest & _ORDINALS
+        at = bisect.bisect_left(self.high, high)
+        while at < len(self.high) and self.high[at] == high:
+            if self.low[at] >> _ORDINAL == rest:
+                return self.low[at] & _ORDINALS
+            at += 1
         return None
 
     def kept(self, action: Action) -> bytearray:
         """Which live ordinals the action keeps (1) or removes (0)."""
         if action == "add":
             return bytearray(self.live)
+        pairs = zip(self.asked, self.live, strict=True)
         if action == "set":
-            return bytearray(a & b for a, b in zip(self.asked, self.live, strict=True))
-        return bytearray(b & (1 - a) for a, b in zip(self.asked, self.live, strict=True))
+            return bytearray(1 if asked and live else 0 for asked, live in pairs)
+        return bytearray(1 if live and not asked else 0 for asked, live in pairs)
 
 
 def _spans(spans: Spans, conn: Connection, view: View) -> Iterator[tuple[int, Any]]:
@@ -211,7 +223,7 @@ def plan(action: Action, key: Key, base: KeyedBase, batches: Iterable[Sequence[A
     Raises:
         ValidationError: A bad item, a missing, repeated or unknown key.
     """
-    seen: list[int] = []  # digest << 32 | line, for keys given twice
+    seen: list[int] = []  # digest << 32 | line of each new item's key, for keys given twice
     problems: list[ErrorDetail] = []
     items = added_count = changed = 0
     for batch in batches:
@@ -221,12 +233,14 @@ def plan(action: Action, key: Key, base: KeyedBase, batches: Iterable[Sequence[A
             raise ValidationError([*problems, *error.details]) from error
         problems += found
         for item in batch_items:
-            if item.key is not None:
-                seen.append(key_digest(item.key) << _ORDINAL | item.line)
             if item.ordinal is None:
                 added_count += 1
+                if item.key is not None:
+                    seen.append(key_digest(item.key) << _ORDINAL | item.line)
+            elif base.asked[item.ordinal]:  # a key an earlier item matched
+                problems.append(_given_twice(key, item, base.asked[item.ordinal] - 1))
             else:
-                base.asked[item.ordinal] = 1
+                base.asked[item.ordinal] = item.line + 1
                 changed += item.changes
         items += len(batch)
     problems += _repeated_items(seen, key)
@@ -239,8 +253,14 @@ def plan(action: Action, key: Key, base: KeyedBase, batches: Iterable[Sequence[A
     return KeyedPlan(kept, items, added_count, removed, changed, items - added_count - changed)
 
 
+def _given_twice(key: Key, item: _Item, earlier: int) -> ErrorDetail:
+    value = item.key.decode() if item.key is not None else ""
+    message = f"{key.spec} {value} is given twice (also at body.{earlier})"
+    return ErrorDetail(("body", item.line), message, "duplicate_key")
+
+
 def _repeated_items(seen: list[int], key: Key) -> list[ErrorDetail]:
-    """The problems of keys given twice, from ``digest << 32 | line`` of each keyed item."""
+    """The problems of new items' keys given twice, from ``digest << 32 | line`` of each."""
     seen.sort()
     return [
         ErrorDetail(
