@@ -123,7 +123,8 @@ def test_missing_and_repeated_keys_are_refused_naming_the_items(
         (("body", 5), "duplicate_key"),  # a new one
     }
     twice = {d.loc: d.msg for d in refused.value.details if d.type == "duplicate_key"}
-    assert "also at body.0" in twice[("body", 3)] and "also at body.4" in twice[("body", 5)]
+    assert "also at body.0" in twice[("body", 3)]
+    assert "also at body.4" in twice[("body", 5)]
     assert _state(db, ds) == before
 
 
