@@ -96,10 +96,18 @@ def plain_key(item: object) -> bytes | None:
 def stored_content(item: Any) -> bytes:
     """How a datapoint made from this plain item stores its content: its stored JSON after
     its timestamps (``,"inputs":...}``, or ``}`` when it holds nothing)."""
-    fields = {
+    return _after_timestamps(orjson.dumps(_stored_fields(item)))
+
+
+def _stored_fields(item: Any) -> dict[str, Any]:
+    return {
         name: item[name] for name in ("inputs", "messages", "target") if item.get(name) is not None
     }
-    return b"," + orjson.dumps(fields)[1:] if fields else b"}"
+
+
+def _after_timestamps(encoded: bytes) -> bytes:
+    """A JSON object of content fields as it follows a stored datapoint's timestamps."""
+    return b"," + encoded[1:] if encoded != b"{}" else b"}"
 
 
 _STORED = _PLAIN & ~orjson.OPT_SORT_KEYS
@@ -113,16 +121,14 @@ def plain_stored(item: object) -> bytes | None:
     """
     if type(item) is not dict or not _FIELDS.issuperset(item):
         return None
-    fields = {
-        name: item[name] for name in ("inputs", "messages", "target") if item.get(name) is not None
-    }
+    fields = _stored_fields(item)
     try:
         encoded = orjson.dumps(fields, option=_STORED)
     except TypeError:
         return None
     if b"null" in encoded and orjson.loads(encoded) != fields:
         return None
-    return b"," + encoded[1:] if fields else b"}"
+    return _after_timestamps(encoded)
 
 
 def stored_part(payload: bytes) -> bytes:
