@@ -101,3 +101,32 @@ def test_an_unknown_id_writes_nothing_in_any_dataset(db: DatasetLog) -> None:
             ]
         )
     assert _state(db, one, two) == before
+
+
+def test_a_fork_updating_hundreds_of_its_own_and_inherited_datapoints_at_once(
+    db: DatasetLog,
+) -> None:
+    """650 updates in one commit, interleaving a fork's own datapoints with ones it inherits
+    (the read models end their spans some hundreds at a time): every version reads as made."""
+    main = db.create_dataset(project_id="pr", name="main").id
+    db.create_datapoint(main, [{"inputs": {"n": str(i)}, "target": {"v": 0}} for i in range(400)])
+    fork = db.fork(main, name="fork").id
+    db.create_datapoint(
+        fork, [{"inputs": {"n": str(400 + i)}, "target": {"v": 0}} for i in range(300)]
+    )
+    held = list(db.iter_datapoints(fork))
+    chosen = [d for d in held if int(d.inputs["n"]) % 7 != 3][:650]
+    chosen = chosen[::2] + chosen[1::2]  # inherited and own, interleaved in no order
+    db.update_datapoints([{"id": d.id, "target": {"v": d.inputs["n"]}} for d in chosen])
+    edited = {d.inputs["n"] for d in chosen}
+    after = [(d.id, d.inputs, d.target) for d in db.iter_datapoints(fork)]
+    assert after == [
+        (d.id, d.inputs, {"v": d.inputs["n"] if d.inputs["n"] in edited else 0}) for d in held
+    ]
+    versions = db.list_versions(fork)
+    before = [
+        (d.id, d.inputs, d.target) for d in db.iter_datapoints(fork, version=versions[-2].number)
+    ]
+    assert before == [(d.id, d.inputs, d.target) for d in held]
+    assert [d.target for d in db.iter_datapoints(main)] == [{"v": 0}] * 400
+    assert db.verify()

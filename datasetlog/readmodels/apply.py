@@ -124,9 +124,12 @@ class CommitApplication:
             row = self._row = _create(conn, self.commit, created)
             self._started(row)
         version, changed, deltas = self._version, self._changed, self._deltas
-        spans = []
+        spans: list[tuple[int, int, int, str, int]] = []
         tombstones = []
+        updates: dict[str, int] = {}  # a run of updates not yet applied: event index by id
         for index, event in enumerate(events, start=first_event):
+            if updates and (not isinstance(event, DatapointUpdated) or event.id in updates):
+                self._end_updated(row, updates, spans)
             if isinstance(event, DatapointAdded):
                 spans.append((row.key, self._next_ordinal + self._added, version, event.id, index))
                 self._added += 1
@@ -145,17 +148,14 @@ class CommitApplication:
                 conn.execute("UPDATE dl_datasets SET deleted = 1 WHERE key = ?", (row.key,))
                 row = self._row = attrs.evolve(row, deleted=1)
             elif isinstance(event, DatapointUpdated):
-                ordinal = edits.close_span(conn, event.id, version)
-                if ordinal is None:
-                    ordinal = edits.claim(conn, row, event.id)
-                spans.append((row.key, ordinal, version, event.id, index))
-                changed.add(ordinal)
+                updates[event.id] = index
             elif isinstance(event, DatapointRestored):
                 ordinal = edits.reopen_span(conn, row, event.id, version, deltas)
                 spans.append((row.key, ordinal, version, event.id, index))
                 changed.add(ordinal)
             elif isinstance(event, DatapointsDeleted):
-                closed, inherited = edits.close_spans(conn, event.datapoint_ids, version)
+                ended, inherited = edits.close_spans(conn, event.datapoint_ids, version)
+                closed = list(ended.values())
                 for datapoint_id, ordinal in edits.claims(conn, row, inherited).items():
                     tombstones.append((row.key, ordinal, version, version, datapoint_id, index))
                     closed.append(ordinal)
@@ -173,9 +173,25 @@ class CommitApplication:
                     "VALUES (?, ?, ?, ?)",
                     (row.key, version, event.source_id, event.source_version),
                 )
+        if updates:
+            self._end_updated(row, updates, spans)
         conn.insert_rows("dl_rows", _SPAN_COLUMNS, spans)
         if tombstones:  # a fork deleting inherited datapoints: spans live in no version
             conn.insert_rows("dl_rows", _TOMBSTONE_COLUMNS, tombstones)
+
+    def _end_updated(
+        self,
+        row: DatasetRow,
+        updates: dict[str, int],
+        spans: list[tuple[int, int, int, str, int]],
+    ) -> None:
+        """Apply a run of updates to distinct datapoints: end their spans, start their new ones."""
+        ordinals = edits.updated_ordinals(self.conn, row, list(updates), self._version)
+        for datapoint_id, index in updates.items():
+            ordinal = ordinals[datapoint_id]
+            spans.append((row.key, ordinal, self._version, datapoint_id, index))
+            self._changed.add(ordinal)
+        updates.clear()
 
     def finish(self, position: int) -> Applied:
         """Record what the commit made of the dataset, once its last events are fed.

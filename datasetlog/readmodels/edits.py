@@ -91,13 +91,13 @@ _CLOSE_AT_ONCE = 500
 
 def close_spans(
     conn: Connection, datapoint_ids: list[str], version: int
-) -> tuple[list[int], list[str]]:
+) -> tuple[dict[str, int], list[str]]:
     """End the live spans of datapoints at ``version``.
 
-    Returns the ordinals of the spans ended, and the ids that had no live span
-    (a fork's inherited datapoints, which it then claims).
+    Returns the ordinals of the spans ended, by datapoint id, and the ids that
+    had no live span (a fork's inherited datapoints, which it then claims).
     """
-    ordinals: list[int] = []
+    ended: dict[str, int] = {}
     missing: list[str] = []
     for start in range(0, len(datapoint_ids), _CLOSE_AT_ONCE):
         chunk = datapoint_ids[start : start + _CLOSE_AT_ONCE]
@@ -107,12 +107,28 @@ def close_spans(
             "AND removed_in IS NULL RETURNING ordinal, datapoint_id",
             (version, *chunk),
         ).fetchall()
-        ordinals += [int(row[0]) for row in found]
-        ended = {row[1] for row in found}
+        ended_here = {str(datapoint_id): int(ordinal) for ordinal, datapoint_id in found}
         missing += [
-            datapoint_id for datapoint_id in dict.fromkeys(chunk) if datapoint_id not in ended
+            datapoint_id for datapoint_id in dict.fromkeys(chunk) if datapoint_id not in ended_here
         ]
-    return ordinals, missing
+        ended |= ended_here
+    return ended, missing
+
+
+def updated_ordinals(
+    conn: Connection, row: DatasetRow, datapoint_ids: list[str], version: int
+) -> dict[str, int]:
+    """End the live spans of datapoints a commit updates; return their ordinals by id.
+
+    Spans end a few hundred to a statement, and a fork claims the inherited
+    datapoints among them, so a commit updating many datapoints costs a few
+    round trips, not one each.
+
+    Raises:
+        StoreError: One of them is not live in the dataset.
+    """
+    ended, inherited = close_spans(conn, datapoint_ids, version)
+    return ended | claims(conn, row, inherited)
 
 
 def close_span(conn: Connection, datapoint_id: str, version: int) -> int | None:
