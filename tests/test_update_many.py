@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from datasetlog import DatasetLog, NotFoundError, ValidationError, to_v4
+from datasetlog import Datapoint, DatasetLog, NotFoundError, ValidationError, to_v4
 
 
 def _state(db: DatasetLog, *datasets: str) -> Any:
@@ -115,14 +115,17 @@ def test_a_fork_updating_hundreds_of_its_own_and_inherited_datapoints_at_once(
         fork, [{"inputs": {"n": str(400 + i)}, "target": {"v": 0}} for i in range(300)]
     )
     held = list(db.iter_datapoints(fork))
-    chosen = [d for d in held if int(d.inputs["n"]) % 7 != 3][:650]
+
+    def number(datapoint: Datapoint) -> str:
+        assert datapoint.inputs is not None
+        return datapoint.inputs["n"]
+
+    chosen = [d for d in held if int(number(d)) % 7 != 3][:650]
     chosen = chosen[::2] + chosen[1::2]  # inherited and own, interleaved in no order
-    db.update_datapoints([{"id": d.id, "target": {"v": d.inputs["n"]}} for d in chosen])
-    edited = {d.inputs["n"] for d in chosen}
+    db.update_datapoints([{"id": d.id, "target": {"v": number(d)}} for d in chosen])
+    edited = {number(d) for d in chosen}
     after = [(d.id, d.inputs, d.target) for d in db.iter_datapoints(fork)]
-    assert after == [
-        (d.id, d.inputs, {"v": d.inputs["n"] if d.inputs["n"] in edited else 0}) for d in held
-    ]
+    assert after == [(d.id, d.inputs, {"v": number(d) if number(d) in edited else 0}) for d in held]
     versions = db.list_versions(fork)
     before = [
         (d.id, d.inputs, d.target) for d in db.iter_datapoints(fork, version=versions[-2].number)
