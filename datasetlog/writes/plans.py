@@ -9,7 +9,7 @@ an update.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, Literal, NamedTuple, TypeGuard, get_args
 
 import attrs
 import orjson
@@ -81,16 +81,25 @@ def plain_key(item: object) -> bytes | None:
     holding a ``null`` back; tuples, enums and UUIDs count as the JSON they
     encode as.
     """
-    if type(item) is not dict or not _FIELDS.issuperset(item):
+    if not _is_body(item):
         return None
-    fields = [item.get("inputs"), item.get("messages"), item.get("target")]
+    return _plain_json([item.get("inputs"), item.get("messages"), item.get("target")], _PLAIN)
+
+
+def _is_body(item: object) -> TypeGuard[dict[str, Any]]:
+    """Whether an item is a dict of datapoint content fields and nothing else."""
+    return type(item) is dict and _FIELDS.issuperset(item)
+
+
+def _plain_json(fields: object, option: int) -> bytes | None:
+    """``fields`` as JSON if they are JSON data as they stand (see :func:`plain_key`)."""
     try:
-        key = orjson.dumps(fields, option=_PLAIN)
+        encoded = orjson.dumps(fields, option=option)
     except TypeError:
         return None
-    if b"null" in key and orjson.loads(key) != fields:
+    if b"null" in encoded and orjson.loads(encoded) != fields:
         return None
-    return key
+    return encoded
 
 
 def stored_content(item: Any) -> bytes:
@@ -119,16 +128,10 @@ def plain_stored(item: object) -> bytes | None:
     The same items are plain as for :func:`plain_key`: one whose stored form
     is a base datapoint's, byte for byte, holds that content, hence is valid.
     """
-    if type(item) is not dict or not _FIELDS.issuperset(item):
+    if not _is_body(item):
         return None
-    fields = _stored_fields(item)
-    try:
-        encoded = orjson.dumps(fields, option=_STORED)
-    except TypeError:
-        return None
-    if b"null" in encoded and orjson.loads(encoded) != fields:
-        return None
-    return _after_timestamps(encoded)
+    encoded = _plain_json(_stored_fields(item), _STORED)
+    return None if encoded is None else _after_timestamps(encoded)
 
 
 def stored_part(payload: bytes) -> bytes:
