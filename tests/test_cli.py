@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import on_a_terminal
 
 import datasetlog
 from datasetlog import DatasetLog
@@ -260,41 +260,20 @@ def test_a_name_finds_its_dataset_in_any_project_unless_names_clash(
     assert [line.split()[1] for line in listed[1:]] == ["pr", "elsewhere"]
 
 
-def on_a_terminal(*args: str, db: Path) -> tuple[int, str]:
-    """Run a ``datasetlog`` process whose standard error is a terminal; return its exit status
-    and what it wrote there."""
-    main, side = pty.openpty()
-    with subprocess.Popen(
-        [sys.executable, "-m", "datasetlog", "--db", str(db), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=side,
-    ) as process:
-        os.close(side)
-        seen = b""
-        while True:
-            try:
-                piece = os.read(main, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not piece:
-                break
-            seen += piece
-    os.close(main)
-    return process.returncode, seen.decode(errors="replace")
-
-
 def test_long_work_shows_a_progress_bar_on_a_terminal_and_none_when_piped(
     filled: tuple[Path, str], tmp_path: Path
 ) -> None:
     path, dataset = filled
     data = tmp_path / "many.jsonl"
     data.write_text("".join(f'{{"inputs": {{"n": "{n}"}}}}\n' for n in range(12_000)))
-    status, shown = on_a_terminal("import", dataset, str(data), db=path)
+    status, written = on_a_terminal("import", dataset, str(data), db=path, stream="stderr")
+    shown = written.decode(errors="replace")
     assert status == 0
     assert "importing many.jsonl" in shown
     assert "100%" in shown
     for command, label in (("verify", "verifying"), ("rebuild", "rebuilding")):
-        status, shown = on_a_terminal(command, db=path)
+        status, written = on_a_terminal(command, db=path, stream="stderr")
+        shown = written.decode(errors="replace")
         assert status == 0
         assert label in shown
         assert "100%" in shown

@@ -6,12 +6,12 @@ from __future__ import annotations
 import ast
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import on_a_terminal
 
 from datasetlog import DatasetLog
 from datasetlog.validation import fields
@@ -76,36 +76,13 @@ def test_listings_escape_names_and_keep_one_row_each(hostile: tuple[Path, str, s
     assert "Fork evil\\x1b]0;pwned" in forked  # a commit message quoting a stored name
 
 
-def on_a_terminal(*args: str, db: Path) -> bytes:
-    """What a ``datasetlog`` process whose standard output is a terminal writes there (click
-    strips some escape sequences from piped output, never from a terminal's)."""
-    main, side = pty.openpty()
-    with subprocess.Popen(
-        [sys.executable, "-m", "datasetlog", "--db", str(db), *args],
-        stdout=side,
-        stderr=subprocess.DEVNULL,
-    ) as process:
-        os.close(side)
-        seen = b""
-        while True:
-            try:
-                piece = os.read(main, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not piece:
-                break
-            seen += piece
-    os.close(main)
-    assert process.returncode == 0
-    return seen
-
-
 def test_a_terminal_gets_no_escape_sequence(hostile: tuple[Path, str, str]) -> None:
     """On a terminal, `versions` and `datasets` write no ESC, BEL or C1 byte: nothing a stored
     name holds can clear the screen or set the window title."""
     path, ds, _ = hostile
     for args in (("versions", ds), ("datasets",)):
-        written = on_a_terminal(*args, db=path)
+        status, written = on_a_terminal(*args, db=path, stream="stdout")
+        assert status == 0, args
         assert b"\\x1b[" in written, args  # escaped, in plain sight
         assert not {0x07, 0x1B} & set(written), args
         assert b"\xc2\x9b" not in written, args  # U+009B, the one-byte CSI, in UTF-8
