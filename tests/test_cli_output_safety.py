@@ -78,7 +78,8 @@ def test_listings_escape_names_and_keep_one_row_each(hostile: tuple[Path, str, s
 
 def test_a_terminal_gets_no_escape_sequence(hostile: tuple[Path, str, str]) -> None:
     """On a terminal, `versions` and `datasets` write no ESC, BEL or C1 byte: nothing a stored
-    name holds can clear the screen or set the window title."""
+    name holds can clear the screen or set the window title. (It takes a terminal: click
+    strips some escape sequences from piped output, never from a terminal's.)"""
     path, ds, _ = hostile
     for args in (("versions", ds), ("datasets",)):
         status, written = on_a_terminal(*args, db=path, stream="stdout")
