@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks._tables import fmt_speedup
+from benchmarks.checkouts import CALLS
 from datasetlog.testing import PostgresUnavailableError, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +134,32 @@ def test_backend_sqlite_measures_sqlite_only() -> None:
 def test_speedups_below_one_read_as_slower(times: float, said: str) -> None:
     """A ratio below 1 is written as slower, never as "0.83x faster"."""
     assert fmt_speedup(times) == said
+
+
+def test_checkouts_times_every_call_on_both_checkouts() -> None:
+    """``benchmarks.checkouts`` runs each checkout in its own processes and tables every call."""
+    out = run_quick("checkouts", str(ROOT), str(ROOT))
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "| 300 |" in line]
+    assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == [t for _, t in CALLS]
+    assert all(row.endswith("| - | not judged |") for row in rows)
+    assert "far too small to judge any target" in out
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ("tests", "tests: no datasetlog package in this folder"),
+        ("no-such-revision", "no-such-revision: neither a checkout folder nor a git revision"),
+    ],
+)
+def test_checkouts_refuses_what_is_no_checkout(spec: str, said: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.checkouts", str(ROOT), spec, "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"error: {said}\n"
