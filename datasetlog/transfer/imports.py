@@ -34,6 +34,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 import shutil
 import tempfile
@@ -302,12 +303,13 @@ class _Problems:
 
 def _capped_lines(source: IO[bytes]) -> Iterator[bytes]:
     """A binary file's lines from where it is, each cut at ``MAX_LINE + 1`` bytes (so a
-    longer one shows), a UTF-8 byte-order mark where they start skipped."""
+    longer one shows), a UTF-8 byte-order mark where they start skipped (the first line
+    is read at once)."""
     lines = iter(lambda: source.readline(MAX_LINE + 1), b"")
     first = next(lines, None)
-    if first is not None:
-        yield first.removeprefix(codecs.BOM_UTF8)
-        yield from lines
+    if first is None:
+        return iter(())
+    return itertools.chain((first.removeprefix(codecs.BOM_UTF8),), lines)  # no frame a line
 
 
 def _jsonl(source: IO[bytes], *, with_id: bool = False) -> Records:
