@@ -24,6 +24,17 @@ def _memory_gib() -> str:
     return "?"
 
 
+def git(*args: str, cwd: Path = REPO_ROOT) -> str | None:
+    """A git command's output, or None when git is missing or the command fails."""
+    program = shutil.which("git")
+    if program is None:
+        return None
+    done = subprocess.run(
+        [program, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=300
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
 def code_revision() -> str:
     """The git commit of the code measured, marked ``+dirty`` if datasetlog/ has changes.
 
@@ -32,18 +43,8 @@ def code_revision() -> str:
     override = os.environ.get("DATASETLOG_BENCH_REVISION")
     if override:
         return override
-    git = shutil.which("git")
-    if git is None:
-        return "unknown"
-
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            [git, *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=30
-        )
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    head = run("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = run("status", "--porcelain", "--", "datasetlog")
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "datasetlog")
     return head + ("+dirty" if dirty else "")
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,13 +24,12 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks._environment import print_header
+from benchmarks._environment import git, print_header
 from benchmarks._files import workdir
 from benchmarks._payloads import make_bodies
 from benchmarks._tables import QUICK_NOTE, Table, fmt_count, fmt_timing, ratio_cells
 from benchmarks._timing import Timing
 
-ROOT = Path(__file__).resolve().parent.parent
 CHILD = Path(__file__).resolve().parent / "_checkout_child.py"
 CALLS = (
     ("create_datapoint", "create_datapoint (100k per call)"),
@@ -57,31 +55,20 @@ def checkout(spec: str, scratch: Path) -> Iterator[tuple[Path, str]]:
             raise CheckoutError(f"{spec}: no datasetlog package in this folder")
         yield folder.resolve(), f"{spec} @ {_short_head(folder)}"
         return
-    resolved = _git("rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
+    resolved = git("rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
     if resolved is None:
         raise CheckoutError(f"{spec}: neither a checkout folder nor a git revision")
     tree = Path(tempfile.mkdtemp(dir=scratch)) / "checkout"
-    if _git("worktree", "add", "--detach", str(tree), resolved) is None:
+    if git("worktree", "add", "--detach", str(tree), resolved) is None:
         raise CheckoutError(f"{spec}: git could not check it out")
     try:
         yield tree, spec if resolved.startswith(spec) else f"{spec} @ {resolved[:7]}"
     finally:
-        _git("worktree", "remove", "--force", str(tree))
-
-
-def _git(*args: str, cwd: Path = ROOT) -> str | None:
-    """A git command's output, or None when git is missing or fails."""
-    git = shutil.which("git")
-    if git is None:
-        return None
-    done = subprocess.run(
-        [git, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=300
-    )
-    return done.stdout.strip() if done.returncode == 0 else None
+        git("worktree", "remove", "--force", str(tree))
 
 
 def _short_head(folder: Path) -> str:
-    return _git("rev-parse", "--short", "HEAD", cwd=folder) or "no git"
+    return git("rev-parse", "--short", "HEAD", cwd=folder) or "no git"
 
 
 def run_side(tree: Path, bodies: Path, repeat: int) -> dict[str, list[float]]:
